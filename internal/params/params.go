@@ -1,0 +1,223 @@
+// Package params defines the vtsync input parameters (the inputs.conf
+// contract): their names, documentation, defaults and validation. The
+// modular-input scheme, README/inputs.conf.spec and the standalone YAML
+// configuration are all derived from the table in this package.
+package params
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Mask is the value that replaces api_key in inputs.conf once the key is
+// kept in storage/passwords.
+const Mask = "********"
+
+// DefaultSearch is the default candidate search: the app's macro, written
+// so that what splunkd receives starts with "|" (the macro expands to a
+// generating tstats command).
+const DefaultSearch = "| `vtsync_candidates`"
+
+// Arg documents one parameter.
+type Arg struct {
+	Name        string
+	Title       string
+	Description string
+	DataType    string // string | number | boolean
+	Default     string
+	Required    bool
+}
+
+// Args is the ordered parameter table.
+var Args = []Arg{
+	{Name: "search", Title: "Candidate search", DataType: "string", Default: DefaultSearch,
+		Description: "SPL whose result rows carry the candidate domains. It must start with 'search ' or '|'; a bare query such as 'index=main ...' is sent as 'search index=main ...'. Start a macro with '| ' when it expands to a generating command such as tstats."},
+	{Name: "earliest_time", Title: "Earliest time", DataType: "string", Default: "-20m",
+		Description: "Start of the search window, e.g. -20m."},
+	{Name: "latest_time", Title: "Latest time", DataType: "string", Default: "now",
+		Description: "End of the search window, e.g. now."},
+	{Name: "domain_field", Title: "Domain field", DataType: "string", Default: "ut_domain",
+		Description: "Result field holding the domain or host name; always reduced to the registered domain."},
+	{Name: "collection", Title: "KV store collection", DataType: "string", Default: "vtsync_domains",
+		Description: "KV store collection that receives one record per registered domain."},
+	{Name: "api_key", Title: "VirusTotal API key", DataType: "string", Default: "",
+		Description: "VirusTotal API key. Entered once: the first run moves it to storage/passwords (realm vtsync, user = input name) and replaces it here with ********."},
+	{Name: "vt_api_url", Title: "VirusTotal API URL", DataType: "string", Default: "https://www.virustotal.com/api/v3",
+		Description: "Base URL of VirusTotal API v3 (for proxies, mirrors and tests)."},
+	{Name: "requests_per_minute", Title: "Requests per minute", DataType: "number", Default: "4",
+		Description: "VirusTotal requests per minute, never exceeded. 4 for a public key; premium keys set more."},
+	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
+		Description: "VirusTotal lookups this input may spend per UTC day (0 = no cap)."},
+	{Name: "max_concurrency", Title: "Maximum concurrency", DataType: "number", Default: "4",
+		Description: "VirusTotal requests in flight at once."},
+	{Name: "refresh_days", Title: "Refresh after days", DataType: "number", Default: "7",
+		Description: "A found record older than this many days is looked up again."},
+	{Name: "not_found_refresh_hours", Title: "Refresh not-found after hours", DataType: "number", Default: "24",
+		Description: "A record of a domain VirusTotal does not know is looked up again after this many hours."},
+	{Name: "proxy_url", Title: "HTTPS proxy", DataType: "string", Default: "",
+		Description: "HTTPS proxy URL for VirusTotal requests (splunkd's proxy settings do not cover add-ons). Empty: the HTTPS_PROXY environment variable."},
+	{Name: "ca_file", Title: "splunkd CA file", DataType: "string", Default: "",
+		Description: "PEM file of the CA that signed splunkd's certificate. Empty: system roots; a loopback server_uri also accepts splunkd's self-signed certificate."},
+	{Name: "shc_lookup", Title: "Search head cluster lookups", DataType: "string", Default: "captain",
+		Description: "In a search head cluster, which members spend VirusTotal quota: captain (only the captain) or all."},
+	{Name: "max_run_seconds", Title: "Run deadline", DataType: "number", Default: "840",
+		Description: "A run stops looking up, flushes and exits after this many seconds."},
+}
+
+// Params holds validated parameter values.
+type Params struct {
+	Search               string
+	EarliestTime         string
+	LatestTime           string
+	DomainField          string
+	Collection           string
+	APIKey               string
+	VTAPIURL             string
+	RequestsPerMinute    int
+	DailyLookupBudget    int
+	MaxConcurrency       int
+	RefreshDays          int
+	NotFoundRefreshHours int
+	ProxyURL             string
+	CAFile               string
+	SHCLookup            string
+	MaxRunSeconds        int
+}
+
+// Error is a validation error that names the parameter.
+type Error struct {
+	Param string
+	Msg   string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Msg) }
+
+// Parse validates raw values (absent or empty values take the default) and
+// returns the first problem found as an *Error. Unknown names, such as the
+// implicit interval, index, sourcetype, host and disabled, are ignored.
+// Parse does no I/O.
+func Parse(raw map[string]string) (Params, error) {
+	v := func(name string) string {
+		if s, ok := raw[name]; ok && strings.TrimSpace(s) != "" {
+			return strings.TrimSpace(s)
+		}
+		for _, a := range Args {
+			if a.Name == name {
+				return a.Default
+			}
+		}
+		panic("params: unknown parameter " + name)
+	}
+	var p Params
+	var err error
+	if p.Search, err = NormalizeSearch(v("search")); err != nil {
+		return p, err
+	}
+	p.EarliestTime = v("earliest_time")
+	p.LatestTime = v("latest_time")
+	p.DomainField = v("domain_field")
+	if !validName(p.DomainField) {
+		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name; use letters, digits and _ (for example ut_domain)", p.DomainField)}
+	}
+	p.Collection = v("collection")
+	if !validName(p.Collection) {
+		return p, &Error{"collection", fmt.Sprintf("%q is not a collection name; use letters, digits and _ (for example vtsync_domains)", p.Collection)}
+	}
+	if s, ok := raw["api_key"]; ok {
+		p.APIKey = strings.TrimSpace(s)
+	}
+	if p.APIKey != "" && p.APIKey != Mask && !validKey(p.APIKey) {
+		return p, &Error{"api_key", "is not a VirusTotal API key (expected 64 hexadecimal characters); paste the key from your VirusTotal API key page"}
+	}
+	if p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url")); err != nil {
+		return p, err
+	}
+	ints := []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"requests_per_minute", &p.RequestsPerMinute, 1, 1000000},
+		{"daily_lookup_budget", &p.DailyLookupBudget, 0, 1000000000},
+		{"max_concurrency", &p.MaxConcurrency, 1, 1000},
+		{"refresh_days", &p.RefreshDays, 1, 3650},
+		{"not_found_refresh_hours", &p.NotFoundRefreshHours, 1, 87600},
+		{"max_run_seconds", &p.MaxRunSeconds, 10, 86400},
+	}
+	for _, f := range ints {
+		s := v(f.name)
+		n, err := strconv.Atoi(s)
+		if err != nil || n < f.min || n > f.max {
+			return p, &Error{f.name, fmt.Sprintf("%q must be a whole number from %d to %d", s, f.min, f.max)}
+		}
+		*f.dst = n
+	}
+	if s := v("proxy_url"); s != "" {
+		if p.ProxyURL, err = httpURL("proxy_url", s); err != nil {
+			return p, err
+		}
+	}
+	p.CAFile = v("ca_file")
+	p.SHCLookup = v("shc_lookup")
+	if p.SHCLookup != "captain" && p.SHCLookup != "all" {
+		return p, &Error{"shc_lookup", fmt.Sprintf("%q must be captain or all", p.SHCLookup)}
+	}
+	return p, nil
+}
+
+// NormalizeSearch returns the SPL to send to splunkd: it must start with
+// "search " or "|"; a bare query is prefixed with "search ". A leading macro
+// is refused, because splunkd only accepts it once written as "| `m`" (a
+// generating macro) or "search `m`".
+func NormalizeSearch(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		return "", &Error{"search", "is empty; give the SPL whose results carry the candidate domains"}
+	case strings.HasPrefix(s, "|"):
+		return s, nil
+	case strings.HasPrefix(s, "`"):
+		return "", &Error{"search", "starts with a macro; splunkd needs the search to start with 'search ' or '|': write '| " + s + "' if the macro starts with a generating command such as tstats, else 'search " + s + "'"}
+	case len(s) > 7 && strings.EqualFold(s[:7], "search ") || strings.EqualFold(s, "search"):
+		return s, nil
+	}
+	return "search " + s, nil
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func validKey(s string) bool {
+	if len(s) < 32 || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func httpURL(name, s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		// Never echo the value: a proxy URL may carry a password.
+		return "", &Error{name, "is not an http(s) URL such as https://host:port/path"}
+	}
+	if u.User != nil && name != "proxy_url" {
+		return "", &Error{name, "must not carry a user name or password"}
+	}
+	return strings.TrimRight(s, "/"), nil
+}

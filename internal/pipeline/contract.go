@@ -1,0 +1,56 @@
+package pipeline
+
+import (
+	"context"
+
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+// Source streams candidate values (domains or host names, not yet
+// normalised) to emit, one call per value; a multi-value field gives one
+// call per value. It returns emit's error if emit fails.
+type Source interface {
+	Candidates(ctx context.Context, emit func(value string) error) error
+}
+
+// Store is where records live (the KV store collection, or the embedded
+// store in standalone mode).
+type Store interface {
+	// Get returns the stored records for those of domains that have one.
+	// Implementations bound the number of requests: never one per domain.
+	Get(ctx context.Context, domains []string) (map[string]record.Record, error)
+	// Save upserts records by _key, in as few requests as the backend's
+	// limits allow.
+	Save(ctx context.Context, recs []record.Record) error
+}
+
+// Summary is the run summary event (sourcetype vtsync:run). Its JSON field
+// names are read by the app's dashboards and alerts: keep them stable.
+type Summary struct {
+	Input         string         `json:"input"`
+	Host          string         `json:"host,omitempty"`
+	Status        string         `json:"status"` // ok, partial, failed, skipped
+	Role          string         `json:"role,omitempty"`
+	StartTime     int64          `json:"start_time"`
+	Candidates    int            `json:"candidates"`
+	Distinct      int            `json:"distinct_domains"`
+	Rejected      map[string]int `json:"rejected"`
+	RejectedTotal int            `json:"rejected_total"`
+	Fresh         int            `json:"fresh"`
+	Due           int            `json:"due"`
+	LookedUp      int            `json:"looked_up"`
+	Found         int            `json:"found"`
+	NotFound      int            `json:"not_found"`
+	Failed        int            `json:"failed"`
+	Deferred      int            `json:"deferred"`
+	Replayed      int            `json:"replayed"`
+	QuotaState    string         `json:"quota_state"` // ok, budget_exhausted, quota_exceeded, key_rejected
+	BudgetUsed    int            `json:"budget_used_today"`
+	BudgetLimit   int            `json:"budget_limit"`
+	VTCalls       int64          `json:"vt_calls"`
+	KVWrites      int            `json:"kv_writes"`
+	KVRequests    int            `json:"kv_requests"`
+	Duration      float64        `json:"duration_seconds"`
+	CacheHitRate  float64        `json:"cache_hit_rate"`
+	Errors        []string       `json:"errors,omitempty"`
+}

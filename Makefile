@@ -1,0 +1,38 @@
+# vtsync — build, test and package.
+GO       ?= go
+BIN      := bin/vtsync
+PKGS     := ./...
+FUZZTIME ?= 5s
+
+.PHONY: all build test vet fmt-check unit fuzz bench demo package appcheck clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/vtsync
+
+# The README's test command: formatting, vet, race-enabled tests (the app
+# check included), then a short run of every fuzz target.
+test: fmt-check vet unit fuzz
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+# Each fuzz target runs briefly; longer: make fuzz FUZZTIME=5m.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./internal/...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin dist

@@ -1,8 +1,12 @@
+// Package pipeline runs one sync: candidates → registered domains →
+// freshness check → enrichment → store, and reports a Summary.
 package pipeline
 
 import (
 	"context"
+	"time"
 
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -53,4 +57,22 @@ type Summary struct {
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`
+}
+
+// Options configure one run. Zero values take the documented defaults.
+type Options struct {
+	Input                string // input name, for logs and the summary
+	RefreshDays          int    // found records older than this are due (default 7)
+	NotFoundRefreshHours int    // negative records older than this are due (default 24)
+	MaxConcurrency       int    // lookups in flight (default 4)
+	DailyLookupBudget    int    // lookups per UTC day; 0 = no cap
+	BatchSize            int    // documents per Store.Save (default and maximum 1000)
+	// Lookups false: this process must not spend quota (a search head
+	// cluster member that is not the captain); it still replays its
+	// journal and reports.
+	Lookups  bool
+	StateDir string // checkpoint_dir: journal, daily budget, run lock; "" = no state
+	Logger   *logging.Logger
+	Progress func(done, total int) // optional, called as lookups finish
+	Now      func() time.Time      // optional clock for tests
 }

@@ -1,0 +1,257 @@
+package localstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+
+func i64(v int64) *int64 { return &v }
+
+// full returns a record with every field set, including the characters a
+// CSV writer must quote.
+func full() record.Record {
+	return record.Record{
+		Key: "cdn-telemetry-sync.com", Domain: "cdn-telemetry-sync.com", VTFound: true,
+		WhoisCreationDate: "2025-03-05", WhoisCreationTime: i64(1741132800),
+		LastAnalysisPositive: i64(3), LastAnalysisSuspicious: i64(1), LastAnalysisTime: i64(1741900000),
+		CertIssuer: "C=US, O=Let's Encrypt, CN=R10", CertIssuerOrg: "Let's Encrypt", CertNotBefore: i64(1741140000),
+		Categories: []string{"malware", "newly registered websites"},
+		PopularityAlexa: i64(0), PopularityRank: i64(120000), Reputation: i64(-12),
+		Registrar: `NameCheap, Inc. "NC"`, Tags: []string{"self-signed", "dga"}, EnrichedTime: 1741950000,
+	}
+}
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "state", "vtsync.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	a := full()
+	b := record.NotFound("unknown-thing.top", 1741950001)
+	if err := s.Save(ctx, []record.Record{a, b}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, []string{"cdn-telemetry-sync.com", "unknown-thing.top", "absent.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("Get returned %d records, want 2 (absent domains are left out): %v", len(got), got)
+	}
+	if !reflect.DeepEqual(got[a.Key], a) || !reflect.DeepEqual(got[b.Key], b) {
+		t.Fatalf("round trip changed records:\n got %+v\nwant %+v\n got %+v\nwant %+v", got[a.Key], a, got[b.Key], b)
+	}
+
+	// Save is an upsert by _key.
+	a2 := a
+	a2.LastAnalysisPositive = i64(9)
+	if err := s.Save(ctx, []record.Record{a2}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Get(ctx, []string{a.Key})
+	if *got[a.Key].LastAnalysisPositive != 9 {
+		t.Fatalf("upsert did not replace the record: %+v", got[a.Key])
+	}
+	if n, _ := s.Len(); n != 2 {
+		t.Fatalf("Len = %d after an upsert, want 2", n)
+	}
+
+	// Records survive a reopen.
+	path := s.Path()
+	s.Close()
+	ro, err := OpenReadOnly(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	got, err = ro.Get(ctx, []string{b.Key})
+	if err != nil || !reflect.DeepEqual(got[b.Key], b) {
+		t.Fatalf("after reopen: %v %+v", err, got)
+	}
+}
+
+func TestSaveRejectsMissingKey(t *testing.T) {
+	s := open(t)
+	err := s.Save(context.Background(), []record.Record{full(), {Domain: "nokey.com"}})
+	if err == nil || !strings.Contains(err.Error(), "nokey.com") {
+		t.Fatalf("err = %v, want one naming the record without _key", err)
+	}
+	if n, _ := s.Len(); n != 0 {
+		t.Fatalf("a refused batch stored %d records; want all or none", n)
+	}
+}
+
+func TestAllSortedAndStops(t *testing.T) {
+	s := open(t)
+	var recs []record.Record
+	for _, d := range []string{"zz.com", "aa.net", "mm.org", "ab.io"} {
+		recs = append(recs, record.NotFound(d, 1))
+	}
+	if err := s.Save(context.Background(), recs); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := s.All(func(r record.Record) error { keys = append(keys, r.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"aa.net", "ab.io", "mm.org", "zz.com"}; !reflect.DeepEqual(keys, want) {
+		t.Fatalf("All order = %v, want %v", keys, want)
+	}
+	stop := fmt.Errorf("stop")
+	n := 0
+	if err := s.All(func(record.Record) error { n++; return stop }); err != stop || n != 1 {
+		t.Fatalf("All did not stop at fn's error: err=%v calls=%d", err, n)
+	}
+}
+
+func TestOpenReadOnlyMissing(t *testing.T) {
+	_, err := OpenReadOnly(filepath.Join(t.TempDir(), "nope.db"))
+	if err == nil || !strings.Contains(err.Error(), "nope.db") || !strings.Contains(err.Error(), "vtsync run") {
+		t.Fatalf("err = %v, want one naming the file and saying to run first", err)
+	}
+}
+
+func TestLockedByWriter(t *testing.T) {
+	s := open(t)
+	_, err := OpenReadOnly(s.Path())
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("err = %v, want 'in use' while a writer holds the file", err)
+	}
+}
+
+func TestConcurrentSaveGet(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	const workers, per = 8, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*2)
+	for w := range workers {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				d := fmt.Sprintf("w%d-d%d.com", w, i)
+				if err := s.Save(ctx, []record.Record{record.NotFound(d, int64(i+1))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for i := range per {
+				if _, err := s.Get(ctx, []string{fmt.Sprintf("w%d-d%d.com", w, i)}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if n, _ := s.Len(); n != workers*per {
+		t.Fatalf("Len = %d, want %d", n, workers*per)
+	}
+}
+
+func TestExportCSVGolden(t *testing.T) {
+	s := open(t)
+	nf := record.NotFound("zq3x9-relay.top", 1741950002)
+	minimal := record.Record{Key: "old-vendor.com", Domain: "old-vendor.com", VTFound: true, EnrichedTime: 1741950003}
+	if err := s.Save(context.Background(), []record.Record{nf, full(), minimal}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	n, err := s.ExportCSV(&buf)
+	if err != nil || n != 3 {
+		t.Fatalf("ExportCSV = %d, %v", n, err)
+	}
+	golden := filepath.Join("testdata", "export.csv.golden")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("CSV differs from %s (go test -update to accept):\n%s", golden, buf.String())
+	}
+}
+
+// TestCSVRowMatchesJSON pins CSVRow to record.Fields: every cell must hold
+// the record's JSON value of the same field, so the export cannot drift
+// from the KV contract when a field is added.
+func TestCSVRowMatchesJSON(t *testing.T) {
+	r := full()
+	row := make([]string, len(record.Fields))
+	CSVRow(r, row)
+	raw, _ := json.Marshal(r)
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != len(record.Fields) {
+		t.Fatalf("record has %d JSON fields, record.Fields lists %d", len(m), len(record.Fields))
+	}
+	for i, f := range record.Fields {
+		var want string
+		switch v := m[f].(type) {
+		case string:
+			want = v
+		case float64:
+			want = strconv.FormatInt(int64(v), 10)
+		case bool:
+			want = map[bool]string{true: "1", false: "0"}[v]
+		case []any:
+			var parts []string
+			for _, p := range v {
+				parts = append(parts, p.(string))
+			}
+			want = strings.Join(parts, "\n")
+		default:
+			t.Fatalf("field %s: unexpected JSON type %T", f, v)
+		}
+		if row[i] != want {
+			t.Errorf("cell %d (%s) = %q, want %q", i, f, row[i], want)
+		}
+	}
+	// The cells read back through a CSV reader unchanged (quoting of
+	// commas, quotes, apostrophes and newlines).
+	var buf bytes.Buffer
+	cw := csv.NewWriter(&buf)
+	cw.Write(row)
+	cw.Flush()
+	back, err := csv.NewReader(&buf).Read()
+	if err != nil || !reflect.DeepEqual(back, row) {
+		t.Fatalf("CSV round trip: %v\n got %q\nwant %q", err, back, row)
+	}
+}

@@ -30,7 +30,7 @@ func full() record.Record {
 		WhoisCreationDate: "2025-03-05", WhoisCreationTime: i64(1741132800),
 		LastAnalysisPositive: i64(3), LastAnalysisSuspicious: i64(1), LastAnalysisTime: i64(1741900000),
 		CertIssuer: "C=US, O=Let's Encrypt, CN=R10", CertIssuerOrg: "Let's Encrypt", CertNotBefore: i64(1741140000),
-		Categories: []string{"malware", "newly registered websites"},
+		Categories:      []string{"malware", "newly registered websites"},
 		PopularityAlexa: i64(0), PopularityRank: i64(120000), Reputation: i64(-12),
 		Registrar: `NameCheap, Inc. "NC"`, Tags: []string{"self-signed", "dga"}, EnrichedTime: 1741950000,
 	}

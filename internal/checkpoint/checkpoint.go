@@ -1,0 +1,267 @@
+// Package checkpoint keeps one input's crash-safe state between runs: the
+// run lock, the journal of paid VirusTotal answers not yet confirmed by the
+// store, and the lookups spent per UTC day.
+//
+// The state of input X lives in one bbolt file, <dir>/<X sanitised>.db.
+// Every change is one bbolt transaction, fsync'd before the call returns.
+package checkpoint
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+// MaxPending bounds the journal. A healthy run keeps at most one store
+// batch in it; it only grows while the store refuses writes, and then the
+// pipeline stops looking up. Journal refuses to go beyond MaxPending records
+// (about 50 MB): flush to the store first.
+const MaxPending = 100_000
+
+// lockTimeout is how long Open waits for a run that is finishing.
+const lockTimeout = 500 * time.Millisecond
+
+var (
+	// ErrLocked means another process (another run of the same input)
+	// holds the state.
+	ErrLocked = errors.New("state is locked by another run")
+	// ErrJournalFull means the journal holds MaxPending records.
+	ErrJournalFull = errors.New("journal is full")
+)
+
+var (
+	bucketJournal = []byte("journal") // domain → JSON record
+	bucketBudget  = []byte("budget")  // YYYY-MM-DD (UTC) → uint64 lookups
+)
+
+// State is one input's open state. It holds the input's exclusive lock
+// until Close. Its methods are safe for concurrent use.
+type State struct {
+	db   *bolt.DB
+	path string
+
+	mu      sync.Mutex // serialises journal writes with pending
+	pending int        // records in the journal
+	limit   int        // MaxPending; smaller in tests
+}
+
+// Open opens (creating if needed) the state of input under dir and takes
+// its exclusive lock. If another process or another open State holds the
+// lock, Open fails within about half a second with an error wrapping
+// ErrLocked.
+func Open(dir, input string) (*State, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("checkpoint directory: %w", err)
+	}
+	path := filepath.Join(dir, FileName(input))
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open state file %s: %w (delete it to start afresh; unsaved lookups in it are lost)", path, err)
+	}
+	s := &State{db: db, path: path, limit: MaxPending}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketJournal, bucketBudget} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		s.pending = tx.Bucket(bucketJournal).Stats().KeyN
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// FileName returns the state file name of input: the name with every byte
+// outside [A-Za-z0-9._-] (and a leading dot) replaced by '_', plus a short hash of the original
+// name when that changed it (so "a/b" and "a_b" do not share a file).
+func FileName(input string) string {
+	clean := []byte(input)
+	changed := input == ""
+	for i, c := range clean {
+		leadingDot := c == '.' && i == 0
+		if leadingDot || !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			clean[i] = '_'
+			changed = true
+		}
+	}
+	name := string(clean)
+	if len(name) > 64 {
+		name, changed = name[:64], true
+	}
+	if changed {
+		sum := sha256.Sum256([]byte(input))
+		name += "-" + hex.EncodeToString(sum[:4])
+	}
+	return name + ".db"
+}
+
+// Path returns the state file's path (for messages).
+func (s *State) Path() string { return s.path }
+
+// Close releases the lock.
+func (s *State) Close() error { return s.db.Close() }
+
+// Journal durably records recs (keyed by domain; a later record for a
+// domain replaces the earlier one) before they are sent to the store. It
+// fails with ErrJournalFull, journaling nothing, if the journal would hold
+// more than MaxPending records.
+func (s *State) Journal(recs []record.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	vals := make([][]byte, len(recs))
+	for i, r := range recs {
+		if r.Key == "" {
+			return fmt.Errorf("journal: record without _key (domain %q)", r.Domain)
+		}
+		v, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		vals[i] = v
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.pending
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		n = s.pending
+		for i, r := range recs {
+			if b.Get([]byte(r.Key)) == nil {
+				n++
+			}
+			if n > s.limit {
+				return fmt.Errorf("%s: %w (%d records): the store has not confirmed them", s.path, ErrJournalFull, s.limit)
+			}
+			if err := b.Put([]byte(r.Key), vals[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		s.pending = n
+	}
+	return err
+}
+
+// Len returns the number of journaled records.
+func (s *State) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pending
+}
+
+// Done removes the journaled records of domains, once the store has
+// confirmed them. Unknown domains are ignored.
+func (s *State) Done(domains []string) error {
+	if len(domains) == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.pending
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		n = s.pending
+		for _, d := range domains {
+			if b.Get([]byte(d)) == nil {
+				continue
+			}
+			if err := b.Delete([]byte(d)); err != nil {
+				return err
+			}
+			n--
+		}
+		return nil
+	})
+	if err == nil {
+		s.pending = n
+	}
+	return err
+}
+
+// Pending returns the journaled records, in domain order: answers that were
+// paid for but not confirmed by the store (a crash, a store failure).
+func (s *State) Pending() ([]record.Record, error) {
+	var recs []record.Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketJournal).ForEach(func(k, v []byte) error {
+			var r record.Record
+			if err := json.Unmarshal(v, &r); err != nil {
+				// A record we wrote ourselves cannot be corrupt unless the
+				// file is; skip it rather than block every later run.
+				return nil
+			}
+			recs = append(recs, r)
+			return nil
+		})
+	})
+	return recs, err
+}
+
+// UsedToday returns the lookups spent on now's UTC day (0 once Closed).
+func (s *State) UsedToday(now time.Time) int {
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		n = int(get(tx.Bucket(bucketBudget), day(now)))
+		return nil
+	})
+	return n
+}
+
+// Spend adds n lookups to now's UTC day. Counts of other days are dropped
+// as it goes, so the file does not grow.
+func (s *State) Spend(now time.Time, n int) error {
+	if n <= 0 {
+		return nil
+	}
+	today := day(now)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBudget)
+		var old [][]byte
+		_ = b.ForEach(func(k, _ []byte) error {
+			if string(k) != today {
+				old = append(old, k)
+			}
+			return nil
+		})
+		for _, k := range old {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], get(b, today)+uint64(n))
+		return b.Put([]byte(today), v[:])
+	})
+}
+
+func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
+
+func get(b *bolt.Bucket, key string) uint64 {
+	v := b.Get([]byte(key))
+	if len(v) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(v)
+}

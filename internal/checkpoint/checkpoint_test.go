@@ -1,0 +1,252 @@
+package checkpoint
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+func open(t *testing.T, dir, input string) *State {
+	t.Helper()
+	s, err := Open(dir, input)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", input, err)
+	}
+	return s
+}
+
+func rec(d string, found bool, at int64) record.Record {
+	r := record.NotFound(d, at)
+	r.VTFound = found
+	if found {
+		p := int64(3)
+		r.LastAnalysisPositive = &p
+		r.Categories = []string{"malware"}
+	}
+	return r
+}
+
+func TestJournalSurvivesCloseAndOpen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "main")
+	want := []record.Record{rec("b.com", true, 100), rec("a.org", false, 200), rec("c.net", true, 300)}
+	if err := s.Journal(want); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Done([]string{"c.net", "unknown.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s = open(t, dir, "main")
+	defer s.Close()
+	got, err := s.Pending()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Key != "a.org" || got[1].Key != "b.com" {
+		t.Fatalf("Pending after reopen = %+v, want a.org and b.com", got)
+	}
+	if got[1].LastAnalysisPositive == nil || *got[1].LastAnalysisPositive != 3 || got[1].Categories[0] != "malware" || !got[1].VTFound {
+		t.Errorf("record fields lost in the journal: %+v", got[1])
+	}
+	if got[0].VTFound || got[0].EnrichedTime != 200 {
+		t.Errorf("negative record changed in the journal: %+v", got[0])
+	}
+	if s.Len() != 2 {
+		t.Errorf("Len = %d, want 2", s.Len())
+	}
+}
+
+func TestJournalReplacesSameDomain(t *testing.T) {
+	s := open(t, t.TempDir(), "main")
+	defer s.Close()
+	if err := s.Journal([]record.Record{rec("a.com", false, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Journal([]record.Record{rec("a.com", true, 2)}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Pending()
+	if len(got) != 1 || !got[0].VTFound || got[0].EnrichedTime != 2 || s.Len() != 1 {
+		t.Fatalf("Pending = %+v (Len %d), want the later a.com record only", got, s.Len())
+	}
+	if err := s.Journal([]record.Record{{Domain: "nokey.com"}}); err == nil {
+		t.Error("Journal accepted a record without _key")
+	}
+}
+
+func TestJournalIsBounded(t *testing.T) {
+	s := open(t, t.TempDir(), "main")
+	defer s.Close()
+	if s.limit != MaxPending {
+		t.Fatalf("limit = %d, want MaxPending", s.limit)
+	}
+	s.limit = 50
+	recs := make([]record.Record, s.limit)
+	for i := range recs {
+		recs[i] = rec(fmt.Sprintf("d%06d.com", i), true, 1)
+	}
+	if err := s.Journal(recs); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing a journaled domain is fine; a new one is not.
+	if err := s.Journal(recs[:1]); err != nil {
+		t.Fatalf("re-journal of a known domain: %v", err)
+	}
+	err := s.Journal([]record.Record{rec("one-more.com", true, 1), rec("x.com", true, 1)})
+	if !errors.Is(err, ErrJournalFull) {
+		t.Fatalf("Journal beyond the limit = %v, want ErrJournalFull", err)
+	}
+	if s.Len() != s.limit {
+		t.Errorf("Len = %d after a refused Journal, want %d", s.Len(), s.limit)
+	}
+	if err := s.Done([]string{"d000000.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Journal([]record.Record{rec("one-more.com", true, 1)}); err != nil {
+		t.Fatalf("Journal after Done freed room: %v", err)
+	}
+}
+
+func TestSecondOpenFailsFast(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "main")
+	start := time.Now()
+	_, err := Open(dir, "main")
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second Open = %v, want ErrLocked", err)
+	}
+	if waited := time.Since(start); waited > 10*time.Second {
+		t.Fatalf("second Open blocked %v", waited) // safety net only
+	}
+	// Another input is independent.
+	other := open(t, dir, "other")
+	other.Close()
+	s.Close()
+	s = open(t, dir, "main")
+	s.Close()
+}
+
+// TestLockAcrossProcesses runs the test binary as a child that holds the
+// lock until its stdin closes, then checks the parent cannot open the state
+// and can once the child is killed.
+func TestLockAcrossProcesses(t *testing.T) {
+	if dir := os.Getenv("VTSYNC_CHECKPOINT_HOLDER"); dir != "" {
+		s, err := Open(dir, "main")
+		if err != nil {
+			fmt.Println("error", err)
+			os.Exit(1)
+		}
+		defer s.Close()
+		fmt.Println("locked")
+		bufio.NewReader(os.Stdin).ReadString('\n')
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip("cannot find the test binary:", err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(exe, "-test.run=^TestLockAcrossProcesses$")
+	cmd.Env = append(os.Environ(), "VTSYNC_CHECKPOINT_HOLDER="+dir)
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if strings.TrimSpace(line) != "locked" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q, want locked", line)
+	}
+	if _, err := Open(dir, "main"); !errors.Is(err, ErrLocked) {
+		t.Fatalf("Open while another process holds the lock = %v, want ErrLocked", err)
+	}
+	// A killed holder (a crash) releases the lock.
+	cmd.Process.Kill()
+	cmd.Wait()
+	s := open(t, dir, "main")
+	s.Close()
+}
+
+func TestBudgetRollsOverAtUTCMidnight(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "main")
+	// 23:30 in UTC is already the next day in UTC+2: the day is UTC's.
+	plus2 := time.FixedZone("UTC+2", 2*3600)
+	late := time.Date(2025, 3, 10, 23, 30, 0, 0, time.UTC).In(plus2)
+	if err := s.Spend(late, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Spend(late.Add(20*time.Minute), 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.UsedToday(late); got != 5 {
+		t.Errorf("UsedToday before midnight = %d, want 5", got)
+	}
+	s.Close()
+
+	s = open(t, dir, "main")
+	defer s.Close()
+	if got := s.UsedToday(late.Add(29 * time.Minute)); got != 5 {
+		t.Errorf("UsedToday after reopen, 23:59 UTC = %d, want 5", got)
+	}
+	midnight := time.Date(2025, 3, 11, 0, 0, 0, 0, time.UTC)
+	if got := s.UsedToday(midnight); got != 0 {
+		t.Errorf("UsedToday at 00:00 UTC = %d, want 0", got)
+	}
+	if err := s.Spend(midnight, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.UsedToday(midnight.Add(time.Hour)); got != 1 {
+		t.Errorf("UsedToday on the new day = %d, want 1", got)
+	}
+	if got := s.UsedToday(late); got != 0 {
+		t.Errorf("old day kept after a spend on the next day: %d", got)
+	}
+}
+
+func TestFileName(t *testing.T) {
+	for _, in := range []string{"main", "a-b_c.1"} {
+		if got := FileName(in); got != in+".db" {
+			t.Errorf("FileName(%q) = %q", in, got)
+		}
+	}
+	seen := map[string]string{}
+	for _, in := range []string{"a/b", "a_b", "../x", "..", "", "a b", "a\\b", strings.Repeat("x", 300)} {
+		got := FileName(in)
+		if strings.ContainsAny(got, `/\ `) || strings.HasPrefix(got, ".") || len(got) > 80 {
+			t.Errorf("FileName(%q) = %q: not a safe file name", in, got)
+		}
+		if prev, dup := seen[got]; dup {
+			t.Errorf("FileName(%q) = FileName(%q) = %q", in, prev, got)
+		}
+		seen[got] = in
+		if filepath.Base(got) != got {
+			t.Errorf("FileName(%q) = %q escapes the directory", in, got)
+		}
+	}
+}
+
+func TestOpenNamesUnusableDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plain-file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(file, "main"); err == nil || errors.Is(err, ErrLocked) {
+		t.Fatalf("Open under a regular file = %v, want a directory error", err)
+	}
+}

@@ -272,4 +272,3 @@ func (p *parser) values(list xml.StartElement) ([]string, error) {
 		values = append(values, v)
 	}
 }
-

@@ -1,0 +1,233 @@
+package splunkd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+// Limits of splunkd's KV store (limits.conf [kvstore]): 1000 documents per
+// batch_save before Splunk 9.1 (50000 since; the lower value works
+// everywhere) and 1000 queries per batch_find (max_queries_per_batch).
+const (
+	MaxBatchSave = 1000
+	MaxBatchFind = 1000
+)
+
+// ErrKVNotReady is wrapped by KV store errors when splunkd kept answering
+// 503 (KV Store is initializing) until the context's deadline.
+var ErrKVNotReady = errors.New("the KV store is not ready")
+
+// KVStore is a KV store collection in the client's app (owner nobody); it
+// implements pipeline.Store. Records are keyed by _key, which is the
+// registered domain.
+type KVStore struct {
+	c        *Client
+	coll     string
+	requests atomic.Int64
+
+	mu    sync.Mutex
+	batch int // documents per batch_save; shrinks when splunkd says too many
+}
+
+var _ pipeline.Store = (*KVStore)(nil)
+
+// KVStore returns the collection named collection.
+func (c *Client) KVStore(collection string) *KVStore {
+	return &KVStore{c: c, coll: collection, batch: MaxBatchSave}
+}
+
+// Requests returns the number of HTTP requests sent so far, retries
+// included (for the run summary).
+func (k *KVStore) Requests() int { return int(k.requests.Load()) }
+
+func (k *KVStore) path(op string) string {
+	return k.c.nsPath("storage", "collections", "data", escapeSegment(k.coll), op)
+}
+
+// Get returns the stored records of those domains that have one, keyed by
+// domain. It sends one batch_find request per MaxBatchFind distinct
+// domains, each query matching one _key.
+func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.Record, error) {
+	distinct := make([]string, 0, len(domains))
+	seen := make(map[string]struct{}, len(domains))
+	for _, d := range domains {
+		if _, ok := seen[d]; ok || d == "" {
+			continue
+		}
+		seen[d] = struct{}{}
+		distinct = append(distinct, d)
+	}
+	type query struct {
+		Query struct {
+			Key string `json:"_key"`
+		} `json:"query"`
+	}
+	out := make(map[string]record.Record)
+	for start := 0; start < len(distinct); start += MaxBatchFind {
+		chunk := distinct[start:min(start+MaxBatchFind, len(distinct))]
+		qs := make([]query, len(chunk))
+		for i, d := range chunk {
+			qs[i].Query.Key = d
+		}
+		body, err := json.Marshal(qs)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := k.post(ctx, "batch_find", body)
+		if err != nil {
+			return nil, err
+		}
+		var results [][]json.RawMessage
+		if err := json.Unmarshal(resp, &results); err != nil {
+			return nil, fmt.Errorf("KV store %s batch_find: answer is not a JSON array of result arrays: %v", k.coll, err)
+		}
+		if len(results) != len(chunk) {
+			return nil, fmt.Errorf("KV store %s batch_find: %d result arrays for %d queries", k.coll, len(results), len(chunk))
+		}
+		for i, docs := range results {
+			for _, raw := range docs {
+				var r record.Record
+				if err := json.Unmarshal(raw, &r); err != nil {
+					// A document this version cannot read is treated as
+					// missing: the domain is enriched and the record rewritten.
+					k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, chunk[i], err)
+					continue
+				}
+				out[chunk[i]] = r
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// Save upserts recs with batch_save, at most MaxBatchSave documents per
+// request. When splunkd refuses a batch as too many documents or too large
+// (limits.conf max_documents_per_batch_save, max_size_per_batch_save_mb)
+// the batch is split in halves and retried; a single record that is too
+// large is an error naming its domain.
+func (k *KVStore) Save(ctx context.Context, recs []record.Record) error {
+	for _, r := range recs {
+		if r.Key == "" {
+			return fmt.Errorf("KV store %s: record for domain %q has no _key", k.coll, r.Domain)
+		}
+	}
+	for len(recs) > 0 {
+		k.mu.Lock()
+		n := min(k.batch, len(recs))
+		k.mu.Unlock()
+		if err := k.saveChunk(ctx, recs[:n]); err != nil {
+			return err
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+func (k *KVStore) saveChunk(ctx context.Context, recs []record.Record) error {
+	body, err := json.Marshal(recs)
+	if err != nil {
+		return fmt.Errorf("KV store %s: encoding records: %w", k.coll, err)
+	}
+	resp, err := k.post(ctx, "batch_save", body)
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusBadRequest && isBatchLimit(e) {
+		if len(recs) == 1 {
+			return fmt.Errorf("KV store %s: splunkd refused the record of domain %q as too large for one batch_save (limits.conf [kvstore] max_size_per_batch_save_mb): %w", k.coll, recs[0].Domain, err)
+		}
+		half := len(recs) / 2
+		k.mu.Lock()
+		if half < k.batch {
+			k.batch = half
+		}
+		k.mu.Unlock()
+		k.c.log.Infof("KV store %s: splunkd refused %d documents in one batch_save; sending %d at a time", k.coll, len(recs), half)
+		if err := k.saveChunk(ctx, recs[:half]); err != nil {
+			return err
+		}
+		return k.saveChunk(ctx, recs[half:])
+	}
+	if err != nil {
+		return err
+	}
+	var keys []string
+	if err := json.Unmarshal(resp, &keys); err != nil {
+		return fmt.Errorf("KV store %s batch_save: answer is not a JSON array of keys: %v", k.coll, err)
+	}
+	if len(keys) != len(recs) {
+		return fmt.Errorf("KV store %s batch_save: saved %d of %d documents", k.coll, len(keys), len(recs))
+	}
+	return nil
+}
+
+func isBatchLimit(e *Error) bool {
+	return e.Contains("Too many documents") || e.Contains("max_documents_per_batch_save") ||
+		e.Contains("max_size_per_batch_save_mb")
+}
+
+// post sends one KV store request, retrying 503 answers (the KV store is
+// still starting after a splunkd restart) with capped exponential backoff
+// until ctx's deadline, or the client's ReadyTimeout without one.
+func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, error) {
+	r := request{
+		method:      http.MethodPost,
+		path:        k.path(op),
+		json:        body,
+		counter:     func() { k.requests.Add(1) },
+		maxBodySize: 256 << 20,
+	}
+	deadline, hasDeadline := ctx.Deadline()
+	var first time.Time
+	wait := k.c.retryBase
+	for attempt := 1; ; attempt++ {
+		resp, _, err := k.c.do(ctx, r)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable {
+			if err != nil {
+				return nil, k.c.redact(fmt.Errorf("KV store %s %s: %w", k.coll, op, err))
+			}
+			return resp, nil
+		}
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+			if !hasDeadline {
+				deadline = now.Add(k.c.readyTimeout)
+			}
+		}
+		if now.Add(wait).After(deadline) {
+			return nil, fmt.Errorf("KV store %s %s: %w: splunkd still answered 503 (%s) after %d attempts over %s; it is starting or restarting — the next run retries, and if this persists check the KV store status (splunk show kvstore-status) and mongod.log: %w",
+				k.coll, op, ErrKVNotReady, firstText(e), attempt, now.Sub(first).Round(time.Millisecond), e)
+		}
+		if attempt == 1 {
+			k.c.log.Infof("KV store %s: splunkd answered 503 (%s); retrying", k.coll, firstText(e))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("KV store %s %s: %w: %w", k.coll, op, ErrKVNotReady, ctx.Err())
+		case <-t.C:
+		}
+		wait = min(wait*2, 16*k.c.retryBase)
+	}
+}
+
+func firstText(e *Error) string {
+	for _, m := range e.Messages {
+		if t := strings.TrimSpace(m.Text); t != "" {
+			return t
+		}
+	}
+	return http.StatusText(e.Status)
+}

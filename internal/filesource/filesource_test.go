@@ -1,0 +1,235 @@
+package filesource
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func collect(t *testing.T, path string, format Format, fields Fields) []Event {
+	t.Helper()
+	var out []Event
+	if err := ReadEvents(context.Background(), path, format, fields, func(e Event) error {
+		out = append(out, e)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func utc(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestReadEventsNDJSONDefaults(t *testing.T) {
+	got := collect(t, "testdata/events.ndjson", "", Fields{})
+	want := []Event{
+		{utc("2025-03-14T14:01:02.345Z"), "WS-0001.corp.example", "rundll32.exe", "cdn-telemetry-sync.com"},
+		{utc("2025-03-14T14:02:00Z"), "WS-0002.corp.example", "chrome.exe", "www.google.com"},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "a.example.com"},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "b.example.net"},
+		{utc("2025-03-14T14:04:00Z"), "WS-0004", "curl", ""}, // null destination: kept as junk for the sync to count
+		// the record without any destination field is skipped; the preview row too
+		{utc("2025-03-14T14:03:20Z"), "dns1", "", "final.example.org"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestReadEventsFieldMapping(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "proxy.jsonl")
+	os.WriteFile(path, []byte(`{"ts":"2025-03-14T10:00:00Z","src":"10.1.1.1","app":"C:\\x\\teams.exe","url":"https://evil.example.com/x","http_host":"ignored.example"}`+"\n"), 0o600)
+	got := collect(t, path, NDJSON, Fields{Domain: "url", Process: "app", Host: "src", Time: "ts"})
+	want := []Event{{utc("2025-03-14T10:00:00Z"), "10.1.1.1", "teams.exe", "https://evil.example.com/x"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
+	}
+}
+
+func TestReadEventsCSV(t *testing.T) {
+	got := collect(t, "testdata/events.csv", "", Fields{})
+	want := []Event{
+		{utc("2025-03-14T14:00:00Z"), "WS-0001", "rundll32.exe", "cdn-telemetry-sync.com"},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "one.example.com"},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "two.example.com"},
+		{utc("2025-03-14T14:00:02Z"), "WS-0003", "powershell.exe", ""},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
+	}
+	err := ReadEvents(context.Background(), "testdata/events.csv", CSV, Fields{Domain: "dest_host"}, func(Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), `"dest_host"`) || !strings.Contains(err.Error(), "http_host") {
+		t.Fatalf("missing column: err = %v, want one naming the column and listing the header", err)
+	}
+}
+
+func TestReadEventsErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.ndjson")
+	os.WriteFile(bad, []byte("{\"query\":\"a.com\"}\n\n{\"query\": \"b.com\"\n"), 0o600)
+	err := ReadEvents(context.Background(), bad, "", Fields{}, func(Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), bad+":3:") {
+		t.Fatalf("err = %v, want one naming %s:3", err, bad)
+	}
+	err = ReadEvents(context.Background(), "testdata/domains.txt", "", Fields{}, func(Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "NDJSON or CSV") {
+		t.Fatalf("domains list as events: err = %v", err)
+	}
+	err = ReadEvents(context.Background(), filepath.Join(dir, "missing.ndjson"), "", Fields{}, func(Event) error { return nil })
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "missing.ndjson") {
+		t.Fatalf("missing file: err = %v", err)
+	}
+	stop := errors.New("stop")
+	n := 0
+	err = ReadEvents(context.Background(), "testdata/events.ndjson", "", Fields{}, func(Event) error { n++; return stop })
+	if err != stop || n != 1 {
+		t.Fatalf("fn's error: got %v after %d calls", err, n)
+	}
+}
+
+func TestCandidates(t *testing.T) {
+	cases := []struct {
+		name string
+		src  Source
+		want []string
+	}{
+		{"ndjson, all", Source{Path: "testdata/events.ndjson"},
+			[]string{"cdn-telemetry-sync.com", "www.google.com", "a.example.com", "b.example.net", "", "final.example.org"}},
+		{"ndjson, browsers excluded", Source{Path: "testdata/events.ndjson", Exclude: func(e Event) bool { return e.Process == "chrome.exe" }},
+			[]string{"cdn-telemetry-sync.com", "a.example.com", "b.example.net", "", "final.example.org"}},
+		{"csv", Source{Path: "testdata/events.csv", Fields: Fields{Domain: "http_host"}},
+			[]string{"cdn-telemetry-sync.com", "one.example.com", "two.example.com", ""}},
+		{"domains list", Source{Path: "testdata/domains.txt"},
+			[]string{"example.com", "cdn-telemetry-sync.com", "www.update-kb-service.net"}},
+		{"explicit format overrides the extension", Source{Path: "testdata/domains.txt", Format: Domains},
+			[]string{"example.com", "cdn-telemetry-sync.com", "www.update-kb-service.net"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got []string
+			if err := c.src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestCandidatesCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "big.txt")
+	os.WriteFile(path, bytes.Repeat([]byte("example.com\n"), 10000), 0o600)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := (&Source{Path: path}).Candidates(ctx, func(string) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestParseTime(t *testing.T) {
+	cases := []struct {
+		in   string
+		want string // "" = not parsed
+	}{
+		{"2025-03-14 14:01:02.345", "2025-03-14T14:01:02.345Z"},
+		{"2025-03-14 14:01:02", "2025-03-14T14:01:02Z"},
+		{"2025-03-14T14:01:02.345678", "2025-03-14T14:01:02.345678Z"},
+		{"2025-03-14T16:01:02+02:00", "2025-03-14T14:01:02Z"},
+		{"1741960862", "2025-03-14T14:01:02Z"},
+		{"1741960862.250", "2025-03-14T14:01:02.25Z"},
+		{"", ""},
+		{"yesterday", ""},
+		{"99999999999999", ""},
+		{"-5", ""},
+	}
+	for _, c := range cases {
+		got, ok := ParseTime(c.in)
+		if c.want == "" {
+			if ok {
+				t.Errorf("ParseTime(%q) = %v, want failure", c.in, got)
+			}
+			continue
+		}
+		if !ok || !got.Equal(utc(c.want)) {
+			t.Errorf("ParseTime(%q) = %v %v, want %s", c.in, got, ok, c.want)
+		}
+	}
+}
+
+func TestProcessName(t *testing.T) {
+	for in, want := range map[string]string{
+		`C:\Windows\System32\WindowsPowerShell\v1.0\powershell.exe`: "powershell.exe",
+		"/Applications/Safari.app/Contents/MacOS/Safari":            "Safari",
+		"chrome.exe":  "chrome.exe",
+		" msedge.exe": "msedge.exe",
+		"":            "",
+	} {
+		if got := ProcessName(in); got != want {
+			t.Errorf("ProcessName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, c := range []struct{ in, path, want string }{
+		{"", "x.ndjson", "ndjson"}, {"", "x.JSONL", "ndjson"}, {"", "x.csv", "csv"}, {"", "list.txt", "domains"},
+		{"CSV", "x.ndjson", "csv"}, {"domains", "x.csv", "domains"},
+	} {
+		got, err := ParseFormat(c.in, c.path)
+		if err != nil || string(got) != c.want {
+			t.Errorf("ParseFormat(%q, %q) = %q, %v; want %q", c.in, c.path, got, err, c.want)
+		}
+	}
+	if _, err := ParseFormat("xml", "x.xml"); err == nil || !strings.Contains(err.Error(), "ndjson, csv or domains") {
+		t.Errorf("ParseFormat(xml): err = %v", err)
+	}
+}
+
+// FuzzReadNDJSON checks that no input crashes the NDJSON reader and that
+// every event it yields is internally consistent.
+func FuzzReadNDJSON(f *testing.F) {
+	seed, _ := os.ReadFile("testdata/events.ndjson")
+	f.Add(seed)
+	f.Add([]byte(`{"http_host":[1,null,{"a":1},["x"],"ok.com"],"UtcTime":12}`))
+	f.Add([]byte(`{"preview":false,"result":"notanobject"}`))
+	f.Add([]byte("\xef\xbb\xbf\n\n[]\n"))
+	f.Add([]byte(`{"DestinationHostname":"\u0000\ud800"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		readNDJSON(context.Background(), "fuzz", bytes.NewReader(data), Fields{}, func(e Event) error {
+			if strings.ContainsAny(e.Process, `\/`) {
+				t.Fatalf("process %q is not a base name", e.Process)
+			}
+			return nil
+		})
+	})
+}
+
+// FuzzReadCSV does the same for CSV input.
+func FuzzReadCSV(f *testing.F) {
+	seed, _ := os.ReadFile("testdata/events.csv")
+	f.Add(seed)
+	f.Add([]byte("http_host\n\"a\nb\"\n\"unterminated"))
+	f.Add([]byte("a,a,http_host\n1\n1,2,3,4\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		readCSV(context.Background(), "fuzz", bytes.NewReader(data), Fields{}, func(e Event) error {
+			if strings.ContainsAny(e.Process, `\/`) {
+				t.Fatalf("process %q is not a base name", e.Process)
+			}
+			return nil
+		})
+	})
+}

@@ -1,0 +1,433 @@
+// Package vt enriches registered domains from the VirusTotal API v3: one
+// paced, retried GET /domains/{domain} per domain, mapped to a KV record.
+package vt
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	vtgo "github.com/VirusTotal/vt-go"
+	"golang.org/x/time/rate"
+
+	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/version"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultBaseURL           = "https://www.virustotal.com/api/v3"
+	DefaultRequestsPerMinute = 4 // a public API key
+	DefaultTimeout           = 30 * time.Second
+	DefaultMaxRetries        = 3
+)
+
+const (
+	// windowGuard stretches the pacing interval so that any Q+1 requests
+	// span at least a minute plus windowGuard: VirusTotal still sees at most
+	// Q requests in any 60-second window when network delays differ by up
+	// to windowGuard between requests. It costs 1.6% of the throughput.
+	windowGuard = time.Second
+	// quotaPause is how long lookups fail fast after a QuotaExceededError,
+	// so that callers queued on the limiter do not hit VirusTotal again.
+	quotaPause = time.Minute
+	// maxBody bounds a response body; a domain object is tens of kilobytes.
+	maxBody = 16 << 20
+)
+
+// Config configures an Enricher.
+type Config struct {
+	APIKey            string        // the VirusTotal API key; never logged or shown
+	BaseURL           string        // vt_api_url; "" is DefaultBaseURL
+	RequestsPerMinute int           // never exceeded in any 60 s window; 0 is DefaultRequestsPerMinute
+	Timeout           time.Duration // per HTTP request; 0 is DefaultTimeout
+	ProxyURL          string        // proxy_url; "" uses the HTTPS_PROXY/HTTP_PROXY/NO_PROXY environment
+	MaxRetries        int           // retries of a transient failure; 0 is DefaultMaxRetries, <0 none
+	Agent             string        // User-Agent product; "" is vtsync/<version>
+	Logger            *logging.Logger
+	Now               func() time.Time // stamps enriched_time; nil is time.Now
+}
+
+// Enricher looks domains up in VirusTotal with vt-go. It is safe for
+// concurrent use: all callers share one connection pool and one limiter.
+type Enricher struct {
+	key        string
+	base       *url.URL
+	transport  http.RoundTripper
+	timeout    time.Duration
+	agent      string
+	limiter    *rate.Limiter
+	maxRetries int
+	retryBase  time.Duration // first retry waits retryBase/2..retryBase
+	retryMax   time.Duration
+	log        *logging.Logger
+	now        func() time.Time
+
+	calls      atomic.Int64
+	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
+}
+
+var _ interface {
+	enrich.Enricher
+	enrich.Counter
+} = (*Enricher)(nil)
+
+// New checks cfg and returns an Enricher. No request is sent.
+func New(cfg Config) (*Enricher, error) { return newEnricher(cfg, nil) }
+
+// newEnricher builds an Enricher; a non-nil rt replaces the HTTP transport
+// (tests use the fake's in-memory transport).
+func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
+	if cfg.APIKey == "" {
+		return nil, errors.New("api_key is empty: set the VirusTotal API key in the vtsync input")
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "https" && base.Scheme != "http") || base.Host == "" ||
+		base.User != nil || base.RawQuery != "" || base.Fragment != "" {
+		return nil, errors.New("vt_api_url is not an http(s) URL without credentials or query; the default is " + DefaultBaseURL)
+	}
+	switch {
+	case cfg.RequestsPerMinute == 0:
+		cfg.RequestsPerMinute = DefaultRequestsPerMinute
+	case cfg.RequestsPerMinute < 0:
+		return nil, fmt.Errorf("requests_per_minute is %d: it must be at least 1", cfg.RequestsPerMinute)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.MaxRetries == 0:
+		cfg.MaxRetries = DefaultMaxRetries
+	case cfg.MaxRetries < 0:
+		cfg.MaxRetries = 0
+	}
+	if cfg.Agent == "" {
+		cfg.Agent = "vtsync/" + version.Version
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = logging.Discard()
+	}
+	cfg.Logger.Redact(cfg.APIKey)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if rt == nil {
+		proxy := http.ProxyFromEnvironment
+		if cfg.ProxyURL != "" {
+			pu, err := url.Parse(cfg.ProxyURL)
+			if err != nil || (pu.Scheme != "http" && pu.Scheme != "https" && pu.Scheme != "socks5") || pu.Host == "" {
+				// The value is not shown: it may carry a password.
+				return nil, errors.New("proxy_url is not a proxy URL such as http://proxy.example.com:3128")
+			}
+			proxy = http.ProxyURL(pu)
+		}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.Proxy = proxy
+		tr.MaxIdleConnsPerHost = 32
+		rt = tr
+	}
+	return &Enricher{
+		key:        cfg.APIKey,
+		base:       base,
+		transport:  rt,
+		timeout:    cfg.Timeout,
+		agent:      cfg.Agent,
+		limiter:    newLimiter(cfg.RequestsPerMinute, time.Now()),
+		maxRetries: cfg.MaxRetries,
+		retryBase:  2 * time.Second,
+		retryMax:   30 * time.Second,
+		log:        cfg.Logger,
+		now:        cfg.Now,
+	}, nil
+}
+
+// newLimiter returns the limiter that keeps requests under perMinute in any
+// 60-second window.
+//
+// A token bucket of burst 1 grants one request per interval: two grants are
+// never closer than the interval, so any perMinute+1 grants span at least
+// perMinute intervals. With interval = (60 s + windowGuard) / perMinute that
+// span is over a minute, with windowGuard to spare for network jitter.
+//
+// A new limiter is full: its first request would go out at once, possibly
+// right after the previous run's (or process's) last request, and that pair
+// would be closer than the interval. So the first token is spent here and
+// the first request waits one interval, which keeps the spacing across runs.
+func newLimiter(perMinute int, now time.Time) *rate.Limiter {
+	interval := (time.Minute + windowGuard) / time.Duration(perMinute)
+	lim := rate.NewLimiter(rate.Every(interval), 1)
+	lim.ReserveN(now, 1)
+	return lim
+}
+
+// Calls returns how many HTTP requests were sent, retries included.
+func (e *Enricher) Calls() int64 { return e.calls.Load() }
+
+// Enrich looks domain up. A domain VirusTotal does not know yields
+// record.NotFound and a nil error. Errors wrap enrich.ErrQuotaExceeded,
+// enrich.ErrUnauthorized or ctx's error when the pipeline must stop; any
+// other error is a failure of this domain only. Key and Domain of the record
+// are the domain asked for, whatever the case of VirusTotal's id.
+func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, error) {
+	if !validName(domain) {
+		return record.Record{}, fmt.Errorf("VirusTotal lookup of %q: not a domain name", domain)
+	}
+	u := e.base.JoinPath("domains", domain)
+	for attempt := 1; ; attempt++ {
+		if err := e.quotaPaused(domain); err != nil {
+			return record.Record{}, err
+		}
+		if err := e.limiter.Wait(ctx); err != nil {
+			if ctx.Err() != nil {
+				return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+			}
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
+				domain, context.DeadlineExceeded)
+		}
+		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
+			return record.Record{}, err
+		}
+		e.calls.Add(1)
+		resp, status, err := e.get(ctx, u)
+		if err != nil && ctx.Err() != nil {
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+		}
+		out, why := classify(status, resp, err)
+		why = e.redact(why)
+		switch out {
+		case found:
+			rec, err := Map(resp.Data, e.now())
+			if err != nil {
+				return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s", domain, e.redact(err.Error()))
+			}
+			if rec.Key != strings.ToLower(domain) {
+				e.log.Warnf("VirusTotal answered the lookup of %s with object %q; storing it as %s", domain, rec.Key, domain)
+			}
+			rec.Key, rec.Domain = domain, domain
+			return rec, nil
+		case notFound:
+			return record.NotFound(domain, e.now().Unix()), nil
+		case quota:
+			e.quotaUntil.Store(time.Now().Add(quotaPause).UnixNano())
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); lookups stop until the minute, daily (00:00 UTC) or monthly quota resets — lower requests_per_minute if this repeats",
+				domain, enrich.ErrQuotaExceeded, why)
+		case unauthorized:
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); check api_key in the vtsync input (Splunk keeps it in storage/passwords) and that the key is active on virustotal.com",
+				domain, enrich.ErrUnauthorized, why)
+		case failed:
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", domain, why)
+		}
+		// retry
+		if attempt > e.maxRetries {
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s", domain, attempt, why)
+		}
+		wait := e.backoff(attempt)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s; no time left for another attempt before the deadline",
+				domain, attempt, why)
+		}
+		e.log.Warnf("VirusTotal lookup of %s: %s; retry %d of %d in %s", domain, why, attempt, e.maxRetries, wait.Round(time.Millisecond))
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// quotaPaused returns the error for a lookup not sent because VirusTotal
+// reported the quota exceeded less than quotaPause ago.
+func (e *Enricher) quotaPaused(domain string) error {
+	if time.Now().UnixNano() < e.quotaUntil.Load() {
+		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (reported less than %s ago)", domain, enrich.ErrQuotaExceeded, quotaPause)
+	}
+	return nil
+}
+
+// backoff returns the jittered exponential wait before retry n (1-based):
+// between half and all of retryBase·2^(n-1), capped at retryMax.
+func (e *Enricher) backoff(n int) time.Duration {
+	d := e.retryMax
+	if n < 20 {
+		d = min(e.retryBase<<(n-1), e.retryMax)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func (e *Enricher) redact(s string) string { return strings.ReplaceAll(s, e.key, "****") }
+
+// get sends one GET through vt-go and returns its result and the HTTP
+// status (0 when no response arrived).
+//
+// vt-go has no context parameter, so the context travels in the transport:
+// each request gets its own small vt.Client and http.Client whose
+// RoundTripper binds ctx (with the per-request timeout) to the request and
+// records the status, around the one shared connection pool.
+func (e *Enricher) get(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.timeout)
+	defer cancel()
+	rt := &boundTransport{ctx: ctx, base: e.transport}
+	c := vtgo.NewClient(e.key, vtgo.WithHTTPClient(&http.Client{
+		Transport:     rt,
+		Timeout:       e.timeout,
+		CheckRedirect: refuseRedirect, // X-Apikey would follow a redirect to any host
+	}))
+	c.Agent = e.agent
+	resp, err := c.Get(u)
+	return resp, rt.status, err
+}
+
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// boundTransport sends a request under ctx and records its status.
+type boundTransport struct {
+	ctx    context.Context
+	base   http.RoundTripper
+	status int
+}
+
+func (t *boundTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req.WithContext(t.ctx))
+	if err != nil {
+		return nil, err
+	}
+	t.status = resp.StatusCode
+	resp.Body = &limitedBody{ReadCloser: resp.Body, left: maxBody}
+	return resp, nil
+}
+
+var errBodyTooLarge = fmt.Errorf("response body larger than %d MiB", maxBody>>20)
+
+// limitedBody fails reads past its limit.
+type limitedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+// outcome is what one HTTP exchange means for the lookup.
+type outcome int
+
+const (
+	found        outcome = iota // a domain object
+	notFound                    // VirusTotal does not know the domain
+	retry                       // transient: try again after a backoff
+	failed                      // permanent for this domain: do not retry
+	quota                       // the key's quota is spent: stop
+	unauthorized                // the key is rejected: stop
+)
+
+// classify decides the outcome of one exchange from the HTTP status (0 when
+// no response arrived) and what vt-go's Client.Get returned, and describes
+// failures (the description may quote the server; callers redact it).
+func classify(status int, resp *vtgo.Response, err error) (outcome, string) {
+	var ve vtgo.Error // vt-go returns its Error by value: a *vtgo.Error target never matches
+	switch {
+	case errors.As(err, &ve):
+		why := fmt.Sprintf("HTTP %d %s: %s", status, ve.Code, ve.Message)
+		switch ve.Code {
+		case "NotFoundError":
+			return notFound, why
+		case "QuotaExceededError":
+			return quota, why
+		case "WrongCredentialsError", "AuthenticationRequiredError", "UserNotActiveError":
+			return unauthorized, why
+		case "TooManyRequestsError", "TransientError", "DeadlineExceededError", "FailedDependencyError":
+			return retry, why
+		case "BadRequestError", "InvalidArgumentError", "ForbiddenError":
+			return failed, why
+		}
+		return byStatus(status), why
+	case err == nil && status/100 == 2:
+		if resp == nil || len(resp.Data) == 0 {
+			return retry, fmt.Sprintf("HTTP %d with an empty body", status)
+		}
+		return found, ""
+	case err == nil:
+		return byStatus(status), fmt.Sprintf("HTTP %d without a VirusTotal error code", status)
+	case errors.Is(err, errBodyTooLarge):
+		return failed, fmt.Sprintf("HTTP %d: %v", status, errBodyTooLarge)
+	case isCertificateError(err):
+		return failed, "TLS certificate not trusted: " + err.Error() +
+			" (a TLS-inspecting proxy's CA must be trusted by the system)"
+	case status == 0:
+		return retry, err.Error() // no response: timeout, reset, refused, DNS
+	case status/100 == 2:
+		return retry, fmt.Sprintf("HTTP %d with an unreadable body: %v", status, err) // truncated or not JSON
+	}
+	return byStatus(status), fmt.Sprintf("HTTP %d: %v", status, err) // e.g. an HTML error page
+}
+
+// byStatus classifies a response that carries no VirusTotal error code.
+func byStatus(status int) outcome {
+	switch {
+	case status == http.StatusUnauthorized:
+		return unauthorized
+	case status == http.StatusTooManyRequests, status >= 500:
+		return retry
+	}
+	return failed // other 4xx, redirects
+}
+
+func isCertificateError(err error) bool {
+	var (
+		verify   *tls.CertificateVerificationError
+		unknown  x509.UnknownAuthorityError
+		invalid  x509.CertificateInvalidError
+		hostname x509.HostnameError
+	)
+	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname)
+}
+
+// validName reports whether d is a plain host name that is safe to put in
+// a URL path or a file name: dot-separated labels of ASCII letters, digits,
+// '-' and '_', at most 253 characters.
+func validName(d string) bool {
+	if d == "" || len(d) > 253 || d[0] == '.' || d[len(d)-1] == '.' {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+			if label++; label > 63 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,532 @@
+// Package vttest is a strict fake of the VirusTotal API v3 domain lookup
+// (GET /api/v3/domains/{domain}) for tests and benchmarks: it checks the API
+// key, enforces per-minute and daily quotas, answers with VirusTotal's
+// envelopes and error codes, and injects scripted faults.
+package vttest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// APIKey is the key the fake accepts unless WithAPIKey says otherwise. It
+// has the shape of a real key (64 hexadecimal characters).
+const APIKey = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// Fault is a scripted misbehaviour served instead of the normal answer.
+type Fault int
+
+// Faults, each as VirusTotal (or the network in front of it) produces it.
+const (
+	QuotaExceeded    Fault = iota + 1 // 429 QuotaExceededError
+	TooManyRequests                   // 429 TooManyRequestsError
+	Transient                         // 503 TransientError
+	DeadlineExceeded                  // 504 DeadlineExceededError
+	HTMLError                         // 500 with a text/html error page
+	EmptyOK                           // 200 with an empty body
+	EmptyError                        // 500 with an empty body
+	Hang                              // no answer until the client gives up
+	Reset                             // the connection is reset (TCP RST)
+	WrongCredentials                  // 401 WrongCredentialsError
+)
+
+var faultNames = [...]string{"", "QuotaExceeded", "TooManyRequests", "Transient", "DeadlineExceeded",
+	"HTMLError", "EmptyOK", "EmptyError", "Hang", "Reset", "WrongCredentials"}
+
+func (f Fault) String() string {
+	if f > 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// Option configures a Server.
+type Option func(*Server)
+
+// WithAPIKey sets the only API key the server accepts.
+func WithAPIKey(key string) Option { return func(s *Server) { s.key = key } }
+
+// WithMinuteQuota allows q requests in any 60-second window (0: unlimited).
+// The window is closed: a request exactly 60 s after an earlier one still
+// shares its window. The (q+1)-th request is answered 429
+// QuotaExceededError and is itself counted, as a client that keeps
+// hammering stays locked out.
+func WithMinuteQuota(q int) Option { return func(s *Server) { s.minuteQuota = q } }
+
+// WithDailyQuota allows q requests per UTC day (0: unlimited).
+func WithDailyQuota(q int) Option { return func(s *Server) { s.dailyQuota = q } }
+
+// WithLatency delays every answer by d.
+func WithLatency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
+
+// Server is the fake. Its methods are safe for concurrent use.
+type Server struct {
+	key         string
+	minuteQuota int
+	dailyQuota  int
+	latency     time.Duration
+
+	ts     *httptest.Server
+	base   string // URL up to and including /api/v3
+	closed chan struct{}
+	once   sync.Once
+
+	mu        sync.Mutex
+	objects   map[string][]byte // lower-case domain → data object JSON
+	next      []Fault
+	perFault  map[string][]Fault
+	window    []time.Time // quota-counted requests in the last minute
+	day       string
+	dayCount  int
+	total     int64
+	perDomain map[string]int
+	times     []time.Time
+	rejected  int // 429 answers
+	inFlight  int
+	maxFlight int
+}
+
+// New starts a fake listening on a loopback port. Close it when done.
+func New(opts ...Option) *Server {
+	s := newServer(opts)
+	s.ts = httptest.NewServer(s)
+	s.base = s.ts.URL + "/api/v3"
+	return s
+}
+
+// NewInMemory returns a fake that does not listen: requests reach it through
+// Transport, without sockets. It suits benchmarks and tests that run in a
+// testing/synctest bubble, where the network may not be used. Its URL is
+// http://virustotal.test/api/v3.
+func NewInMemory(opts ...Option) *Server {
+	s := newServer(opts)
+	s.base = "http://virustotal.test/api/v3"
+	return s
+}
+
+func newServer(opts []Option) *Server {
+	s := &Server{
+		key:       APIKey,
+		closed:    make(chan struct{}),
+		objects:   map[string][]byte{},
+		perFault:  map[string][]Fault{},
+		perDomain: map[string]int{},
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// URL returns the API base URL, ending in /api/v3 (the vt_api_url value).
+func (s *Server) URL() string { return s.base }
+
+// Close releases hanging requests and stops the listener.
+func (s *Server) Close() {
+	s.once.Do(func() { close(s.closed) })
+	if s.ts != nil {
+		s.ts.Close()
+	}
+}
+
+// Transport returns a RoundTripper that serves requests by calling the fake
+// directly, as NewInMemory servers require (it works for listening servers
+// too). A Reset fault surfaces as a "connection reset by peer" error.
+func (s *Server) Transport() http.RoundTripper { return memTransport{s} }
+
+// AddDomain makes domain known with the given attributes object. It panics
+// if attributes is not a JSON object: that is a bug in the calling test.
+func (s *Server) AddDomain(domain string, attributes json.RawMessage) {
+	if !isObject(attributes) {
+		panic("vttest: AddDomain: attributes must be a JSON object")
+	}
+	domain = strings.ToLower(domain)
+	obj, err := json.Marshal(struct {
+		ID         string            `json:"id"`
+		Type       string            `json:"type"`
+		Links      map[string]string `json:"links"`
+		Attributes json.RawMessage   `json:"attributes"`
+	}{domain, "domain", map[string]string{"self": s.base + "/domains/" + domain}, attributes})
+	if err != nil {
+		panic("vttest: AddDomain: " + err.Error())
+	}
+	s.mu.Lock()
+	s.objects[domain] = obj
+	s.mu.Unlock()
+}
+
+// AddFile makes the domain object in a JSON file known. The file holds
+// either an API response envelope {"data":{...}} or the object itself
+// (optionally inside a {"request_info":…,"response":{...}} wrapper, as in
+// some public fixtures). The object's id names the domain.
+func (s *Server) AddFile(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var top struct {
+		Data     json.RawMessage `json:"data"`
+		Response json.RawMessage `json:"response"`
+	}
+	if err := json.Unmarshal(b, &top); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	obj := json.RawMessage(b)
+	switch {
+	case isObject(top.Data):
+		obj = top.Data
+	case isObject(top.Response):
+		obj = top.Response
+	}
+	var head struct {
+		ID         string          `json:"id"`
+		Type       string          `json:"type"`
+		Attributes json.RawMessage `json:"attributes"`
+	}
+	if err := json.Unmarshal(obj, &head); err != nil || head.ID == "" || head.Type != "domain" || !isObject(head.Attributes) {
+		return fmt.Errorf("%s: not a VirusTotal domain object (need id, type \"domain\" and attributes)", path)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, obj); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	s.mu.Lock()
+	s.objects[strings.ToLower(head.ID)] = compact.Bytes()
+	s.mu.Unlock()
+	return nil
+}
+
+// LoadDir adds every *.json file of dir with AddFile.
+func (s *Server) LoadDir(dir string) error {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
+	if err != nil {
+		return err
+	}
+	for _, p := range paths {
+		if err := s.AddFile(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// FailNext serves faults, in order, to the next len(faults) authenticated
+// domain requests, whatever the domain. They take precedence over FailDomain.
+func (s *Server) FailNext(faults ...Fault) {
+	s.mu.Lock()
+	s.next = append(s.next, faults...)
+	s.mu.Unlock()
+}
+
+// FailDomain serves faults, in order, to the next requests for domain.
+func (s *Server) FailDomain(domain string, faults ...Fault) {
+	domain = strings.ToLower(domain)
+	s.mu.Lock()
+	s.perFault[domain] = append(s.perFault[domain], faults...)
+	s.mu.Unlock()
+}
+
+// Requests returns how many requests reached the server, whatever their
+// outcome.
+func (s *Server) Requests() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
+// DomainRequests returns how many authenticated requests asked for domain.
+func (s *Server) DomainRequests(domain string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perDomain[strings.ToLower(domain)]
+}
+
+// Rejected returns how many 429 answers (quota or injected) were sent.
+func (s *Server) Rejected() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.rejected
+}
+
+// MaxInFlight returns the largest number of requests served at once.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxFlight
+}
+
+// RequestTimes returns the arrival time of every request, in order.
+func (s *Server) RequestTimes() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.times)
+}
+
+// ServeHTTP answers one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	s.mu.Lock()
+	s.total++
+	s.times = append(s.times, now)
+	s.inFlight++
+	s.maxFlight = max(s.maxFlight, s.inFlight)
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
+
+	if s.latency > 0 && !s.wait(r, s.latency) {
+		return
+	}
+	key := r.Header.Get("X-Apikey")
+	switch {
+	case key == "":
+		writeError(w, r, http.StatusUnauthorized, "AuthenticationRequiredError", "X-Apikey header is missing")
+		return
+	case key != s.key:
+		writeError(w, r, http.StatusUnauthorized, "WrongCredentialsError", "Wrong API key")
+		return
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v3/domains/")
+	if !ok || rest == "" || strings.Contains(rest, "/") {
+		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf("Resource not found: %s", r.URL.Path))
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeError(w, r, http.StatusMethodNotAllowed, "BadRequestError",
+			fmt.Sprintf("Method %s not allowed for %s", r.Method, r.URL.Path))
+		return
+	}
+	domain := strings.ToLower(rest)
+	if !validDomain(domain) {
+		writeError(w, r, http.StatusBadRequest, "InvalidArgumentError",
+			fmt.Sprintf("Domain %q is not a valid domain pattern", rest))
+		return
+	}
+
+	s.mu.Lock()
+	s.perDomain[domain]++
+	var fault Fault
+	if len(s.next) > 0 {
+		fault, s.next = s.next[0], s.next[1:]
+	} else if q := s.perFault[domain]; len(q) > 0 {
+		fault, s.perFault[domain] = q[0], q[1:]
+	}
+	overQuota := fault == 0 && s.overQuota(now)
+	obj := s.objects[domain]
+	if fault == QuotaExceeded || fault == TooManyRequests || overQuota {
+		s.rejected++
+	}
+	s.mu.Unlock()
+
+	switch {
+	case fault != 0:
+		s.serveFault(w, r, fault)
+	case overQuota:
+		writeError(w, r, http.StatusTooManyRequests, "QuotaExceededError", "Quota exceeded")
+	case obj == nil:
+		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf("Domain %q not found", domain))
+	default:
+		body := make([]byte, 0, len(obj)+10)
+		body = append(append(append(body, `{"data":`...), obj...), '}')
+		writeJSON(w, r, http.StatusOK, body)
+	}
+}
+
+// overQuota counts a request at now against the daily and minute quotas and
+// reports whether it is over one of them. s.mu is held.
+func (s *Server) overQuota(now time.Time) bool {
+	over := false
+	if s.dailyQuota > 0 {
+		if day := now.UTC().Format(time.DateOnly); day != s.day {
+			s.day, s.dayCount = day, 0
+		}
+		s.dayCount++
+		over = s.dayCount > s.dailyQuota
+	}
+	if s.minuteQuota > 0 {
+		cut := now.Add(-time.Minute)
+		i := 0
+		for i < len(s.window) && s.window[i].Before(cut) {
+			i++
+		}
+		s.window = append(s.window[i:], now)
+		over = over || len(s.window) > s.minuteQuota
+	}
+	return over
+}
+
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, f Fault) {
+	switch f {
+	case QuotaExceeded:
+		writeError(w, r, http.StatusTooManyRequests, "QuotaExceededError", "Quota exceeded")
+	case TooManyRequests:
+		writeError(w, r, http.StatusTooManyRequests, "TooManyRequestsError", "Too many requests.")
+	case Transient:
+		writeError(w, r, http.StatusServiceUnavailable, "TransientError", "Transient server error. Retry might work.")
+	case DeadlineExceeded:
+		writeError(w, r, http.StatusGatewayTimeout, "DeadlineExceededError", "The operation took too long to complete.")
+	case WrongCredentials:
+		writeError(w, r, http.StatusUnauthorized, "WrongCredentialsError", "Wrong API key")
+	case HTMLError:
+		const page = "<html><head><title>500 Server Error</title></head><body><h1>Error: Server Error</h1></body></html>\n"
+		w.Header().Set("Content-Type", "text/html; charset=UTF-8")
+		w.Header().Set("Content-Length", fmt.Sprint(len(page)))
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(page))
+	case EmptyOK, EmptyError:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "0")
+		if f == EmptyOK {
+			w.WriteHeader(http.StatusOK)
+		} else {
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	case Hang:
+		s.wait(r, 0)
+	case Reset:
+		reset(w)
+	}
+}
+
+// wait sleeps for d (d == 0: forever) unless the client goes away or the
+// server closes; it reports whether the full delay elapsed.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	var timeout <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-timeout:
+		return true
+	case <-r.Context().Done():
+	case <-s.closed:
+	}
+	return false
+}
+
+// errReset is the panic value that tells memTransport to fail the request
+// with a connection reset, where no connection exists to hijack.
+var errReset = errors.New("vttest: connection reset")
+
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(errReset)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0) // close with RST, not FIN
+	}
+	_ = conn.Close()
+}
+
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg string) {
+	body, _ := json.Marshal(map[string]map[string]string{"error": {"code": code, "message": msg}})
+	writeJSON(w, r, status, body)
+}
+
+// writeJSON answers like VirusTotal: JSON, gzip-compressed when the client
+// accepts it.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		body = buf.Bytes()
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Vary", "Accept-Encoding")
+	}
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func acceptsGzip(header string) bool {
+	for part := range strings.SplitSeq(header, ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(coding), "gzip") && strings.ReplaceAll(params, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+// validDomain accepts host names VirusTotal would look up: dot-separated
+// labels of letters, digits, '-' and '_', at most 253 characters.
+func validDomain(d string) bool {
+	if len(d) > 253 || d == "" || d[0] == '.' || d[len(d)-1] == '.' {
+		return false
+	}
+	label := 0
+	for i := 0; i < len(d); i++ {
+		switch c := d[i]; {
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			label = 0
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-', c == '_':
+			if label++; label > 63 {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func isObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+}
+
+// memTransport serves requests by calling the Server directly.
+type memTransport struct{ s *Server }
+
+func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec := httptest.NewRecorder()
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		t.s.ServeHTTP(rec, req)
+	}()
+	select {
+	case p := <-done:
+		if p == errReset {
+			return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+		}
+		if p != nil {
+			return nil, fmt.Errorf("vttest: handler panicked: %v", p)
+		}
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}

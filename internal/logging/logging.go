@@ -51,13 +51,14 @@ func (l *Logger) With(prefix string) *Logger {
 }
 
 // Redact registers secrets (API keys, session keys) that must never be
-// written; they are replaced by "****" in every later record. Empty values
-// are ignored.
+// written; they are replaced by "****" in every later record. Values shorter
+// than 8 bytes are ignored: no real key is that short, and masking them
+// would garble ordinary words.
 func (l *Logger) Redact(secrets ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range secrets {
-		if s != "" {
+		if len(s) >= 8 {
 			l.secrets = append(l.secrets, s)
 		}
 	}

@@ -1,0 +1,56 @@
+package logging
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func TestLinesAreLeveledSingleAndRedacted(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Info)
+	key := "0123456789abcdef0123456789abcdef"
+	l.Redact(key, "", "short")
+	l.Debugf("hidden")
+	l.Infof("start %s", "run")
+	l.With("input=default").Warnf("key %s rejected\nsecond line\r\nthird", key)
+	l.Errorf("short words stay")
+	want := "INFO start run\n" +
+		"WARN input=default key **** rejected second line third\n" +
+		"ERROR short words stay\n"
+	if buf.String() != want {
+		t.Errorf("got:\n%q\nwant:\n%q", buf.String(), want)
+	}
+}
+
+func TestConcurrentLinesDoNotInterleave(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Debug)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				l.Infof("%s", strings.Repeat("x", 100))
+			}
+		}()
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
+	if len(lines) != 800 {
+		t.Fatalf("got %d lines, want 800", len(lines))
+	}
+	for _, line := range lines {
+		if line != "INFO "+strings.Repeat("x", 100) {
+			t.Fatalf("garbled line %q", line)
+		}
+	}
+}
+
+func TestZeroAndNilLoggersDiscard(t *testing.T) {
+	var l *Logger
+	l.Errorf("nothing")
+	Discard().Fatalf("nothing")
+}

@@ -1,0 +1,172 @@
+// Package modrun is the modular input's normal run: it reads splunkd's
+// input definition, prepares each vtsync stanza (key in storage/passwords,
+// search head cluster role) and runs one sync per stanza, writing one
+// vtsync:run summary event each.
+package modrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/modinput"
+	"github.com/vtsync/vtsync/internal/params"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/splunkd"
+	"github.com/vtsync/vtsync/internal/version"
+	"github.com/vtsync/vtsync/internal/vt"
+)
+
+const (
+	// Scheme is the modular input scheme and binary name.
+	Scheme = "vtsync"
+	// Realm is the storage/passwords realm of the VirusTotal keys.
+	Realm = "vtsync"
+	// App is the app that owns the KV collection and the stored keys.
+	App = "vtsync"
+	// Sourcetype is the summary event's sourcetype.
+	Sourcetype = "vtsync:run"
+)
+
+// Run reads the input definition from stdin, syncs every stanza, and
+// writes the summary events to stdout. It returns the process exit code.
+func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Logger) int {
+	def, err := modinput.ReadDefinition(stdin)
+	if err != nil {
+		log.Fatalf("Cannot read the input definition from splunkd on stdin: %v", err)
+		return 1
+	}
+	log.Redact(def.SessionKey)
+	events := modinput.NewEventWriter(stdout)
+	defer events.Close()
+	code := 0
+	for _, st := range def.Stanzas {
+		if st.Scheme() != Scheme {
+			log.Warnf("Skipping stanza %q: it is not a %s:// input", st.Name, Scheme)
+			continue
+		}
+		sum := runStanza(ctx, def, st, log.With("input="+st.InputName()))
+		data, _ := json.Marshal(sum)
+		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Now(), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
+			log.Errorf("Cannot write the summary event to splunkd: %v", err)
+			code = 1
+		}
+		if sum.Status == "failed" {
+			code = 1
+		}
+	}
+	return code
+}
+
+// runStanza runs one input and always returns a summary, failed or not.
+func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza, log *logging.Logger) pipeline.Summary {
+	start := time.Now()
+	name := st.InputName()
+	fail := func(format string, args ...any) pipeline.Summary {
+		msg := fmt.Sprintf(format, args...)
+		log.Errorf("%s", msg)
+		return pipeline.Summary{Input: name, Host: def.ServerHost, Status: "failed", StartTime: start.Unix(),
+			Rejected: map[string]int{}, QuotaState: "ok", Errors: []string{msg},
+			Duration: time.Since(start).Seconds()}
+	}
+	p, err := params.Parse(st.Params)
+	if err != nil {
+		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
+	}
+	if p.APIKey != "" && p.APIKey != params.Mask {
+		log.Redact(p.APIKey)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
+	defer cancel()
+
+	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log})
+	if err != nil {
+		return fail("Cannot set up the splunkd client for %s: %v", def.ServerURI, err)
+	}
+	key, err := apiKey(ctx, client, def, st, p, log)
+	if err != nil {
+		return fail("%v", err)
+	}
+	log.Redact(key)
+
+	lookups := true
+	role := "standalone"
+	if roles, err := client.ServerRoles(ctx); err != nil {
+		log.Warnf("Cannot read server roles from splunkd (%v); assuming this search head is not in a cluster", err)
+	} else {
+		role, lookups = decideRole(roles, p.SHCLookup)
+		log.Infof("Search head role %s, shc_lookup=%s: %s", role, p.SHCLookup, map[bool]string{true: "this member looks up domains", false: "this member does not spend VirusTotal quota; the captain does"}[lookups])
+	}
+
+	enr, err := vt.New(vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
+		ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
+	if err != nil {
+		return fail("Cannot set up the VirusTotal client: %v", err)
+	}
+	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Field: p.DomainField}
+	sum, err := pipeline.Run(ctx, pipeline.Options{
+		Input:                name,
+		RefreshDays:          p.RefreshDays,
+		NotFoundRefreshHours: p.NotFoundRefreshHours,
+		MaxConcurrency:       p.MaxConcurrency,
+		DailyLookupBudget:    p.DailyLookupBudget,
+		Lookups:              lookups,
+		StateDir:             def.CheckpointDir,
+		Logger:               log,
+	}, src, client.KVStore(p.Collection), enr)
+	if err != nil {
+		log.Errorf("Run of %s://%s failed: %v", Scheme, name, err)
+	}
+	sum.Input, sum.Host, sum.Role = name, def.ServerHost, role
+	return sum
+}
+
+// apiKey returns the stanza's VirusTotal key. A key typed into the stanza is
+// moved to storage/passwords and the stanza value masked; a masked or empty
+// stanza reads it back from storage/passwords.
+func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st modinput.Stanza, p params.Params, log *logging.Logger) (string, error) {
+	name := st.InputName()
+	if p.APIKey != "" && p.APIKey != params.Mask {
+		if err := c.SetPassword(ctx, Realm, name, p.APIKey); err != nil {
+			return "", fmt.Errorf("cannot store the VirusTotal key of input %s in storage/passwords (realm %s): %v; check that splunkd is up and the input's owner may write passwords", name, Realm, err)
+		}
+		app := st.App
+		if app == "" {
+			app = App
+		}
+		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log})
+		if err == nil {
+			err = mc.MaskInputParam(ctx, Scheme, name, "api_key")
+		}
+		if err != nil {
+			log.Warnf("The key is stored in storage/passwords but api_key in inputs.conf could not be masked (%v); it will be tried again next run", err)
+		} else {
+			log.Infof("Moved the VirusTotal key of input %s to storage/passwords and masked api_key in inputs.conf", name)
+		}
+		return p.APIKey, nil
+	}
+	key, found, err := c.Password(ctx, Realm, name)
+	if err != nil {
+		return "", fmt.Errorf("cannot read the VirusTotal key of input %s from storage/passwords: %v", name, err)
+	}
+	if !found || key == "" {
+		return "", fmt.Errorf("no VirusTotal key for input %s: enter api_key in Settings > Data inputs > vtsync > %s (it is moved to storage/passwords, realm %s, user %s, on the next run)", name, name, Realm, name)
+	}
+	return key, nil
+}
+
+// decideRole maps splunkd's server_roles to this member's role and whether
+// it may spend VirusTotal quota under the shc_lookup policy.
+func decideRole(roles []string, policy string) (role string, lookups bool) {
+	switch {
+	case slices.Contains(roles, "shc_captain"):
+		return "shc_captain", true
+	case slices.Contains(roles, "shc_member"):
+		return "shc_member", policy == "all"
+	}
+	return "standalone", true
+}

@@ -238,22 +238,52 @@ func (s *State) Spend(now time.Time, n int) error {
 	today := day(now)
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketBudget)
-		var old [][]byte
-		_ = b.ForEach(func(k, _ []byte) error {
-			if string(k) != today {
-				old = append(old, k)
-			}
-			return nil
-		})
-		for _, k := range old {
-			if err := b.Delete(k); err != nil {
-				return err
-			}
+		if err := dropOtherDays(b, today); err != nil {
+			return err
 		}
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], get(b, today)+uint64(n))
 		return b.Put([]byte(today), v[:])
 	})
+}
+
+// Take spends one lookup on now's UTC day if fewer than limit were spent
+// (limit 0: no cap) and reports whether it did. Concurrent calls share
+// one commit (bbolt's Batch), so workers do not queue on fsync.
+func (s *State) Take(now time.Time, limit int) (bool, error) {
+	today := day(now)
+	var ok bool
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBudget)
+		used := get(b, today)
+		ok = limit <= 0 || used < uint64(limit)
+		if !ok {
+			return nil
+		}
+		if err := dropOtherDays(b, today); err != nil {
+			return err
+		}
+		var v [8]byte
+		binary.BigEndian.PutUint64(v[:], used+1)
+		return b.Put([]byte(today), v[:])
+	})
+	return ok && err == nil, err
+}
+
+func dropOtherDays(b *bolt.Bucket, today string) error {
+	var old [][]byte
+	_ = b.ForEach(func(k, _ []byte) error {
+		if string(k) != today {
+			old = append(old, k)
+		}
+		return nil
+	})
+	for _, k := range old {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }

@@ -4,121 +4,83 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/domain"
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
-// Run performs one sync. It returns a non-nil error only when the run
-// failed (Summary.Status "failed").
+const (
+	// checkChunk is how many new distinct domains go to one Store.Get: the
+	// store is asked about once per checkChunk distinct domains, and
+	// lookups start as soon as the first chunk is checked.
+	checkChunk = 1000
+	// maxBatch is the KV store's batch_save limit.
+	maxBatch = 1000
+	// saveTimeout bounds one Store.Save. Saves run detached from the run's
+	// context so that a cancelled run (SIGTERM, max_run_seconds) still
+	// stores what it paid for.
+	saveTimeout = 30 * time.Second
+	// maxErrors bounds Summary.Errors.
+	maxErrors = 20
+)
+
+// Quota states (Summary.QuotaState).
+const (
+	QuotaOK              = "ok"
+	QuotaBudgetExhausted = "budget_exhausted"
+	QuotaExceeded        = "quota_exceeded"
+	QuotaKeyRejected     = "key_rejected"
+)
+
+// Run statuses (Summary.Status).
+const (
+	StatusOK      = "ok"
+	StatusPartial = "partial"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// Run performs one sync of input opt.Input and reports it.
+//
+// Candidates stream from src and are normalised to registered domains
+// (rejected values are counted by reason and go nowhere). Every new 1000
+// distinct domains are checked against store in one Get while the source
+// is still streaming, and the missing or stale ones are looked up by
+// opt.MaxConcurrency workers sharing enr. Each domain is looked up at most
+// once per run. Results are written to store in batches of opt.BatchSize
+// as they arrive.
+//
+// With opt.StateDir set, the run holds the input's checkpoint lock (an
+// overlapping run is skipped), spends the daily lookup budget there, and
+// journals every answer before it is saved, so that nothing paid for is
+// lost to a crash or a store failure: journaled answers are saved first
+// thing by the next run.
+//
+// In the summary, due = looked_up + deferred (looked_up counts lookups
+// started, deferred the due domains never started) and looked_up = found +
+// not_found + failed. Domains whose freshness could not be checked (store
+// error, cancelled run) count as due and deferred.
+//
+// Run returns a non-nil error only when the summary's status is "failed":
+// the VT key was rejected, the state could not be opened, or the search
+// failed before yielding any candidate. Everything else that went wrong is
+// in Summary.Errors with status "partial".
 func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.Enricher) (Summary, error) {
 	opt = withDefaults(opt)
-	started := time.Now()
-	now := opt.Now()
-	sum := Summary{Input: opt.Input, StartTime: now.Unix(), Rejected: map[string]int{}, QuotaState: "ok", BudgetLimit: opt.DailyLookupBudget}
-
-	seen := map[string]struct{}{}
-	var order []string
-	srcErr := src.Candidates(ctx, func(v string) error {
-		sum.Candidates++
-		d, reason := domain.Normalize(v)
-		if reason != "" {
-			sum.Rejected[string(reason)]++
-			sum.RejectedTotal++
-			return nil
-		}
-		if _, ok := seen[d]; !ok {
-			seen[d] = struct{}{}
-			order = append(order, d)
-		}
-		return nil
-	})
-	if srcErr != nil {
-		sum.Errors = append(sum.Errors, "search: "+srcErr.Error())
+	r := &runner{
+		opt: opt, src: src, store: store, enr: enr, log: opt.Logger,
+		wall: time.Now(), now: opt.Now(), stopped: make(chan struct{}),
 	}
-	sum.Distinct = len(order)
-
-	var due []string
-	for i := 0; i < len(order); i += 1000 {
-		chunk := order[i:min(i+1000, len(order))]
-		got, err := store.Get(ctx, chunk)
-		if err != nil {
-			sum.Errors = append(sum.Errors, "freshness check: "+err.Error())
-			due = append(due, chunk...)
-			continue
-		}
-		for _, d := range chunk {
-			if r, ok := got[d]; ok && r.Fresh(now.Unix(), opt.RefreshDays, opt.NotFoundRefreshHours) {
-				sum.Fresh++
-			} else {
-				due = append(due, d)
-			}
-		}
-	}
-	sum.Due = len(due)
-
-	var batch []record.Record
-	flush := func() {
-		if len(batch) == 0 {
-			return
-		}
-		if err := store.Save(context.WithoutCancel(ctx), batch); err != nil {
-			sum.Errors = append(sum.Errors, "save: "+err.Error())
-		} else {
-			sum.KVWrites += len(batch)
-		}
-		batch = batch[:0]
-	}
-	var runErr error
-	for _, d := range due {
-		if !opt.Lookups || ctx.Err() != nil || (opt.DailyLookupBudget > 0 && sum.LookedUp >= opt.DailyLookupBudget) {
-			break
-		}
-		sum.LookedUp++
-		rec, err := enr.Enrich(ctx, d)
-		switch {
-		case err == nil:
-			if rec.VTFound {
-				sum.Found++
-			} else {
-				sum.NotFound++
-			}
-			batch = append(batch, rec)
-			if len(batch) >= opt.BatchSize {
-				flush()
-			}
-			continue
-		case errors.Is(err, enrich.ErrUnauthorized):
-			sum.QuotaState = "key_rejected"
-			runErr = fmt.Errorf("input %s: %w: check api_key", opt.Input, err)
-		case errors.Is(err, enrich.ErrQuotaExceeded):
-			sum.QuotaState = "quota_exceeded"
-		}
-		sum.Failed++
-		if runErr != nil || sum.QuotaState != "ok" {
-			break
-		}
-	}
-	flush()
-	sum.Deferred = sum.Due - sum.LookedUp
-	if sum.Distinct > 0 {
-		sum.CacheHitRate = float64(sum.Fresh) / float64(sum.Distinct)
-	}
-	sum.Duration = time.Since(started).Seconds()
-	switch {
-	case runErr != nil:
-		sum.Status = "failed"
-	case !opt.Lookups:
-		sum.Status = "skipped"
-	case len(sum.Errors) > 0 || sum.Deferred > 0:
-		sum.Status = "partial"
-	default:
-		sum.Status = "ok"
-	}
-	return sum, runErr
+	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
+		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget}
+	return r.run(ctx)
 }
 
 func withDefaults(opt Options) Options {
@@ -131,8 +93,11 @@ func withDefaults(opt Options) Options {
 	if opt.MaxConcurrency <= 0 {
 		opt.MaxConcurrency = 4
 	}
-	if opt.BatchSize <= 0 || opt.BatchSize > 1000 {
-		opt.BatchSize = 1000
+	if opt.BatchSize <= 0 || opt.BatchSize > maxBatch {
+		opt.BatchSize = maxBatch
+	}
+	if opt.DailyLookupBudget < 0 {
+		opt.DailyLookupBudget = 0
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -141,4 +106,505 @@ func withDefaults(opt Options) Options {
 		opt.Logger = logging.Discard()
 	}
 	return opt
+}
+
+// runner is one run's state. Each Summary counter has a single writer
+// stage: the collector (candidates, rejected, distinct), the dispatcher
+// (fresh, due), the writer (looked_up, found, not_found, failed,
+// kv_writes); Run reads them after every stage has ended.
+type runner struct {
+	opt   Options
+	src   Source
+	store Store
+	enr   enrich.Enricher
+	log   *logging.Logger
+	state *checkpoint.State // nil without StateDir
+	spend *budget
+	wall  time.Time // for the duration
+	now   time.Time // run start, for freshness
+
+	vtBefore int64 // the enricher's and the store's request counters at start
+	kvBefore int
+
+	sum     Summary
+	dueSeen atomic.Int64 // sum.Due as the dispatcher goes, for Progress
+
+	errMu     sync.Mutex
+	errs      []string
+	failures  int   // lookups that failed for other reasons than quota/key/cancel
+	lastFail  error // the last of those
+	stopOnce  sync.Once
+	stopped   chan struct{} // closed: start no more lookups
+	keyBad    atomic.Bool
+	quotaGone atomic.Bool
+	budgetOut atomic.Bool
+	storeBad  atomic.Bool
+}
+
+type result struct {
+	domain  string
+	rec     record.Record
+	err     error
+	stopped bool // err came from the run stopping the lookup
+}
+
+func (r *runner) run(ctx context.Context) (Summary, error) {
+	in := r.opt.Input
+	if r.opt.StateDir != "" {
+		st, err := checkpoint.Open(r.opt.StateDir, in)
+		if errors.Is(err, checkpoint.ErrLocked) {
+			r.log.Warnf("Another run of input %s is still running (its state file is locked): this run is skipped. If this happens often, raise the input's interval or lower max_run_seconds.", in)
+			r.note("another run of input %s is still running: skipped", in)
+			return r.finish(ctx, StatusSkipped, nil)
+		}
+		if err != nil {
+			err = fmt.Errorf("input %s: cannot open its state (checkpoint directory): %w", in, err)
+			r.log.Errorf("%v", err)
+			r.note("%v", err)
+			return r.finish(ctx, StatusFailed, err)
+		}
+		defer st.Close()
+		r.state = st
+	}
+	r.spend = &budget{limit: r.opt.DailyLookupBudget, state: r.state, now: r.opt.Now}
+	r.vtBefore, r.kvBefore = calls(r.enr), requests(r.store)
+
+	budgetNote := "no daily cap"
+	if r.opt.DailyLookupBudget > 0 {
+		budgetNote = fmt.Sprintf("%d of %d used today (UTC)", r.spend.used(), r.opt.DailyLookupBudget)
+	}
+	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
+
+	r.replay(ctx)
+	if !r.opt.Lookups {
+		r.sum.Role = "shc_member"
+		r.log.Infof("Input %s: this search head cluster member is not the captain: no search and no VirusTotal lookups this run (the captain does them)", in)
+		return r.finish(ctx, StatusSkipped, nil)
+	}
+
+	// Stop dispatching new lookups as soon as the run is cancelled; in-flight
+	// ones see the cancellation through lookCtx.
+	defer context.AfterFunc(ctx, func() { r.stop() })()
+	lookCtx, cancelLookups := context.WithCancelCause(ctx)
+	defer cancelLookups(nil)
+
+	chunks := make(chan []string, 16)
+	work := make(chan string)
+	results := make(chan result, r.opt.MaxConcurrency)
+	var srcErr error
+	var stages, workers sync.WaitGroup
+	stages.Go(func() { srcErr = r.collect(ctx, chunks) })
+	stages.Go(func() { r.dispatch(ctx, chunks, work) })
+	for range r.opt.MaxConcurrency {
+		workers.Go(func() { r.lookup(lookCtx, cancelLookups, work, results) })
+	}
+	go func() { workers.Wait(); close(results) }()
+	r.write(ctx, results)
+	stages.Wait()
+
+	var runErr error
+	status := StatusOK
+	if srcErr != nil {
+		r.log.Errorf("Input %s: the search failed after %d candidate values: %v. Domains collected before the failure were processed; check the search parameter and splunkd.", in, r.sum.Candidates, srcErr)
+		r.note("search failed after %d candidate values: %v", r.sum.Candidates, srcErr)
+		if r.sum.Candidates == 0 && ctx.Err() == nil {
+			runErr = fmt.Errorf("input %s: search failed: %w", in, srcErr)
+			status = StatusFailed
+		}
+	}
+	if r.keyBad.Load() {
+		runErr = fmt.Errorf("input %s: %w: enter a valid api_key in Settings > Data inputs > vtsync > %s; no lookups are made until then", in, enrich.ErrUnauthorized, in)
+		r.log.Errorf("%v", runErr)
+		r.note("%v", runErr)
+		status = StatusFailed
+	}
+	return r.finish(ctx, status, runErr)
+}
+
+// replay saves the answers a previous run journaled but did not get
+// confirmed by the store. If the store refuses them, no lookups are made
+// this run: they would be answers we cannot store either.
+func (r *runner) replay(ctx context.Context) {
+	if r.state == nil {
+		return
+	}
+	pending, err := r.state.Pending()
+	if err != nil {
+		r.log.Errorf("Input %s: cannot read the journal in %s: %v", r.opt.Input, r.state.Path(), err)
+		r.note("journal unreadable: %v", err)
+		return
+	}
+	if len(pending) == 0 {
+		return
+	}
+	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(pending))
+	for i := 0; i < len(pending); i += r.opt.BatchSize {
+		batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
+		if !r.save(ctx, batch) {
+			return
+		}
+		r.sum.Replayed += len(batch)
+	}
+}
+
+// collect streams the source into chunks of new distinct registered
+// domains. Memory grows with distinct domains, not with rows.
+func (r *runner) collect(ctx context.Context, chunks chan<- []string) error {
+	defer close(chunks)
+	seen := make(map[string]struct{})
+	chunk := make([]string, 0, checkChunk)
+	err := r.src.Candidates(ctx, func(v string) error {
+		r.sum.Candidates++
+		d, reason := domain.Normalize(v)
+		if reason != "" {
+			r.sum.Rejected[string(reason)]++
+			return nil
+		}
+		if _, dup := seen[d]; dup {
+			return nil
+		}
+		d = strings.Clone(d) // d may share memory with a large row
+		seen[d] = struct{}{}
+		if chunk = append(chunk, d); len(chunk) == checkChunk {
+			chunks <- chunk // dispatch drains chunks until closed
+			chunk = make([]string, 0, checkChunk)
+		}
+		return nil
+	})
+	if len(chunk) > 0 {
+		chunks <- chunk
+	}
+	r.sum.Distinct = len(seen)
+	return err
+}
+
+// dispatch checks each chunk's freshness and hands the due domains to the
+// workers. Its queue is unbounded (it holds at most the distinct domains)
+// so that slow, paced lookups never stall the search stream.
+func (r *runner) dispatch(ctx context.Context, chunks <-chan []string, work chan<- string) {
+	defer close(work)
+	var queue []string
+	stop := r.stopped
+	for chunks != nil || len(queue) > 0 {
+		var out chan<- string
+		var next string
+		if len(queue) > 0 {
+			out, next = work, queue[0]
+		}
+		select {
+		case c, ok := <-chunks:
+			if !ok {
+				chunks = nil
+				continue
+			}
+			if due := r.check(ctx, c); stop != nil {
+				queue = append(queue, due...)
+			}
+		case out <- next:
+			queue = queue[1:]
+		case <-stop:
+			stop, queue = nil, nil
+		}
+	}
+}
+
+// check returns the domains of chunk that are missing from the store or
+// stale. If the store cannot tell, none is returned: looking them all up
+// could spend quota on fresh records.
+func (r *runner) check(ctx context.Context, chunk []string) []string {
+	fresh := 0
+	var due []string
+	if ctx.Err() == nil {
+		got, err := r.store.Get(ctx, chunk)
+		switch {
+		case err == nil:
+			due = chunk[:0]
+			for _, d := range chunk {
+				if rec, ok := got[d]; ok && rec.Fresh(r.now.Unix(), r.opt.RefreshDays, r.opt.NotFoundRefreshHours) {
+					fresh++
+				} else {
+					due = append(due, d)
+				}
+			}
+		case ctx.Err() == nil:
+			r.log.Errorf("Input %s: the KV store freshness check of %d domains failed: %v. They are not looked up this run; check the KV store (splunkd health) and the collection parameter.", r.opt.Input, len(chunk), err)
+			r.note("freshness check of %d domains failed: %v", len(chunk), err)
+		}
+	}
+	r.sum.Fresh += fresh
+	r.sum.Due += len(chunk) - fresh
+	r.dueSeen.Store(int64(r.sum.Due))
+	return due
+}
+
+// lookup is one worker: it enriches due domains until work closes or the
+// run stops looking up. Every lookup started is paid for: it is counted
+// against the daily budget before it is sent.
+func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan string, results chan<- result) {
+	for d := range work {
+		if r.isStopped() || !r.spend.take(r) {
+			continue // drain: dispatch stops sending soon
+		}
+		rec, err := r.enr.Enrich(ctx, d)
+		switch {
+		case errors.Is(err, enrich.ErrUnauthorized):
+			if !r.keyBad.Swap(true) {
+				r.stop()
+				cancel(err) // stop in-flight lookups at once
+			}
+		case errors.Is(err, enrich.ErrQuotaExceeded):
+			if !r.quotaGone.Swap(true) {
+				r.stop()
+				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
+			}
+		}
+		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && ctx.Err() != nil}
+	}
+}
+
+// write counts the lookup results, journals the answers and saves them in
+// batches as they arrive; it returns once results is closed and the last
+// batch is saved.
+func (r *runner) write(ctx context.Context, results <-chan result) {
+	batch := make([]record.Record, 0, r.opt.BatchSize)
+	group := make([]record.Record, 0, r.opt.BatchSize)
+	for res := range results {
+		// Journal whatever has arrived in one transaction (one fsync).
+		group = append(group[:0], r.account(res)...)
+	more:
+		for len(group) < cap(group) {
+			select {
+			case res, ok := <-results:
+				if !ok {
+					break more
+				}
+				group = append(group, r.account(res)...)
+			default:
+				break more
+			}
+		}
+		r.journal(group)
+		for _, rec := range group {
+			if batch = append(batch, rec); len(batch) == r.opt.BatchSize {
+				r.save(ctx, batch)
+				batch = batch[:0]
+			}
+		}
+	}
+	r.save(ctx, batch)
+}
+
+// account counts one lookup result and returns its record, if any.
+func (r *runner) account(res result) []record.Record {
+	r.sum.LookedUp++
+	if r.opt.Progress != nil {
+		r.opt.Progress(r.sum.LookedUp, int(r.dueSeen.Load()))
+	}
+	if res.err != nil {
+		r.sum.Failed++
+		if !res.stopped && !errors.Is(res.err, enrich.ErrUnauthorized) && !errors.Is(res.err, enrich.ErrQuotaExceeded) {
+			r.log.Debugf("Input %s: lookup of %s failed: %v", r.opt.Input, res.domain, res.err)
+			r.errMu.Lock()
+			r.failures++
+			r.lastFail = res.err
+			r.errMu.Unlock()
+		}
+		return nil
+	}
+	if res.rec.VTFound {
+		r.sum.Found++
+	} else {
+		r.sum.NotFound++
+	}
+	rec := res.rec
+	// The key is the domain that was due: anything else would never be
+	// found fresh and would be looked up again every run.
+	rec.Key, rec.Domain = res.domain, res.domain
+	if rec.EnrichedTime == 0 {
+		rec.EnrichedTime = r.opt.Now().Unix()
+	}
+	return []record.Record{rec}
+}
+
+// journal durably records answers before they go to the store. If it
+// cannot, lookups stop: further answers could be lost to a crash.
+func (r *runner) journal(recs []record.Record) {
+	if r.state == nil || len(recs) == 0 {
+		return
+	}
+	if err := r.state.Journal(recs); err != nil {
+		if !r.isStopped() {
+			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check the checkpoint directory (disk full, permissions).", r.opt.Input, r.state.Path(), err)
+		}
+		r.note("journal: %v", err)
+		r.stop()
+	}
+}
+
+// save writes one batch to the store and clears it from the journal. On
+// failure the batch stays journaled for the next run and lookups stop.
+func (r *runner) save(ctx context.Context, batch []record.Record) bool {
+	if len(batch) == 0 {
+		return true
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
+	defer cancel()
+	if err := r.store.Save(sctx, batch); err != nil {
+		kept := "they are lost (no checkpoint directory)"
+		if r.state != nil {
+			kept = "they stay in the journal and are saved by the next run"
+		}
+		if !r.storeBad.Swap(true) {
+			r.log.Errorf("Input %s: saving %d records to the KV store failed: %v; %s. No more lookups this run; check the KV store (splunkd health, collection).", r.opt.Input, len(batch), err, kept)
+		}
+		r.note("saving %d records failed: %v; %s", len(batch), err, kept)
+		r.stop()
+		return false
+	}
+	r.sum.KVWrites += len(batch)
+	if r.state != nil {
+		keys := make([]string, len(batch))
+		for i, rec := range batch {
+			keys[i] = rec.Key
+		}
+		if err := r.state.Done(keys); err != nil {
+			// Harmless: the next run saves them again.
+			r.log.Warnf("Input %s: cannot clear saved records from the journal in %s: %v", r.opt.Input, r.state.Path(), err)
+		}
+	}
+	return true
+}
+
+// stop makes the run start no more lookups.
+func (r *runner) stop() { r.stopOnce.Do(func() { close(r.stopped) }) }
+
+func (r *runner) isStopped() bool {
+	select {
+	case <-r.stopped:
+		return true
+	default:
+		return false
+	}
+}
+
+// note adds a line to Summary.Errors.
+func (r *runner) note(format string, args ...any) {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	if len(r.errs) < maxErrors {
+		r.errs = append(r.errs, fmt.Sprintf(format, args...))
+	} else if len(r.errs) == maxErrors {
+		r.errs = append(r.errs, "more errors: see the input's log")
+	}
+}
+
+// finish completes the summary, logs the run's end and returns.
+func (r *runner) finish(ctx context.Context, status string, err error) (Summary, error) {
+	s := &r.sum
+	in := r.opt.Input
+	for _, n := range s.Rejected {
+		s.RejectedTotal += n
+	}
+	s.Deferred = s.Due - s.LookedUp
+	switch {
+	case r.keyBad.Load():
+		s.QuotaState = QuotaKeyRejected
+	case r.quotaGone.Load():
+		s.QuotaState = QuotaExceeded
+	case r.budgetOut.Load():
+		s.QuotaState = QuotaBudgetExhausted
+		r.log.Warnf("Input %s: the daily lookup budget (%d) is spent: %d due domains wait for the next UTC day. Raise daily_lookup_budget if the key's quota allows.", in, r.opt.DailyLookupBudget, s.Deferred)
+	}
+	if r.failures > 0 {
+		r.log.Warnf("Input %s: %d lookups failed (last: %v); they are retried next run", in, r.failures, r.lastFail)
+		r.note("%d lookups failed (last: %v)", r.failures, r.lastFail)
+	}
+	if ctx.Err() != nil && status != StatusSkipped {
+		r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due domains deferred to the next run. If max_run_seconds ends runs, raise it or lower the search window.", in, context.Cause(ctx), s.Deferred)
+		r.note("run stopped early: %v", context.Cause(ctx))
+	}
+	if r.spend != nil {
+		s.BudgetUsed = r.spend.used()
+		s.VTCalls = calls(r.enr) - r.vtBefore
+		s.KVRequests = requests(r.store) - r.kvBefore
+	}
+	if s.Distinct > 0 {
+		s.CacheHitRate = float64(s.Fresh) / float64(s.Distinct)
+	}
+	s.Errors = r.errs
+	if status == StatusOK && (len(s.Errors) > 0 || s.Deferred > 0) {
+		status = StatusPartial
+	}
+	s.Status = status
+	s.Duration = time.Since(r.wall).Seconds()
+	r.log.Infof("Run of input %s finished: status=%s candidates=%d distinct=%d rejected=%d fresh=%d due=%d looked_up=%d found=%d not_found=%d failed=%d deferred=%d replayed=%d kv_writes=%d quota_state=%s duration=%.1fs",
+		in, s.Status, s.Candidates, s.Distinct, s.RejectedTotal, s.Fresh, s.Due, s.LookedUp, s.Found, s.NotFound, s.Failed, s.Deferred, s.Replayed, s.KVWrites, s.QuotaState, s.Duration)
+	return *s, err
+}
+
+// budget is the input's daily lookup budget, persisted in the checkpoint
+// state when there is one.
+type budget struct {
+	limit int               // 0: no cap
+	state *checkpoint.State // nil: counted for this run only
+	now   func() time.Time
+	spent atomic.Int64 // without state
+}
+
+func (b *budget) used() int {
+	if b.state != nil {
+		return b.state.UsedToday(b.now())
+	}
+	return int(b.spent.Load())
+}
+
+// take reserves one lookup, durably, before it is sent. It returns false
+// (and stops the run's lookups) when the budget is spent or cannot be
+// recorded.
+func (b *budget) take(r *runner) bool {
+	if r.isStopped() {
+		return false
+	}
+	ok, err := b.reserve()
+	switch {
+	case err != nil:
+		if !r.isStopped() {
+			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check the checkpoint directory.", r.opt.Input, b.state.Path(), err)
+			r.note("budget: %v", err)
+		}
+		r.stop()
+	case !ok:
+		r.budgetOut.Store(true)
+		r.stop()
+	}
+	return ok && err == nil
+}
+
+func (b *budget) reserve() (bool, error) {
+	if b.state != nil {
+		return b.state.Take(b.now(), b.limit)
+	}
+	for {
+		n := b.spent.Load()
+		if b.limit > 0 && n >= int64(b.limit) {
+			return false, nil
+		}
+		if b.spent.CompareAndSwap(n, n+1) {
+			return true, nil
+		}
+	}
+}
+
+func calls(e enrich.Enricher) int64 {
+	if c, ok := e.(enrich.Counter); ok {
+		return c.Calls()
+	}
+	return 0
+}
+
+func requests(s Store) int {
+	if c, ok := s.(interface{ Requests() int }); ok {
+		return c.Requests()
+	}
+	return 0
 }

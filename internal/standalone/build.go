@@ -1,0 +1,252 @@
+package standalone
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/localstore"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/params"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/splunkd"
+	"github.com/vtsync/vtsync/internal/vt"
+)
+
+// Runtime is what one run needs, built from a Config. Close releases the
+// store (the embedded store's file lock).
+type Runtime struct {
+	Source   pipeline.Source
+	Store    pipeline.Store
+	Enricher enrich.Enricher
+	Options  pipeline.Options
+	closer   io.Closer
+}
+
+// Close closes the store.
+func (r *Runtime) Close() error {
+	if r.closer == nil {
+		return nil
+	}
+	return r.closer.Close()
+}
+
+// Build reads the secrets the configuration names (environment variables,
+// the key file), registers them with log for redaction, and builds the
+// source, enricher, store and run options. No network request is sent.
+func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, error) {
+	src, err := c.NewSource(log)
+	if err != nil {
+		return nil, err
+	}
+	enr, err := c.NewEnricher(log)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+		return nil, c.errorAt("state_dir", "cannot create %s: %v", c.StateDir, err)
+	}
+	store, closer, err := c.OpenStore(ctx, log, false)
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{Source: src, Store: store, Enricher: enr, Options: c.Options(log), closer: closer}, nil
+}
+
+// Options returns the pipeline options of a run.
+func (c *Config) Options(log *logging.Logger) pipeline.Options {
+	return pipeline.Options{
+		Input:                c.Name,
+		RefreshDays:          c.Params.RefreshDays,
+		NotFoundRefreshHours: c.Params.NotFoundRefreshHours,
+		MaxConcurrency:       c.Params.MaxConcurrency,
+		DailyLookupBudget:    c.Params.DailyLookupBudget,
+		Lookups:              true, // one process per configuration: no cluster to elect from
+		StateDir:             c.StateDir,
+		Logger:               log,
+	}
+}
+
+// NewSource returns the candidate source.
+func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
+	switch c.Source.Type {
+	case SourceFile:
+		if _, err := os.Stat(c.Source.Path); err != nil {
+			return nil, c.errorAt("source.file.path", "%v", pathError(err))
+		}
+		s := &filesource.Source{Path: c.Source.Path, Format: c.Source.Format, Fields: c.Source.Fields}
+		if c.Source.SkipBrowsers {
+			rules := c.Rules
+			s.Exclude = func(e filesource.Event) bool { return rules.IsBrowser(e.Process) }
+		}
+		return s, nil
+	case SourceSplunk:
+		client, err := c.splunkClient(c.Source.Splunk, log)
+		if err != nil {
+			return nil, err
+		}
+		return &splunkd.SearchSource{
+			Client: client, Search: c.Params.Search, EarliestTime: c.Params.EarliestTime,
+			LatestTime: c.Params.LatestTime, Field: c.Params.DomainField,
+		}, nil
+	}
+	return nil, fmt.Errorf("source type %q", c.Source.Type)
+}
+
+// NewEnricher returns the enricher; for VirusTotal it reads the API key.
+func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
+	switch c.Enrich.Type {
+	case EnrichOffline:
+		if fi, err := os.Stat(c.Enrich.OfflineDir); err != nil || !fi.IsDir() {
+			return nil, c.errorAt("enrich.offline.dir", "%s is not a directory of saved VirusTotal responses", c.Enrich.OfflineDir)
+		}
+		return vt.Offline{Dir: c.Enrich.OfflineDir}, nil
+	case EnrichVirusTotal:
+		key, err := c.apiKey()
+		if err != nil {
+			return nil, err
+		}
+		log.Redact(key)
+		e, err := vt.New(vt.Config{
+			APIKey: key, BaseURL: c.Params.VTAPIURL, RequestsPerMinute: c.Params.RequestsPerMinute,
+			ProxyURL: c.Params.ProxyURL, Logger: log,
+		})
+		if err != nil {
+			return nil, c.errorAt("enrich.virustotal", "%s", strings.ReplaceAll(err.Error(), key, "****"))
+		}
+		return e, nil
+	}
+	return nil, fmt.Errorf("enrich type %q", c.Enrich.Type)
+}
+
+// OpenStore opens the record store; readOnly opens the embedded store
+// shared with other readers, and fails if it does not exist yet.
+func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool) (pipeline.Store, io.Closer, error) {
+	switch c.Store.Type {
+	case StoreEmbedded:
+		open := localstore.Open
+		if readOnly {
+			open = localstore.OpenReadOnly
+		}
+		s, err := open(c.Store.Path)
+		if err != nil {
+			return nil, nil, c.errorAt("store.embedded.path", "%v", err)
+		}
+		return s, s, nil
+	case StoreKVStore:
+		client, err := c.splunkClient(c.Store.KVStore, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return client.KVStore(c.Params.Collection), nil, nil
+	}
+	return nil, nil, fmt.Errorf("store type %q", c.Store.Type)
+}
+
+func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Client, error) {
+	cfg := splunkd.Config{BaseURL: sc.URL, Username: sc.Username, CAFile: sc.CAFile, App: sc.App, Logger: log}
+	var err error
+	if sc.TokenEnv != "" {
+		cfg.Token, err = c.secretEnv(sc.key+".token_env", sc.TokenEnv, "a Splunk authentication token")
+	} else {
+		cfg.Password, err = c.secretEnv(sc.key+".password_env", sc.PasswordEnv, "the password of "+sc.Username)
+	}
+	if err != nil {
+		return nil, err
+	}
+	log.Redact(cfg.Token, cfg.Password)
+	client, err := splunkd.New(cfg)
+	if err != nil {
+		return nil, c.errorAt(sc.key+".url", "%v", err)
+	}
+	return client, nil
+}
+
+func (c *Config) secretEnv(key, name, what string) (string, error) {
+	v := strings.TrimSpace(os.Getenv(name))
+	if v == "" {
+		return "", c.errorAt(key, "environment variable %s is not set or empty; set it to %s", name, what)
+	}
+	return v, nil
+}
+
+// maxKeyFile bounds the key file read: a key is under 200 bytes.
+const maxKeyFile = 4096
+
+// apiKey reads the VirusTotal key from its environment variable or file and
+// checks its form with the modular input's rule.
+func (c *Config) apiKey() (string, error) {
+	var key, from, yamlKey string
+	if c.Enrich.APIKeyFile != "" {
+		yamlKey, from = "enrich.virustotal.api_key_file", c.Enrich.APIKeyFile
+		k, err := readKeyFile(c.Enrich.APIKeyFile)
+		if err != nil {
+			return "", c.errorAt(yamlKey, "%v", err)
+		}
+		key = k
+	} else {
+		yamlKey, from = "enrich.virustotal.api_key_env", "environment variable "+c.Enrich.APIKeyEnv
+		key = strings.TrimSpace(os.Getenv(c.Enrich.APIKeyEnv))
+		if key == "" {
+			return "", c.errorAt(yamlKey, "environment variable %s is not set or empty; set it to your VirusTotal API key, or use api_key_file, or enrich.type offline", c.Enrich.APIKeyEnv)
+		}
+	}
+	if _, err := params.Parse(map[string]string{"api_key": key}); err != nil {
+		var pe *params.Error
+		if errors.As(err, &pe) && pe.Param == "api_key" {
+			return "", c.errorAt(yamlKey, "%s %s", from, pe.Msg)
+		}
+		return "", err
+	}
+	return key, nil
+}
+
+// readKeyFile reads a key file that only its owner can read.
+func readKeyFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", pathError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 && runtime.GOOS != "windows" {
+		return "", fmt.Errorf("%s can be read by group or others (mode %04o); a key file must be private: run chmod 600 %s", path, perm, path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	if len(b) > maxKeyFile {
+		return "", fmt.Errorf("%s is too large to be a key file; it must hold only the VirusTotal API key", path)
+	}
+	key, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return "", fmt.Errorf("%s is empty; write your VirusTotal API key in it", path)
+	}
+	return key, nil
+}
+
+// pathError words a file error without Go's "open" prefix.
+func pathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("%s: no such file or directory", pe.Path)
+		}
+		return fmt.Errorf("%s: %v", pe.Path, pe.Err)
+	}
+	return err
+}

@@ -1,0 +1,777 @@
+// Package standalone runs vtsync outside Splunk: it reads a YAML
+// configuration, builds the pipeline's source, enricher and store from it,
+// and provides the run, export and detect commands of the vtsync binary.
+//
+// # Configuration
+//
+// Unknown keys are rejected, and every error names the file, line and key.
+// Relative paths resolve against the configuration file's directory. The
+// sync parameters have the names, defaults and validation of the modular
+// input's parameters (package params). Secrets are never written in the
+// file: they are named by an environment variable (*_env) or, for the
+// VirusTotal key, a file readable by its owner only (chmod 600).
+//
+//	name: demo                    # input name in logs and summaries; default: the file's base name
+//	state_dir: .vtsync            # checkpoints, daily budget, run lock; default .vtsync
+//	refresh_days: 7               # a found record older than this is looked up again
+//	not_found_refresh_hours: 24   # a "VirusTotal does not know it" record: after this many hours
+//	max_run_seconds: 840          # a run stops looking up, flushes and returns after this
+//
+//	source:                       # where candidate domains come from
+//	  type: file                  # file | splunk (default: the one sub-section given)
+//	  file:
+//	    path: events.ndjson       # NDJSON, CSV (header row) or a list of domains
+//	    format: ndjson            # ndjson | csv | domains; default by extension
+//	    domain_field: DestinationHostname  # default: http_host, DestinationHostname, query, ...
+//	    process_field: Image      # default: process_name, Image, process
+//	    host_field: Computer      # default: Computer, host, src_host, ComputerName
+//	    time_field: UtcTime       # default: UtcTime, _time, timestamp, time
+//	    skip_browsers: true       # leave out events of the detection's browsers (default true)
+//	  splunk:
+//	    url: https://127.0.0.1:8089
+//	    token_env: SPLUNK_TOKEN   # a Splunk authentication token, or:
+//	    username: svc_vtsync      #   user name and
+//	    password_env: SPLUNK_PASSWORD
+//	    ca_file: splunkd-ca.pem   # PEM CA of splunkd's certificate
+//	    app: vtsync
+//	    search: "| `vtsync_candidates`"
+//	    earliest_time: -20m
+//	    latest_time: now
+//	    domain_field: ut_domain
+//
+//	enrich:
+//	  type: virustotal            # virustotal | offline (default virustotal)
+//	  virustotal:
+//	    api_key_env: VT_API_KEY   # default VT_API_KEY, or:
+//	    api_key_file: vt.key      #   a file holding the key, mode 600
+//	    vt_api_url: https://www.virustotal.com/api/v3
+//	    requests_per_minute: 4
+//	    daily_lookup_budget: 500
+//	    max_concurrency: 4
+//	    proxy_url: http://proxy:3128
+//	  offline:
+//	    dir: vt                   # saved API responses: <dir>/<domain>.json
+//
+//	store:
+//	  type: embedded              # embedded | kvstore (default embedded)
+//	  embedded:
+//	    path: vtsync.db           # default: <state_dir>/vtsync.db
+//	  kvstore:                    # connection keys default to source.splunk's
+//	    url: https://127.0.0.1:8089
+//	    collection: vtsync_domains
+//	    app: vtsync
+//	    token_env: SPLUNK_TOKEN
+//	    username: svc_vtsync
+//	    password_env: SPLUNK_PASSWORD
+//	    ca_file: splunkd-ca.pem
+//
+//	detect:                       # the detection's macros, with the app's defaults
+//	  max_age_days: 45
+//	  max_distinct_hosts: 10
+//	  min_positives: 2
+//	  issuer_org: Let's Encrypt
+//	  browsers: [chrome.exe, iexplore.exe, firefox.exe, opera.exe, microsoftedge.exe, safari, msedge.exe, brave.exe]
+package standalone
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vtsync/vtsync/internal/detect"
+	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/params"
+)
+
+// Source, enricher and store types.
+const (
+	SourceFile       = "file"
+	SourceSplunk     = "splunk"
+	EnrichVirusTotal = "virustotal"
+	EnrichOffline    = "offline"
+	StoreEmbedded    = "embedded"
+	StoreKVStore     = "kvstore"
+)
+
+// DefaultStateDir is the state directory, relative to the configuration
+// file, when state_dir is not set.
+const DefaultStateDir = ".vtsync"
+
+// DefaultAPIKeyEnv names the environment variable holding the VirusTotal
+// key when neither api_key_env nor api_key_file is set.
+const DefaultAPIKeyEnv = "VT_API_KEY"
+
+// Config is a loaded and validated configuration. Paths are absolute or
+// relative to the working directory (already resolved against the
+// configuration file's directory).
+type Config struct {
+	File     string        // the configuration file, as given to Load
+	Name     string        // input name
+	StateDir string        // checkpoint directory
+	Params   params.Params // the sync parameters, validated as the modular input's
+	Source   SourceConfig
+	Enrich   EnrichConfig
+	Store    StoreConfig
+	Rules    detect.Rules
+
+	lines map[string]int // key path → line, for errors found after Load
+}
+
+// SourceConfig selects and configures the candidate source. The splunk
+// source's search, time window and domain field are in Config.Params.
+type SourceConfig struct {
+	Type         string // SourceFile or SourceSplunk
+	Path         string
+	Format       filesource.Format
+	Fields       filesource.Fields
+	SkipBrowsers bool
+	Splunk       SplunkConn
+}
+
+// SplunkConn is how to reach splunkd. Secrets are named, never held.
+type SplunkConn struct {
+	URL         string
+	TokenEnv    string
+	Username    string
+	PasswordEnv string
+	CAFile      string
+	App         string
+	key         string // YAML path of the section, for errors
+}
+
+// EnrichConfig selects and configures the enricher. VirusTotal's URL,
+// pacing, budget, concurrency and proxy are in Config.Params.
+type EnrichConfig struct {
+	Type       string // EnrichVirusTotal or EnrichOffline
+	APIKeyEnv  string
+	APIKeyFile string
+	OfflineDir string
+}
+
+// StoreConfig selects and configures the record store. The KV collection
+// name is Config.Params.Collection.
+type StoreConfig struct {
+	Type    string // StoreEmbedded or StoreKVStore
+	Path    string // embedded store file
+	KVStore SplunkConn
+}
+
+// Error is a configuration error: the file, the line (0 when the key is
+// absent), the key's dotted path and what is wrong. It wraps the
+// *params.Error of a sync parameter.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+	Err  error
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	if e.Line > 0 {
+		loc += ":" + strconv.Itoa(e.Line)
+	}
+	if e.Key == "" {
+		return loc + ": " + e.Msg
+	}
+	return loc + ": " + e.Key + ": " + e.Msg
+}
+
+// Unwrap returns the underlying *params.Error, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// The YAML document. Every leaf is a string: values are validated after
+// decoding, with the key and line in the message, and the sync parameters
+// go through params.Parse exactly as inputs.conf values do.
+type rawConfig struct {
+	Name                 string    `yaml:"name"`
+	StateDir             string    `yaml:"state_dir"`
+	RefreshDays          string    `yaml:"refresh_days"`
+	NotFoundRefreshHours string    `yaml:"not_found_refresh_hours"`
+	MaxRunSeconds        string    `yaml:"max_run_seconds"`
+	Source               rawSource `yaml:"source"`
+	Enrich               rawEnrich `yaml:"enrich"`
+	Store                rawStore  `yaml:"store"`
+	Detect               rawDetect `yaml:"detect"`
+}
+
+type rawSource struct {
+	Type   string         `yaml:"type"`
+	File   *rawFileSource `yaml:"file"`
+	Splunk *rawSplunk     `yaml:"splunk"`
+}
+
+type rawFileSource struct {
+	Path         string `yaml:"path"`
+	Format       string `yaml:"format"`
+	DomainField  string `yaml:"domain_field"`
+	ProcessField string `yaml:"process_field"`
+	HostField    string `yaml:"host_field"`
+	TimeField    string `yaml:"time_field"`
+	SkipBrowsers string `yaml:"skip_browsers"`
+}
+
+type rawConn struct {
+	URL         string `yaml:"url"`
+	TokenEnv    string `yaml:"token_env"`
+	Username    string `yaml:"username"`
+	PasswordEnv string `yaml:"password_env"`
+	CAFile      string `yaml:"ca_file"`
+	App         string `yaml:"app"`
+}
+
+type rawSplunk struct {
+	rawConn      `yaml:",inline"`
+	Search       string `yaml:"search"`
+	EarliestTime string `yaml:"earliest_time"`
+	LatestTime   string `yaml:"latest_time"`
+	DomainField  string `yaml:"domain_field"`
+}
+
+type rawEnrich struct {
+	Type       string      `yaml:"type"`
+	VirusTotal *rawVT      `yaml:"virustotal"`
+	Offline    *rawOffline `yaml:"offline"`
+}
+
+type rawVT struct {
+	APIKeyEnv         string `yaml:"api_key_env"`
+	APIKeyFile        string `yaml:"api_key_file"`
+	VTAPIURL          string `yaml:"vt_api_url"`
+	RequestsPerMinute string `yaml:"requests_per_minute"`
+	DailyLookupBudget string `yaml:"daily_lookup_budget"`
+	MaxConcurrency    string `yaml:"max_concurrency"`
+	ProxyURL          string `yaml:"proxy_url"`
+}
+
+type rawOffline struct {
+	Dir string `yaml:"dir"`
+}
+
+type rawStore struct {
+	Type     string       `yaml:"type"`
+	Embedded *rawEmbedded `yaml:"embedded"`
+	KVStore  *rawKV       `yaml:"kvstore"`
+}
+
+type rawEmbedded struct {
+	Path string `yaml:"path"`
+}
+
+type rawKV struct {
+	rawConn    `yaml:",inline"`
+	Collection string `yaml:"collection"`
+}
+
+type rawDetect struct {
+	MaxAgeDays       string   `yaml:"max_age_days"`
+	MaxDistinctHosts string   `yaml:"max_distinct_hosts"`
+	MinPositives     string   `yaml:"min_positives"`
+	IssuerOrg        string   `yaml:"issuer_org"`
+	Browsers         []string `yaml:"browsers"`
+}
+
+// plainSecrets are keys that would put a secret in the file; each is
+// refused with a pointer to the keys to use instead.
+var plainSecrets = map[string]string{
+	"api_key":  "api_key_env (the name of an environment variable holding the key) or api_key_file (a file holding the key, chmod 600)",
+	"apikey":   "api_key_env or api_key_file",
+	"token":    "token_env (the name of an environment variable holding the token)",
+	"password": "password_env (the name of an environment variable holding the password)",
+}
+
+// paramKeys maps each sync parameter (params.Args name) to its YAML key.
+var paramKeys = map[string]string{
+	"search":                  "source.splunk.search",
+	"earliest_time":           "source.splunk.earliest_time",
+	"latest_time":             "source.splunk.latest_time",
+	"domain_field":            "source.splunk.domain_field",
+	"ca_file":                 "source.splunk.ca_file",
+	"collection":              "store.kvstore.collection",
+	"vt_api_url":              "enrich.virustotal.vt_api_url",
+	"requests_per_minute":     "enrich.virustotal.requests_per_minute",
+	"daily_lookup_budget":     "enrich.virustotal.daily_lookup_budget",
+	"max_concurrency":         "enrich.virustotal.max_concurrency",
+	"proxy_url":               "enrich.virustotal.proxy_url",
+	"refresh_days":            "refresh_days",
+	"not_found_refresh_hours": "not_found_refresh_hours",
+	"max_run_seconds":         "max_run_seconds",
+}
+
+// Load reads, checks and resolves the configuration file at path. It reads
+// no secret: environment variables and key files are read when the
+// enricher or a splunkd client is built, so detect and export run without
+// them.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("configuration: %w", err)
+	}
+	return parse(path, data)
+}
+
+func parse(file string, data []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return nil, &Error{File: file, Msg: "the file is empty; see the commented example in examples/demo/vtsync.yaml"}
+	}
+	lines := map[string]int{}
+	if err := check(doc.Content[0], reflect.TypeFor[rawConfig](), "", lines); err != nil {
+		err.File = file
+		return nil, err
+	}
+	// The tree has only known keys of the right kinds; decoding with
+	// KnownFields as well keeps the struct tags and the check in step.
+	var raw rawConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&raw); err != nil {
+		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
+	}
+	return resolve(file, &raw, lines)
+}
+
+// check walks the YAML tree along the raw structs: every key must be a
+// field, every value of the field's kind. It records each key's line.
+func check(n *yaml.Node, t reflect.Type, path string, lines map[string]int) *Error {
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	isNull := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+	where := func(msg string) *Error {
+		key := strings.TrimSuffix(path, ".")
+		if key == "" {
+			return &Error{Line: n.Line, Msg: "the file " + msg}
+		}
+		return &Error{Line: lines[key], Key: key, Msg: msg}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return where("must be a single value, not a list or a mapping")
+		}
+	case reflect.Slice:
+		if isNull {
+			return nil
+		}
+		if n.Kind != yaml.SequenceNode {
+			return where("must be a list, such as [a, b]")
+		}
+		for _, item := range n.Content {
+			if item.Kind != yaml.ScalarNode {
+				return where("must be a list of single values")
+			}
+		}
+	case reflect.Struct:
+		if isNull {
+			return nil
+		}
+		if n.Kind != yaml.MappingNode {
+			return where("must be a mapping of keys to values")
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			key := path + k.Value
+			if _, dup := lines[key]; dup {
+				return &Error{Line: k.Line, Key: key, Msg: fmt.Sprintf("is set twice (first on line %d)", lines[key])}
+			}
+			lines[key] = k.Line
+			ft, ok := fields[k.Value]
+			if !ok {
+				if hint, secret := plainSecrets[strings.ToLower(k.Value)]; secret {
+					return &Error{Line: k.Line, Key: key, Msg: "secrets are not accepted in the configuration file; use " + hint}
+				}
+				known := make([]string, 0, len(fields))
+				for name := range fields {
+					known = append(known, name)
+				}
+				slices.Sort(known)
+				return &Error{Line: k.Line, Key: key, Msg: "unknown key; the keys here are " + strings.Join(known, ", ")}
+			}
+			if err := check(v, ft, key+".", lines); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// yamlFields maps the YAML keys of struct type t (inline structs
+// flattened) to their types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for f := range t.Fields() {
+		tag := f.Tag.Get("yaml")
+		if tag == ",inline" {
+			for k, v := range yamlFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name, _, _ := strings.Cut(tag, ","); name != "" {
+			out[name] = f.Type
+		}
+	}
+	return out
+}
+
+// yamlLine and yamlMsg take yaml.v3's "yaml: line N: msg" apart.
+func yamlLine(err error) int {
+	var te *yaml.TypeError
+	s := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		s = te.Errors[0]
+	}
+	_, rest, ok := strings.Cut(s, "line ")
+	if !ok {
+		return 0
+	}
+	n, _ := strconv.Atoi(rest[:strings.IndexFunc(rest+":", func(r rune) bool { return r < '0' || r > '9' })])
+	return n
+}
+
+func yamlMsg(err error) string {
+	var te *yaml.TypeError
+	s := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		s = te.Errors[0]
+	}
+	s = strings.TrimPrefix(s, "yaml: ")
+	if strings.HasPrefix(s, "line ") {
+		if _, rest, ok := strings.Cut(s, ": "); ok {
+			s = rest
+		}
+	}
+	return "not valid YAML: " + s
+}
+
+// errs collects configuration errors, so that one Load reports them all.
+type errs struct {
+	file  string
+	lines map[string]int
+	list  []error
+}
+
+func (e *errs) add(key, format string, args ...any) {
+	e.list = append(e.list, &Error{File: e.file, Line: e.lines[key], Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error) {
+	e := &errs{file: file, lines: lines}
+	dir := filepath.Dir(file)
+	rel := func(p string) string {
+		p = strings.TrimSpace(p)
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	c := &Config{File: file, lines: lines}
+
+	c.Name = strings.TrimSpace(raw.Name)
+	if c.Name == "" {
+		c.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	}
+	if !validName(c.Name) {
+		e.add("name", "%q is not a name; use letters, digits, '-', '_' and '.'", c.Name)
+	}
+	c.StateDir = rel(raw.StateDir)
+	if c.StateDir == "" {
+		c.StateDir = rel(DefaultStateDir)
+	}
+
+	// The sync parameters, validated by the modular input's own rules.
+	pv := map[string]string{
+		"refresh_days":            raw.RefreshDays,
+		"not_found_refresh_hours": raw.NotFoundRefreshHours,
+		"max_run_seconds":         raw.MaxRunSeconds,
+	}
+
+	// source
+	src := raw.Source
+	c.Source.Type = pick(e, "source", src.Type, map[string]bool{SourceFile: src.File != nil, SourceSplunk: src.Splunk != nil}, "")
+	switch c.Source.Type {
+	case SourceFile:
+		f := src.File
+		if f == nil || strings.TrimSpace(f.Path) == "" {
+			e.add("source.file.path", "is required: the events file (NDJSON or CSV export) or list of domains to read")
+			break
+		}
+		c.Source.Path = rel(f.Path)
+		format, err := filesource.ParseFormat(f.Format, f.Path)
+		if err != nil {
+			e.add("source.file.format", "%s", err)
+		}
+		c.Source.Format = format
+		c.Source.Fields = filesource.Fields{
+			Domain: strings.TrimSpace(f.DomainField), Process: strings.TrimSpace(f.ProcessField),
+			Host: strings.TrimSpace(f.HostField), Time: strings.TrimSpace(f.TimeField),
+		}
+		c.Source.SkipBrowsers = boolean(e, "source.file.skip_browsers", f.SkipBrowsers, true)
+	case SourceSplunk:
+		s := src.Splunk
+		if s == nil {
+			s = &rawSplunk{}
+		}
+		c.Source.Splunk = conn(e, "source.splunk", s.rawConn, rawConn{}, rel)
+		pv["search"], pv["earliest_time"], pv["latest_time"], pv["domain_field"] = s.Search, s.EarliestTime, s.LatestTime, s.DomainField
+	}
+
+	// enrich
+	en := raw.Enrich
+	c.Enrich.Type = pick(e, "enrich", en.Type, map[string]bool{EnrichVirusTotal: en.VirusTotal != nil, EnrichOffline: en.Offline != nil}, EnrichVirusTotal)
+	switch c.Enrich.Type {
+	case EnrichVirusTotal:
+		v := en.VirusTotal
+		if v == nil {
+			v = &rawVT{}
+		}
+		c.Enrich.APIKeyEnv = strings.TrimSpace(v.APIKeyEnv)
+		c.Enrich.APIKeyFile = rel(v.APIKeyFile)
+		switch {
+		case c.Enrich.APIKeyEnv != "" && c.Enrich.APIKeyFile != "":
+			e.add("enrich.virustotal.api_key_file", "set either api_key_env or api_key_file, not both")
+		case c.Enrich.APIKeyEnv == "" && c.Enrich.APIKeyFile == "":
+			c.Enrich.APIKeyEnv = DefaultAPIKeyEnv
+		case c.Enrich.APIKeyEnv != "" && !validEnvName(c.Enrich.APIKeyEnv):
+			e.add("enrich.virustotal.api_key_env", "%q is not an environment variable name (letters, digits, _); give the variable's name, never the key itself", c.Enrich.APIKeyEnv)
+		}
+		pv["vt_api_url"], pv["requests_per_minute"], pv["daily_lookup_budget"] = v.VTAPIURL, v.RequestsPerMinute, v.DailyLookupBudget
+		pv["max_concurrency"], pv["proxy_url"] = v.MaxConcurrency, v.ProxyURL
+	case EnrichOffline:
+		if en.Offline == nil || strings.TrimSpace(en.Offline.Dir) == "" {
+			e.add("enrich.offline.dir", "is required: the directory of saved VirusTotal responses, <dir>/<domain>.json")
+			break
+		}
+		c.Enrich.OfflineDir = rel(en.Offline.Dir)
+		pv["daily_lookup_budget"] = "0" // nothing to spend
+	}
+
+	// store
+	st := raw.Store
+	c.Store.Type = pick(e, "store", st.Type, map[string]bool{StoreEmbedded: st.Embedded != nil, StoreKVStore: st.KVStore != nil}, StoreEmbedded)
+	switch c.Store.Type {
+	case StoreEmbedded:
+		if st.Embedded != nil {
+			c.Store.Path = rel(st.Embedded.Path)
+		}
+		if c.Store.Path == "" {
+			c.Store.Path = filepath.Join(c.StateDir, "vtsync.db")
+		}
+	case StoreKVStore:
+		kv := st.KVStore
+		if kv == nil {
+			kv = &rawKV{}
+		}
+		var inherit rawConn
+		if src.Splunk != nil {
+			inherit = src.Splunk.rawConn
+		}
+		c.Store.KVStore = conn(e, "store.kvstore", kv.rawConn, inherit, rel)
+		pv["collection"] = kv.Collection
+	}
+
+	c.Rules = rules(e, raw.Detect)
+
+	for k, v := range pv {
+		if strings.TrimSpace(v) == "" {
+			delete(pv, k)
+		}
+	}
+	if c.Source.Type == SourceSplunk && c.Source.Splunk.CAFile != "" {
+		pv["ca_file"] = c.Source.Splunk.CAFile
+	}
+	p, err := params.Parse(pv)
+	if err != nil {
+		var pe *params.Error
+		if errors.As(err, &pe) {
+			key := paramKeys[pe.Param]
+			e.list = append(e.list, &Error{File: file, Line: lines[key], Key: key, Msg: pe.Msg, Err: pe})
+		} else {
+			e.list = append(e.list, err)
+		}
+	}
+	c.Params = p
+	if len(e.list) > 0 {
+		slices.SortStableFunc(e.list, func(a, b error) int { return lineOf(a) - lineOf(b) })
+		return nil, errors.Join(e.list...)
+	}
+	return c, nil
+}
+
+func lineOf(err error) int {
+	var ce *Error
+	if errors.As(err, &ce) {
+		return ce.Line
+	}
+	return 0
+}
+
+// pick returns a section's type: its type key, else the one sub-section
+// present, else def. A sub-section of another type is an error, so that a
+// switch of type never silently leaves settings unused.
+func pick(e *errs, section, typ string, present map[string]bool, def string) string {
+	typ = strings.ToLower(strings.TrimSpace(typ))
+	var given []string
+	for name, ok := range present {
+		if ok {
+			given = append(given, name)
+		}
+	}
+	slices.Sort(given)
+	names := make([]string, 0, len(present))
+	for name := range present {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	switch {
+	case typ != "" && !slices.Contains(names, typ):
+		e.add(section+".type", "%q is not a %s type; use %s", typ, section, strings.Join(names, " or "))
+		return ""
+	case typ == "" && len(given) == 1:
+		return given[0]
+	case typ == "" && len(given) > 1:
+		e.add(section+".type", "is required when %s has both %s sections", section, strings.Join(given, " and "))
+		return ""
+	case typ == "" && def == "":
+		e.add(section, "is required: set %s.type and its section (%s)", section, strings.Join(names, " or "))
+		return ""
+	case typ == "":
+		return def
+	}
+	for _, g := range given {
+		if g != typ {
+			e.add(section+"."+g, "is set but %s.type is %s; remove it or change the type", section, typ)
+		}
+	}
+	return typ
+}
+
+// conn resolves a splunkd connection section; empty keys take inherit's.
+func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) SplunkConn {
+	or := func(a, b string) string {
+		if a = strings.TrimSpace(a); a != "" {
+			return a
+		}
+		return strings.TrimSpace(b)
+	}
+	c := SplunkConn{
+		URL: or(r.URL, inherit.URL), TokenEnv: or(r.TokenEnv, inherit.TokenEnv),
+		Username: or(r.Username, inherit.Username), PasswordEnv: or(r.PasswordEnv, inherit.PasswordEnv),
+		CAFile: rel(or(r.CAFile, inherit.CAFile)), App: or(r.App, inherit.App), key: key,
+	}
+	if c.URL == "" {
+		e.add(key+".url", "is required: splunkd's management URL, such as https://127.0.0.1:8089")
+	}
+	switch {
+	case c.TokenEnv != "" && (c.Username != "" || c.PasswordEnv != ""):
+		e.add(key+".token_env", "set either token_env or username and password_env, not both")
+	case c.TokenEnv == "" && (c.Username == "" || c.PasswordEnv == ""):
+		e.add(key+".token_env", "is required, or username and password_env: how to authenticate to splunkd")
+	}
+	for _, env := range []struct{ k, v string }{{"token_env", c.TokenEnv}, {"password_env", c.PasswordEnv}} {
+		if env.v != "" && !validEnvName(env.v) {
+			e.add(key+"."+env.k, "%q is not an environment variable name (letters, digits, _); give the variable's name, never the secret itself", env.v)
+		}
+	}
+	if c.App != "" && !validName(c.App) {
+		e.add(key+".app", "%q is not an app name", c.App)
+	}
+	return c
+}
+
+func rules(e *errs, d rawDetect) detect.Rules {
+	r := detect.DefaultRules()
+	if s := strings.TrimSpace(d.MaxAgeDays); s != "" {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v < 0 || v > 36500 {
+			e.add("detect.max_age_days", "%q must be a number of days from 0 to 36500", s)
+		}
+		r.MaxAgeDays = v
+	}
+	if s := strings.TrimSpace(d.MaxDistinctHosts); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 1000000 {
+			e.add("detect.max_distinct_hosts", "%q must be a whole number from 1 to 1000000", s)
+		}
+		r.MaxDistinctHosts = v
+	}
+	if s := strings.TrimSpace(d.MinPositives); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || v < 1 || v > 1000 {
+			e.add("detect.min_positives", "%q must be a whole number from 1 to 1000", s)
+		}
+		r.MinPositives = v
+	}
+	if s := strings.TrimSpace(d.IssuerOrg); s != "" {
+		r.IssuerOrg = s
+	}
+	if d.Browsers != nil {
+		r.Browsers = nil
+		for _, b := range d.Browsers {
+			if b = strings.TrimSpace(b); b != "" {
+				r.Browsers = append(r.Browsers, b)
+			}
+		}
+	}
+	return r
+}
+
+func boolean(e *errs, key, s string, def bool) bool {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return def
+	case "true", "yes", "on", "1":
+		return true
+	case "false", "no", "off", "0":
+		return false
+	}
+	e.add(key, "%q must be true or false", s)
+	return def
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 200 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func validEnvName(s string) bool {
+	if s == "" || len(s) > 200 || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// errorAt returns a configuration error for key, with its line if the file
+// has it (for problems found when the configuration is used).
+func (c *Config) errorAt(key, format string, args ...any) error {
+	return &Error{File: c.File, Line: c.lines[key], Key: key, Msg: fmt.Sprintf(format, args...)}
+}

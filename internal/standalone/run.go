@@ -1,0 +1,153 @@
+package standalone
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/detect"
+	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/localstore"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+// RunOnce performs one sync with cfg: it builds the stages, runs the
+// pipeline under the max_run_seconds deadline and closes the store. When
+// ctx is cancelled (SIGINT, SIGTERM) the run stops looking up, stores what
+// it fetched and returns. progress, if not nil, is called as lookups
+// finish. The error is non-nil when the run failed.
+func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress func(done, total int)) (pipeline.Summary, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Params.MaxRunSeconds)*time.Second)
+	defer cancel()
+	rt, err := cfg.Build(ctx, log)
+	if err != nil {
+		return pipeline.Summary{
+			Input: cfg.Name, Status: "failed", StartTime: start.Unix(), Rejected: map[string]int{},
+			QuotaState: "ok", Errors: []string{err.Error()}, Duration: time.Since(start).Seconds(),
+		}, err
+	}
+	defer rt.Close()
+	rt.Options.Progress = progress
+	return pipeline.Run(ctx, rt.Options, rt.Source, rt.Store, rt.Enricher)
+}
+
+// RunEvery syncs with cfg every interval until ctx is done, then returns
+// nil. Runs never overlap: a run that takes longer than interval is
+// followed at once by the next. Each run opens and closes the store, so
+// that detect and export can read the embedded store between runs.
+// onSummary, if not nil, receives each run's summary and error; a failed
+// run does not stop the schedule.
+func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *logging.Logger, progress func(done, total int), onSummary func(pipeline.Summary, error)) error {
+	if interval <= 0 {
+		return fmt.Errorf("run interval %v: must be positive, such as 15m", interval)
+	}
+	for {
+		start := time.Now()
+		sum, err := RunOnce(ctx, cfg, log, progress)
+		if onSummary != nil {
+			onSummary(sum, err)
+		}
+		wait := interval - time.Since(start)
+		if ctx.Err() != nil {
+			return nil
+		}
+		log.Infof("next run in %s", max(wait, 0).Round(time.Second))
+		t := time.NewTimer(max(wait, 0))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// getChunk bounds the domains of one Store.Get, as the pipeline does.
+const getChunk = 1000
+
+// Detect runs the detection over an events file and the configured store:
+// eventsPath and format override the configuration's file source ("" =
+// use it). It returns the findings and what was dropped on the way.
+func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesource.Format, log *logging.Logger) ([]detect.Finding, detect.Stats, error) {
+	fields := filesource.Fields{}
+	switch {
+	case eventsPath != "":
+		if cfg.Source.Type == SourceFile {
+			fields = cfg.Source.Fields
+		}
+	case cfg.Source.Type == SourceFile && cfg.Source.Format != filesource.Domains:
+		eventsPath, fields = cfg.Source.Path, cfg.Source.Fields
+		if format == "" {
+			format = cfg.Source.Format
+		}
+	default:
+		return nil, detect.Stats{}, errors.New("detect needs network events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")
+	}
+	d := detect.New(cfg.Rules)
+	err := filesource.ReadEvents(ctx, eventsPath, format, fields, func(e filesource.Event) error {
+		d.Add(e)
+		return nil
+	})
+	if err != nil {
+		return nil, detect.Stats{}, err
+	}
+	store, closer, err := cfg.OpenStore(ctx, log, true)
+	if err != nil {
+		return nil, detect.Stats{}, err
+	}
+	if closer != nil {
+		defer closer.Close()
+	}
+	cands := d.Candidates()
+	recs := make(map[string]record.Record, len(cands))
+	for i := 0; i < len(cands); i += getChunk {
+		got, err := store.Get(ctx, cands[i:min(i+getChunk, len(cands))])
+		if err != nil {
+			return nil, detect.Stats{}, fmt.Errorf("reading records: %w", err)
+		}
+		for k, v := range got {
+			recs[k] = v
+		}
+	}
+	findings := d.Findings(func(dom string) (record.Record, bool) { r, ok := recs[dom]; return r, ok })
+	return findings, d.Stats(), nil
+}
+
+// Export formats.
+const (
+	ExportCSV  = "csv"  // a Splunk CSV lookup table (localstore.ExportCSV)
+	ExportJSON = "json" // one KV record JSON document per line
+)
+
+// Export writes every record of the embedded store to w and returns how
+// many it wrote.
+func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *logging.Logger) (int, error) {
+	if format != ExportCSV && format != ExportJSON {
+		return 0, fmt.Errorf("export format %q: use csv or json", format)
+	}
+	if cfg.Store.Type != StoreEmbedded {
+		return 0, errors.New("export reads the embedded store, but store.type is kvstore: in Splunk, run | inputlookup vtsync_domains | outputlookup vtsync_domains.csv")
+	}
+	store, closer, err := cfg.OpenStore(ctx, log, true)
+	if err != nil {
+		return 0, err
+	}
+	defer closer.Close()
+	ls := store.(*localstore.Store)
+	if format == ExportCSV {
+		return ls.ExportCSV(w)
+	}
+	n := 0
+	enc := json.NewEncoder(w)
+	err = ls.All(func(r record.Record) error {
+		n++
+		return enc.Encode(r)
+	})
+	return n, err
+}

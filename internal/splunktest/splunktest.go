@@ -9,12 +9,10 @@
 package splunktest
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
-	"encoding/xml"
 	"fmt"
 	"mime"
 	"net/http"
@@ -368,7 +366,9 @@ func (s *Server) count(name string) {
 	s.mu.Unlock()
 }
 
-func jsonMode(r *http.Request) bool { return r.URL.Query().Get("output_mode") == "json" }
+// jsonMode reports whether the request asked for output_mode=json, in the
+// query or in a form body (splunkd reads both).
+func jsonMode(r *http.Request) bool { return r.FormValue("output_mode") == "json" }
 
 // writeMessages answers status with one message, as JSON when the request
 // asked for output_mode=json (or is a KV store data call, which always
@@ -382,9 +382,8 @@ func writeMessages(w http.ResponseWriter, r *http.Request, status int, typ, text
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
 	w.WriteHeader(status)
-	var esc bytes.Buffer
-	xml.EscapeText(&esc, []byte(text))
-	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n  <messages>\n    <msg type=\"%s\">%s</msg>\n  </messages>\n</response>\n", typ, esc.String())
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
+	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n  <messages>\n    <msg type=\"%s\">%s</msg>\n  </messages>\n</response>\n", typ, esc)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,401 @@
+package splunkd
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/params"
+	"github.com/vtsync/vtsync/internal/splunktest"
+)
+
+// conformance returns the shared conformance folder (repo/../shared), or
+// skips the test when the checkout has none.
+func conformance(t testing.TB, parts ...string) string {
+	t.Helper()
+	dir := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance", "splunk"}, parts...)...)
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("conformance data not found at %s (shared/ must sit beside the repository): %v", dir, err)
+	}
+	return dir
+}
+
+func readFixture(t testing.TB, parts ...string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(conformance(t, parts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func collect(t testing.TB, r io.Reader) ([]map[string][]string, error) {
+	t.Helper()
+	var rows []map[string][]string
+	err := readExport(r, func(m map[string][]string) error {
+		rows = append(rows, m)
+		return nil
+	}, nil)
+	return rows, err
+}
+
+func column(rows []map[string][]string, field string) []string {
+	var out []string
+	for _, r := range rows {
+		out = append(out, strings.Join(r[field], "|"))
+	}
+	return out
+}
+
+// The recorded export stream starts with a BOM and re-sends three preview
+// tables before the final one; only the final five rows count.
+func TestReadExportJavaFixture(t *testing.T) {
+	raw := readFixture(t, "splunk-sdk-java", "search_results", "resultsExport.json")
+	if !bytes.HasPrefix(raw, bom) {
+		t.Fatal("fixture lost its BOM")
+	}
+	rows, err := collect(t, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHosts := []string{"172.16.35.130", "ANDY-PC", "Andy-PC", "andy-pc", "three.four.com"}
+	wantCounts := []string{"16", "29732", "36185", "135", "35994"}
+	if got := column(rows, "host"); !reflect.DeepEqual(got, wantHosts) {
+		t.Errorf("hosts = %q, want %q", got, wantHosts)
+	}
+	if got := column(rows, "count"); !reflect.DeepEqual(got, wantCounts) {
+		t.Errorf("counts = %q, want %q", got, wantCounts)
+	}
+}
+
+// Multi-value fields: arrays (current splunkd) and "\n"-joined strings
+// (Splunk 4/5) read the same; also the Splunk 4 top-level array and the
+// oneshot bodies with leading blank lines.
+func TestReadExportMultiValueFixtures(t *testing.T) {
+	for _, name := range []string{
+		"resultsMV5.json", "resultsMVFuture.json", "resultsMV4.json",
+		"resultsMVOneshot4.json", "resultsMVOneshot5.json", "resultsMVOneshotFuture.json",
+	} {
+		t.Run(name, func(t *testing.T) {
+			rows, err := collect(t, bytes.NewReader(readFixture(t, "splunk-sdk-java", "search_results", name)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 {
+				t.Fatalf("%d rows, want 1", len(rows))
+			}
+			if got, want := rows[0]["_si"], []string{"dfoster-mbp17.local", "_internal"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("_si = %q, want %q", got, want)
+			}
+			if got := rows[0]["host"]; !reflect.DeepEqual(got, []string{"dfoster-mbp17.local"}) {
+				t.Errorf("host = %q", got)
+			}
+		})
+	}
+	rows, err := collect(t, bytes.NewReader(readFixture(t, "splunk-sdk-java", "search_results", "results5.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := column(rows, "series"); !reflect.DeepEqual(got, []string{"twitter", "splunkd", "splunkd_access"}) {
+		t.Errorf("results5 series = %q", got)
+	}
+}
+
+// The recorded XML export that ends in a FATAL message after its results.
+func TestReadExportXMLFailure(t *testing.T) {
+	raw := readFixture(t, "splunk-sdk-csharp-pcl", "client_xml", "Service.ExportSearchResults-failure.xml")
+	_, err := collect(t, bytes.NewReader(raw))
+	var e *Error
+	if !errors.As(err, &e) || !e.InBand {
+		t.Fatalf("err = %v, want an in-band *Error", err)
+	}
+	if !strings.Contains(err.Error(), "JournalSliceDirectory: Cannot seek to 0") {
+		t.Errorf("error %q lacks the FATAL text", err)
+	}
+}
+
+func TestReadExportStreamShapes(t *testing.T) {
+	cases := []struct {
+		name    string
+		in      string
+		want    []string // host column
+		wantErr string
+	}{
+		{"empty body", "", nil, ""},
+		{"blank lines", "\n\r\n{\"preview\":false,\"result\":{\"host\":\"a\"}}\n\n{\"preview\":false,\"result\":{\"host\":\"b\"}}\n", []string{"a", "b"}, ""},
+		{"results array", `{"preview":false,"results":[{"host":"a"},{"host":["b","c"]}]}`, []string{"a", "b|c"}, ""},
+		{"preview inherited by later lines", `{"preview":true,"result":{"host":"p"}}` + "\n" + `{"result":{"host":"p2"}}` + "\n" + `{"preview":false,"result":{"host":"f"}}`, []string{"f"}, ""},
+		{"info messages ignored", `{"messages":[{"type":"INFO","text":"hello"}]}` + "\n" + `{"preview":false,"result":{"host":"a"}}`, []string{"a"}, ""},
+		{"error message", `{"preview":false,"result":{"host":"a"}}` + "\n" + `{"messages":[{"type":"ERROR","text":"Error in 'stats' command"}]}`, nil, "Error in 'stats' command"},
+		{"cut mid-line", `{"preview":false,"result":{"host":"a"}}` + "\n" + `{"preview":false,"res`, nil, "middle of a record"},
+		{"garbage", `{"preview":false,"result":{"host":"a"}} nonsense`, nil, "malformed JSON"},
+		{"object value", `{"preview":false,"result":{"host":{"x":1}}}`, nil, "not a string"},
+		{"xml without messages", `<results preview='0'></results>`, nil, "XML"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rows, err := collect(t, strings.NewReader(c.in))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := column(rows, "host"); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("hosts = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestReadExportStopsOnRowError(t *testing.T) {
+	stop := errors.New("stop")
+	n := 0
+	err := readExport(strings.NewReader(`{"preview":false,"result":{"a":"1"}}`+"\n"+`{"preview":false,"result":{"a":"2"}}`),
+		func(map[string][]string) error { n++; return stop }, nil)
+	if !errors.Is(err, stop) || n != 1 {
+		t.Fatalf("err = %v after %d rows, want stop after 1", err, n)
+	}
+}
+
+func newClient(t testing.TB, s *splunktest.Server, mod ...func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{BaseURL: s.URL(), SessionKey: s.SessionKey(), RetryBase: time.Millisecond}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestExportServesRecordedStream(t *testing.T) {
+	raw := readFixture(t, "splunk-sdk-java", "search_results", "resultsExport.json")
+	s := splunktest.New(t, splunktest.WithExportRaw(raw))
+	c := newClient(t, s)
+	var hosts []string
+	err := c.Export(context.Background(), "index=_internal | stats count by host", "-24h", "now", func(m map[string][]string) error {
+		hosts = append(hosts, m["host"]...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"172.16.35.130", "ANDY-PC", "Andy-PC", "andy-pc", "three.four.com"}; !reflect.DeepEqual(hosts, want) {
+		t.Errorf("hosts = %q, want %q", hosts, want)
+	}
+	ex := s.Exports()
+	if len(ex) != 1 {
+		t.Fatalf("%d export requests, want 1", len(ex))
+	}
+	if ex[0].Search != "search index=_internal | stats count by host" || ex[0].EarliestTime != "-24h" || ex[0].LatestTime != "now" || ex[0].App != DefaultApp {
+		t.Errorf("splunkd received %+v", ex[0])
+	}
+}
+
+func TestExportPreviewTablesSkipped(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithExportPreview(), splunktest.WithExportRows(
+		map[string]any{"domain": "a.example"},
+		map[string]any{"domain": []string{"b.example", "c.example"}},
+		map[string]any{"domain": "d.example\ne.example"},
+	))
+	c := newClient(t, s)
+	var got []string
+	err := c.Export(context.Background(), "| inputlookup x", "", "", func(m map[string][]string) error {
+		got = append(got, m["domain"]...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a.example", "b.example", "c.example", "d.example", "e.example"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("values = %q, want %q", got, want)
+	}
+	if f := s.Exports()[0].Form; f.Has("earliest_time") || f.Has("latest_time") {
+		t.Errorf("empty time bounds were sent: %v", f)
+	}
+}
+
+func TestExportInBandFatal(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithExportRows(map[string]any{"domain": "a.example"}),
+		splunktest.WithExportFatal("JournalSliceDirectory: Cannot seek to 0"))
+	c := newClient(t, s)
+	rows := 0
+	err := c.Export(context.Background(), "search x", "", "", func(map[string][]string) error { rows++; return nil })
+	var e *Error
+	if !errors.As(err, &e) || !e.InBand || e.Status != http.StatusOK {
+		t.Fatalf("err = %#v, want in-band *Error", err)
+	}
+	if !strings.Contains(err.Error(), "JournalSliceDirectory: Cannot seek to 0") || !strings.Contains(err.Error(), "search/jobs/export") {
+		t.Errorf("error %q lacks the message or the endpoint", err)
+	}
+	if rows != 1 {
+		t.Errorf("%d rows before the failure, want 1", rows)
+	}
+}
+
+func TestExportCutMidLine(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithExportCut(), splunktest.WithExportRows(
+		map[string]any{"domain": "a.example"}, map[string]any{"domain": "b.example"}))
+	c := newClient(t, s)
+	rows := 0
+	err := c.Export(context.Background(), "search x", "", "", func(map[string][]string) error { rows++; return nil })
+	if err == nil || !strings.Contains(err.Error(), "incomplete") {
+		t.Fatalf("err = %v, want an incomplete-stream error", err)
+	}
+	if rows != 1 {
+		t.Errorf("%d rows, want 1 (the cut row must not be delivered)", rows)
+	}
+}
+
+func TestExportSearchPrefix(t *testing.T) {
+	s := splunktest.New(t)
+	// splunkd itself refuses SPL that does not start with "search " or "|".
+	form := url.Values{"search": {"index=main foo"}, "output_mode": {"json"}}
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/servicesNS/nobody/vtsync/search/jobs/export", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Splunk "+s.SessionKey())
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `Unknown search command 'index'.`) {
+		t.Fatalf("fake answered %d %s", resp.StatusCode, body)
+	}
+
+	c := newClient(t, s)
+	noop := func(map[string][]string) error { return nil }
+	if err := c.Export(context.Background(), "index=main foo", "", "", noop); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Exports()[0].Search; got != "search index=main foo" {
+		t.Errorf("sent %q, want the search prefix added", got)
+	}
+	// A leading macro cannot be prefixed safely: refused before any request.
+	err = c.Export(context.Background(), "`vtsync_candidates`", "", "", noop)
+	var pe *params.Error
+	if !errors.As(err, &pe) || pe.Param != "search" {
+		t.Fatalf("err = %v, want a params.Error for search", err)
+	}
+	if n := s.Count("export"); n != 1 {
+		t.Errorf("%d export requests, want 1", n)
+	}
+}
+
+func TestSearchSource(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithExportRows(
+		map[string]any{"ut_domain": "a.example", "count": "3"},
+		map[string]any{"count": "1"},
+		map[string]any{"ut_domain": []string{"b.example", " ", "c.example"}},
+	))
+	src := &SearchSource{Client: newClient(t, s), Search: "| tstats count", EarliestTime: "-20m", LatestTime: "now", Field: "ut_domain"}
+	var got []string
+	if err := src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a.example", "b.example", "c.example"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("emitted %q, want %q", got, want)
+	}
+
+	stop := errors.New("full")
+	if err := src.Candidates(context.Background(), func(string) error { return stop }); !errors.Is(err, stop) {
+		t.Errorf("emit error: got %v", err)
+	}
+
+	src.Field = "domain"
+	err := src.Candidates(context.Background(), func(string) error { return nil })
+	var pe *params.Error
+	if !errors.As(err, &pe) || pe.Param != "domain_field" || !strings.Contains(err.Error(), `"domain"`) {
+		t.Errorf("missing field: err = %v, want a domain_field error", err)
+	}
+}
+
+func FuzzExportReader(f *testing.F) {
+	dir := filepath.Join("..", "..", "..", "shared", "conformance", "splunk")
+	for _, p := range []string{
+		"splunk-sdk-java/search_results/resultsExport.json",
+		"splunk-sdk-java/search_results/resultsMV5.json",
+		"splunk-sdk-java/search_results/resultsMVFuture.json",
+		"splunk-sdk-java/search_results/resultsMV4.json",
+		"splunk-sdk-java/search_results/resultsMVOneshot5.json",
+		"splunk-sdk-csharp-pcl/client_xml/Service.ExportSearchResults-failure.xml",
+	} {
+		if b, err := os.ReadFile(filepath.Join(dir, p)); err == nil {
+			f.Add(b)
+		}
+	}
+	for _, s := range []string{
+		"", "\xef\xbb\xbf", "\xef\xbb", "[", "[]", "[{}]x", "]", "{", "}", "null", "[null]",
+		`{"preview":false,"result":null}`,
+		`{"preview":false,"result":{"a":null,"b":[null],"c":["x",1]}}`,
+		`{"preview":"yes","result":{"a":"1"}}`,
+		`{"preview":false,"results":[null,{"a":"\n\n"}]}`,
+		`{"messages":[{"type":"FATAL"}]}`, `{"messages":null}`, `{"messages":[null]}`,
+		`{"preview":false,"result":{"a":"1"}}{"preview":false,"result":{"a":"2"}}`,
+		"<response><messages><msg type=\"ERROR\">x</msg>", "<", "<!DOCTYPE x [<!ENTITY a \"b\">]><x>&a;</x>",
+		`{"preview":false,"offset":0,"lastrow":true,"result":{"host":"h","count":"1"}}` + "\r\n",
+		"\"str\"", "123", `{"result":{"a":"` + strings.Repeat("x", 70000) + `"}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	stop := errors.New("stop")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows := 0
+		err := readExport(bytes.NewReader(data), func(m map[string][]string) error {
+			if m == nil {
+				t.Fatal("nil row")
+			}
+			rows++
+			if rows == 3 {
+				return stop
+			}
+			return nil
+		}, func(Message) {})
+		if rows == 3 && !errors.Is(err, stop) {
+			t.Fatalf("row error not returned: %v", err)
+		}
+		if rows > 3 {
+			t.Fatalf("%d rows delivered after the callback failed", rows)
+		}
+		if err != nil && !errors.Is(err, stop) && err.Error() == "" {
+			t.Fatal("empty error text")
+		}
+	})
+}
+
+func BenchmarkExportReader(b *testing.B) {
+	var buf bytes.Buffer
+	buf.Write(bom)
+	for i := 0; i < 1000; i++ {
+		fmt.Fprintf(&buf, `{"preview":true,"offset":%d,"result":{"ut_domain":"host%d.example.com","count":"%d"}}`+"\n", i, i, i)
+	}
+	for i := 0; i < 10000; i++ {
+		fmt.Fprintf(&buf, `{"preview":false,"offset":%d,"result":{"ut_domain":["host%d.example.com","www.example%d.org"],"count":"%d"}}`+"\n", i, i, i, i)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := readExport(bytes.NewReader(data), func(m map[string][]string) error { n += len(m["ut_domain"]); return nil }, nil); err != nil || n != 20000 {
+			b.Fatalf("n=%d err=%v", n, err)
+		}
+	}
+}

@@ -1,0 +1,340 @@
+package appcheck
+
+import (
+	"image"
+	"image/png"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// appDir is the shipped app, relative to this package.
+func appDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join("..", "..", "splunk_app", "vtsync")
+	if _, err := os.Stat(filepath.Join(dir, "default", "app.conf")); err != nil {
+		t.Fatalf("shipped app not found at %s: %v", dir, err)
+	}
+	return dir
+}
+
+func TestShippedApp(t *testing.T) {
+	for _, p := range Check(appDir(t)) {
+		t.Error(p)
+	}
+}
+
+// copyApp copies the shipped app into a temp dir named name.
+func copyApp(t *testing.T, name string) string {
+	t.Helper()
+	src := appDir(t)
+	dst := filepath.Join(t.TempDir(), name)
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// edit replaces old by new in the app's file rel; old must occur.
+func edit(t *testing.T, dir, rel, old, new string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(rel))
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), old) {
+		t.Fatalf("%s does not contain %q", rel, old)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(string(data), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func appendTo(t *testing.T, dir, rel, text string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, filepath.FromSlash(rel)), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(text); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const detection = "[vtsync - Recently registered domains contacted by non-browser processes]"
+
+// TestBrokenApps breaks a copy of the app one way at a time; the check must
+// name the problem.
+func TestBrokenApps(t *testing.T) {
+	cases := []struct {
+		name   string
+		mutate func(t *testing.T, dir string)
+		want   string // substring of one problem
+	}{
+		{"version out of step", func(t *testing.T, d string) {
+			edit(t, d, "default/app.conf", "\n[launcher]\n", "\n[launcher]\nversion = 0.9.0\n")
+		}, "key version repeats"},
+		{"launcher version differs", func(t *testing.T, d string) {
+			edit(t, d, "default/app.conf", "version = 1.0.0\n\n[package]", "version = 9.9.9\n\n[package]")
+		}, "[launcher] version = \"9.9.9\""},
+		{"build differs", func(t *testing.T, d string) {
+			edit(t, d, "default/app.conf", "build = 1", "build = 7")
+		}, "[install] build"},
+		{"manifest version differs", func(t *testing.T, d string) {
+			edit(t, d, "app.manifest", `"version": "1.0.0"`, `"version": "1.0.1"`)
+		}, "info.id.version"},
+		{"api key shipped", func(t *testing.T, d string) {
+			edit(t, d, "default/inputs.conf", "disabled = 1", "disabled = 1\napi_key = secretvalue")
+		}, "sets api_key"},
+		{"hex secret in a view", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "<label>", "<!-- "+strings.Repeat("ab12", 16)+" --><label>")
+		}, "hexadecimal"},
+		{"spec lacks a parameter", func(t *testing.T, d string) {
+			edit(t, d, "README/inputs.conf.spec", "\nshc_lookup = <value>", "\nshc_lookups = <value>")
+		}, "properties"},
+		{"spec default differs", func(t *testing.T, d string) {
+			edit(t, d, "README/inputs.conf.spec", "* Default: 500", "* Default: 1000")
+		}, "daily_lookup_budget: description or default differs"},
+		{"spec stanza renamed", func(t *testing.T, d string) {
+			edit(t, d, "README/inputs.conf.spec", "\n[vtsync://<name>]\n", "\n[vt_sync://<name>]\n")
+		}, "want [vtsync://<name>]"},
+		{"example input enabled", func(t *testing.T, d string) {
+			edit(t, d, "default/inputs.conf", "disabled = 1", "disabled = 0")
+		}, "must ship disabled"},
+		{"unknown input key", func(t *testing.T, d string) {
+			edit(t, d, "default/inputs.conf", "disabled = 1", "disabled = 1\nrequest_per_minute = 4")
+		}, "request_per_minute is neither"},
+		{"bad input cron", func(t *testing.T, d string) {
+			edit(t, d, "default/inputs.conf", "interval = 10,25,40,55 * * * *", "interval = 10,25,40,65 * * * *")
+		}, "minute field"},
+		{"fields_list lacks a field", func(t *testing.T, d string) {
+			edit(t, d, "default/transforms.conf", "registrar, ", "")
+		}, "fields_list"},
+		{"fields_list names an unknown field", func(t *testing.T, d string) {
+			edit(t, d, "default/transforms.conf", "registrar, ", "registrar, vt_malicious, ")
+		}, "vt_malicious, which is not a record field"},
+		{"collection field wrong type", func(t *testing.T, d string) {
+			edit(t, d, "default/collections.conf", "field.vt_found = bool", "field.vt_found = number")
+		}, "field.vt_found = number"},
+		{"collection array type", func(t *testing.T, d string) {
+			appendTo(t, d, "default/collections.conf", "field.tags = array\n")
+		}, "types are number, bool, string and time"},
+		{"collection field undeclared", func(t *testing.T, d string) {
+			edit(t, d, "default/collections.conf", "field.registrar = string\n", "")
+		}, "record field registrar is not declared"},
+		{"lookup not case-insensitive", func(t *testing.T, d string) {
+			edit(t, d, "default/transforms.conf", "\ncase_sensitive_match = false", "\ncase_sensitive_match = true")
+		}, "case_sensitive_match"},
+		{"undefined macro in a saved search", func(t *testing.T, d string) {
+			edit(t, d, "default/savedsearches.conf", "search = | `vtsync_detection`", "search = | `vtsync_detections`")
+		}, "macro `vtsync_detections` is not defined"},
+		{"undefined nested macro", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "`vtsync_max_hosts`", "`vtsync_max_host`")
+		}, "macro `vtsync_max_host` is not defined"},
+		{"macro cycle", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "definition = 45", "definition = `vtsync_max_age_days`")
+		}, "expands to itself"},
+		{"external macro with wrong arity", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "`ut_parse_extended(http_host, list)`", "`ut_parse_extended(http_host)`")
+		}, "ut_parse_extended(1)"},
+		{"bad cron schedule", func(t *testing.T, d string) {
+			edit(t, d, "default/savedsearches.conf", "cron_schedule = */15 * * * *", "cron_schedule = */15 * * *")
+		}, "has 4 fields"},
+		{"duplicate stanza", func(t *testing.T, d string) {
+			appendTo(t, d, "default/macros.conf", "\n[vtsync_max_hosts]\ndefinition = 5\n")
+		}, "repeats the one on line"},
+		{"dashboard reads an unknown summary field", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", "stats sum(vt_calls) as vt_calls", "stats sum(vt_lookups) as vt_calls")
+		}, "reads vt_lookups"},
+		{"dashboard reads a field stats dropped", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", "| stats count as runs</query>", "| stats count as runs | table runs status</query>")
+		}, "table reads status"},
+		{"detection outputs a non-record field", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "OUTPUT vt_found ", "OUTPUT vt_found vt_malicious ")
+		}, "outputs vt_malicious, which is not a record field"},
+		{"detection reads a field it never made", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "| where isnotnull(why)", "| where isnotnull(why) AND isnull(whitelisted)")
+		}, "reads whitelisted"},
+		{"tstats reads a field the events lack", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "values(dest) as dest where", "values(dest) as dest values(user) as user where")
+		}, "tstats reads user"},
+		{"unknown command", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "| sort 0 - dc_dest", "| sort 0 - dc_dest | iplocation dest")
+		}, `command "iplocation" is not known`},
+		{"search over other events", func(t *testing.T, d string) {
+			edit(t, d, "default/savedsearches.conf", "sourcetype=\"vtsync:run\" \\", "sourcetype=\"vtsync:runs\" \\")
+		}, "reads events other than"},
+		{"loadjob of an unknown saved search", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "nobody:vtsync:vtsync - Recently", "nobody:vtsync:vtsync - Newly")
+		}, "which savedsearches.conf does not define"},
+		{"view without version", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", `<form version="1.1"`, `<form`)
+		}, `version="1.1"`},
+		{"broken view XML", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", "</form>", "</dashboard>")
+		}, "not well-formed XML"},
+		{"nav names a missing view", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/nav/default.xml", `<view name="vtsync_detection" />`, `<view name="vtsync_hunt" />`)
+		}, `names view "vtsync_hunt"`},
+		{"collection not exported", func(t *testing.T, d string) {
+			edit(t, d, "metadata/default.meta", "[collections/vtsync_domains]\nexport = system", "[collections/vtsync_domains]\nexport = none")
+		}, "[collections/vtsync_domains] export"},
+		{"meta names a missing object", func(t *testing.T, d string) {
+			appendTo(t, d, "metadata/default.meta", "\n[transforms/vt_domains]\nexport = system\n")
+		}, "[transforms/vt_domains] names an object"},
+		{"props not json", func(t *testing.T, d string) {
+			edit(t, d, "default/props.conf", "KV_MODE = json", "KV_MODE = auto")
+		}, "KV_MODE"},
+		{"label too short", func(t *testing.T, d string) {
+			edit(t, d, "default/app.conf", "label = vtsync - VirusTotal domain enrichment", "label = vt")
+		}, "[ui] label"},
+		{"local settings shipped", func(t *testing.T, d string) {
+			if err := os.MkdirAll(filepath.Join(d, "local"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "must not ship"},
+		{"icon of the wrong size", func(t *testing.T, d string) {
+			writePNG(t, filepath.Join(d, "static", "appIcon.png"), 40)
+		}, "40x40; want 36x36"},
+		{"icon missing", func(t *testing.T, d string) {
+			if err := os.Remove(filepath.Join(d, "static", "appIcon_2x.png")); err != nil {
+				t.Fatal(err)
+			}
+		}, "missing"},
+		{"garbage line", func(t *testing.T, d string) {
+			appendTo(t, d, "default/props.conf", "\nthis is not a setting\n")
+		}, "neither [stanza]"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := copyApp(t, "vtsync")
+			tc.mutate(t, dir)
+			probs := Check(dir)
+			for _, p := range probs {
+				if strings.Contains(p.String(), tc.want) {
+					return
+				}
+			}
+			t.Errorf("no problem mentions %q; got %v", tc.want, probs)
+		})
+	}
+}
+
+func TestAppIDMustEqualFolder(t *testing.T) {
+	dir := copyApp(t, "vtsync_copy")
+	probs := Check(dir)
+	found := false
+	for _, p := range probs {
+		found = found || strings.Contains(p.Msg, `must equal the app folder name "vtsync_copy"`)
+	}
+	if !found {
+		t.Errorf("app in folder vtsync_copy passed: %v", probs)
+	}
+}
+
+func writePNG(t *testing.T, path string, size int) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, image.NewNRGBA(image.Rect(0, 0, size, size))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckPackaged(t *testing.T) {
+	addBins := func(t *testing.T, d string, mode os.FileMode) {
+		for dir, ext := range archBinDirs {
+			p := filepath.Join(d, filepath.FromSlash(dir), Scheme+ext)
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("binary"), mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, mode); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Run("complete", func(t *testing.T) {
+		d := copyApp(t, "vtsync")
+		addBins(t, d, 0o755)
+		for _, p := range CheckPackaged(d) {
+			t.Error(p)
+		}
+	})
+	t.Run("no executables", func(t *testing.T) {
+		d := copyApp(t, "vtsync")
+		if probs := CheckPackaged(d); len(probs) != 1 || !strings.Contains(probs[0].Msg, "no executable") {
+			t.Errorf("got %v", probs)
+		}
+		if probs := Check(d); len(probs) != 0 {
+			t.Errorf("source check wants no executables, got %v", probs)
+		}
+	})
+	t.Run("not executable", func(t *testing.T) {
+		d := copyApp(t, "vtsync")
+		addBins(t, d, 0o644)
+		if probs := CheckPackaged(d); len(probs) != 2 { // linux and darwin
+			t.Errorf("got %v", probs)
+		}
+	})
+	t.Run("misnamed executable and dev files", func(t *testing.T) {
+		d := copyApp(t, "vtsync")
+		addBins(t, d, 0o755)
+		for _, f := range []string{"linux_x86_64/bin/vtsync.sh", "default/.DS_Store", "bin/main.go"} {
+			p := filepath.Join(d, filepath.FromSlash(f))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := map[string]bool{}
+		for _, p := range CheckPackaged(d) {
+			got[p.File] = true
+		}
+		for _, f := range []string{"linux_x86_64/bin/vtsync.sh", "default/.DS_Store", "bin/main.go"} {
+			if !got[f] {
+				t.Errorf("no problem for %s; got %v", f, got)
+			}
+		}
+	})
+}
+
+func TestSummaryFields(t *testing.T) {
+	f := summaryFields()
+	for _, ok := range []string{"input", "status", "vt_calls", "cache_hit_rate", "quota_state", "errors{}", "rejected.ip", "_time", "sourcetype"} {
+		if !f.has(ok) {
+			t.Errorf("summary lacks %s", ok)
+		}
+	}
+	for _, bad := range []string{"errors", "rejected", "rejected.", "domain", "lookups"} {
+		if f.has(bad) {
+			t.Errorf("summary has %s", bad)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package appcheck
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vtsync/vtsync/internal/params"
+)
+
+func TestCron(t *testing.T) {
+	for _, ok := range []string{"*/15 * * * *", "0 * * * *", "10,25,40,55 * * * *", "5-59/15 0-23 1-31 1-12 0-6", "*/5 9-17 * * 1-5"} {
+		if err := ValidCron(ok); err != nil {
+			t.Errorf("ValidCron(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "* * * *", "* * * * * *", "60 * * * *", "* 24 * * *", "* * 0 * *",
+		"* * * 13 *", "* * * * 7", "*/0 * * * *", "5-1 * * * *", "* * * JAN *", "* * * * MON", "1,,2 * * * *", "-1 * * * *"} {
+		if err := ValidCron(bad); err == nil {
+			t.Errorf("ValidCron(%q) accepted", bad)
+		}
+	}
+	for _, ok := range []string{"900", "3.14", "0", "-1", "*/15 * * * *"} {
+		if err := validInterval(ok); err != nil {
+			t.Errorf("validInterval(%q) = %v", ok, err)
+		}
+	}
+	if err := validInterval("-5"); err == nil {
+		t.Error("validInterval(-5) accepted")
+	}
+}
+
+func newSPL(macros map[string]string) *splChecker {
+	x := &splChecker{macros: map[string]macroDef{}, lookup: Collection, saved: map[string]*fieldSet{}}
+	for k, v := range macros {
+		x.macros[k] = macroDef{definition: v}
+	}
+	return x
+}
+
+func TestAnalyse(t *testing.T) {
+	x := newSPL(map[string]string{
+		"base":     `sourcetype="vtsync:run" index=main`,
+		"gen":      `inputlookup vtsync_domains`,
+		"m(1)":     `eval y = $f$`,
+		"twice":    "`base` | `m(vt_calls)`",
+		"selfref":  "`selfref`",
+		"n":        "3",
+		"needs_ut": "eval list = \"mozilla\" | `ut_parse_extended(domain, list)`",
+	})
+	x.macros["m(1)"] = macroDef{args: []string{"f"}, definition: "eval y = $f$"}
+	for _, tc := range []struct {
+		spl, want string // want "" = no error
+	}{
+		{`sourcetype="vtsync:run" | stats sum(vt_calls) as calls by input | where calls > 1`, ""},
+		{"`twice` | table y input", ""},
+		{`sourcetype="vtsync:run" | stats count by input | table status`, "table reads status"},
+		{`sourcetype="vtsync:run" | timechart count by status | table anything`, ""},
+		{`sourcetype="vtsync:run" | timechart count | table anything`, "reads anything"},
+		{`sourcetype="vtsync:run" | eval a = 'errors{}' . "x", b = a | fields - a | table b`, ""},
+		{`sourcetype="vtsync:run" | eval a = vt_calls | fields - a | table a`, "table reads a"},
+		{`sourcetype="vtsync:run" | rename vt_calls AS calls | table vt_calls`, "reads vt_calls"},
+		{`sourcetype="vtsync:run" rejected.ip>0 | table rejected.ip`, ""},
+		{`sourcetype="vtsync:run" | where len(domain) > 0`, "reads domain"},
+		{"| `gen` | where popularity_rank > `n` | sort 0 - enriched_time | head 5", ""},
+		{"| `gen` | `needs_ut` | table ut_domain", ""},
+		{"| `gen` | where vt_calls > 0", "reads vt_calls"},
+		{"| `gen` | lookup vtsync_domains domain AS domain OUTPUT tags AS t | table t", ""},
+		{"| `gen` | lookup other domain", "knows only the vtsync_domains lookup"},
+		{"| inputlookup alexa.csv", "knows only"},
+		{"| makeresults | eval x = 1 | join x [ search index=main ]", "subsearch"},
+		{"| `selfref`", "expands to itself"},
+		{"| `nope`", "not defined"},
+		{"| `gen` | eval x = \"unterminated", "unterminated"},
+		{"index=main sourcetype=sysmon | stats count", "reads events other than"},
+		{"| tstats count where index=main by http_host | table http_host count", ""},
+		{"| tstats count from datamodel=Web by Web.site", "data model"},
+		{"| tstats count where index=main user=x by http_host", "tstats where reads user"},
+		{"| `gen` | transaction domain", "not known to the app check"},
+		{"| `gen` | eval = 1", "not field = expression"},
+	} {
+		_, err := x.analyse(tc.spl)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.spl, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: got %v; want %q", tc.spl, err, tc.want)
+		}
+	}
+}
+
+// The default candidate search of the input is the vtsync_candidates macro
+// used as a generating command: the macro must start with one, without a
+// pipe, and yield the domain field the input reads.
+func TestCandidateMacroIsGenerating(t *testing.T) {
+	c := &checker{dir: appDir(t), confs: map[string]*Conf{}}
+	def, _ := c.conf("default/macros.conf").Stanza("vtsync_candidates").Get("definition")
+	if !strings.HasPrefix(def, "tstats ") {
+		t.Fatalf("vtsync_candidates starts %q; want a generating command without a leading pipe", shorten(def))
+	}
+	x := newSPL(nil)
+	for _, st := range c.conf("default/macros.conf").Stanzas {
+		x.macros[st.Name] = macroDef{definition: st.Values["definition"]}
+	}
+	out, err := x.analyse(params.DefaultSearch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	domainField := ""
+	for _, a := range params.Args {
+		if a.Name == "domain_field" {
+			domainField = a.Default
+		}
+	}
+	for _, f := range []string{domainField, "event_time", "dest", "dc_dest", "count"} {
+		if !out.has(f) {
+			t.Errorf("candidates lack %s", f)
+		}
+	}
+}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -44,6 +43,9 @@ var (
 var (
 	bucketJournal = []byte("journal") // domain → JSON record
 	bucketBudget  = []byte("budget")  // YYYY-MM-DD (UTC) → uint64 lookups
+	bucketMeta    = []byte("meta")
+
+	keyJournalLen = "journal_len" // uint64: keys in bucketJournal
 )
 
 // State is one input's open state. It holds the input's exclusive lock
@@ -52,9 +54,7 @@ type State struct {
 	db   *bolt.DB
 	path string
 
-	mu      sync.Mutex // serialises journal writes with pending
-	pending int        // records in the journal
-	limit   int        // MaxPending; smaller in tests
+	limit int // MaxPending; smaller in tests
 }
 
 // Open opens (creating if needed) the state of input under dir and takes
@@ -73,15 +73,19 @@ func Open(dir, input string) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open state file %s: %w (delete it to start afresh; unsaved lookups in it are lost)", path, err)
 	}
+	// Workers journal and spend one lookup at a time; a short window still
+	// lets the ones that finish together share a commit.
+	db.MaxBatchDelay = 2 * time.Millisecond
 	s := &State{db: db, path: path, limit: MaxPending}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketJournal, bucketBudget} {
+		for _, b := range [][]byte{bucketJournal, bucketBudget, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		s.pending = tx.Bucket(bucketJournal).Stats().KeyN
-		return nil
+		// Recount at every open: one pass, and the count is right whatever
+		// wrote the file before.
+		return put(tx.Bucket(bucketMeta), keyJournalLen, uint64(tx.Bucket(bucketJournal).Stats().KeyN))
 	})
 	if err != nil {
 		db.Close()
@@ -123,7 +127,8 @@ func (s *State) Close() error { return s.db.Close() }
 // Journal durably records recs (keyed by domain; a later record for a
 // domain replaces the earlier one) before they are sent to the store. It
 // fails with ErrJournalFull, journaling nothing, if the journal would hold
-// more than MaxPending records.
+// more than MaxPending records. Concurrent calls share one commit
+// (bbolt's Batch), so each worker can journal its own answers.
 func (s *State) Journal(recs []record.Record) error {
 	if len(recs) == 0 {
 		return nil
@@ -139,36 +144,32 @@ func (s *State) Journal(recs []record.Record) error {
 		}
 		vals[i] = v
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.pending
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketJournal)
-		n = s.pending
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b, meta := tx.Bucket(bucketJournal), tx.Bucket(bucketMeta)
+		n := get(meta, keyJournalLen)
 		for i, r := range recs {
 			if b.Get([]byte(r.Key)) == nil {
 				n++
 			}
-			if n > s.limit {
+			if n > uint64(s.limit) {
 				return fmt.Errorf("%s: %w (%d records): the store has not confirmed them", s.path, ErrJournalFull, s.limit)
 			}
 			if err := b.Put([]byte(r.Key), vals[i]); err != nil {
 				return err
 			}
 		}
-		return nil
+		return put(meta, keyJournalLen, n)
 	})
-	if err == nil {
-		s.pending = n
-	}
-	return err
 }
 
-// Len returns the number of journaled records.
+// Len returns the number of journaled records (0 once Closed).
 func (s *State) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.pending
+	n := 0
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		n = int(get(tx.Bucket(bucketMeta), keyJournalLen))
+		return nil
+	})
+	return n
 }
 
 // Done removes the journaled records of domains, once the store has
@@ -177,12 +178,9 @@ func (s *State) Done(domains []string) error {
 	if len(domains) == 0 {
 		return nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := s.pending
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketJournal)
-		n = s.pending
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, meta := tx.Bucket(bucketJournal), tx.Bucket(bucketMeta)
+		n := get(meta, keyJournalLen)
 		for _, d := range domains {
 			if b.Get([]byte(d)) == nil {
 				continue
@@ -192,12 +190,8 @@ func (s *State) Done(domains []string) error {
 			}
 			n--
 		}
-		return nil
+		return put(meta, keyJournalLen, n)
 	})
-	if err == nil {
-		s.pending = n
-	}
-	return err
 }
 
 // Pending returns the journaled records, in domain order: answers that were
@@ -241,9 +235,7 @@ func (s *State) Spend(now time.Time, n int) error {
 		if err := dropOtherDays(b, today); err != nil {
 			return err
 		}
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], get(b, today)+uint64(n))
-		return b.Put([]byte(today), v[:])
+		return put(b, today, get(b, today)+uint64(n))
 	})
 }
 
@@ -263,9 +255,7 @@ func (s *State) Take(now time.Time, limit int) (bool, error) {
 		if err := dropOtherDays(b, today); err != nil {
 			return err
 		}
-		var v [8]byte
-		binary.BigEndian.PutUint64(v[:], used+1)
-		return b.Put([]byte(today), v[:])
+		return put(b, today, used+1)
 	})
 	return ok && err == nil, err
 }
@@ -294,4 +284,10 @@ func get(b *bolt.Bucket, key string) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
+}
+
+func put(b *bolt.Bucket, key string, n uint64) error {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], n)
+	return b.Put([]byte(key), v[:])
 }

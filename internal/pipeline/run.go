@@ -339,7 +339,8 @@ func (r *runner) check(ctx context.Context, chunk []string) []string {
 
 // lookup is one worker: it enriches due domains until work closes or the
 // run stops looking up. Every lookup started is paid for: it is counted
-// against the daily budget before it is sent.
+// against the daily budget before it is sent, and its answer is journaled
+// before it is handed on to be saved.
 func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan string, results chan<- result) {
 	for d := range work {
 		if r.isStopped() || !r.spend.take(r) {
@@ -347,6 +348,14 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		}
 		rec, err := r.enr.Enrich(ctx, d)
 		switch {
+		case err == nil:
+			// The key is the domain that was due: anything else would never
+			// be found fresh and would be looked up again every run.
+			rec.Key, rec.Domain = d, d
+			if rec.EnrichedTime == 0 {
+				rec.EnrichedTime = r.opt.Now().Unix()
+			}
+			r.journal(rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
 				r.stop()
@@ -362,45 +371,45 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 	}
 }
 
-// write counts the lookup results, journals the answers and saves them in
-// batches as they arrive; it returns once results is closed and the last
-// batch is saved.
+// journal durably records an answer before it goes to the store. If it
+// cannot, lookups stop: further answers could be lost to a crash.
+func (r *runner) journal(rec record.Record) {
+	if r.state == nil {
+		return
+	}
+	if err := r.state.Journal([]record.Record{rec}); err != nil {
+		if !r.isStopped() {
+			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check the checkpoint directory (disk full, permissions).", r.opt.Input, r.state.Path(), err)
+		}
+		r.note("journal: %v", err)
+		r.stop()
+	}
+}
+
+// write counts the lookup results and saves the answers in batches as they
+// arrive; it returns once results is closed and the last batch is saved.
 func (r *runner) write(ctx context.Context, results <-chan result) {
 	batch := make([]record.Record, 0, r.opt.BatchSize)
-	group := make([]record.Record, 0, r.opt.BatchSize)
 	for res := range results {
-		// Journal whatever has arrived in one transaction (one fsync).
-		group = append(group[:0], r.account(res)...)
-	more:
-		for len(group) < cap(group) {
-			select {
-			case res, ok := <-results:
-				if !ok {
-					break more
-				}
-				group = append(group, r.account(res)...)
-			default:
-				break more
-			}
+		if !r.account(res) {
+			continue
 		}
-		r.journal(group)
-		for _, rec := range group {
-			if batch = append(batch, rec); len(batch) == r.opt.BatchSize {
-				r.save(ctx, batch)
-				batch = batch[:0]
-			}
+		if batch = append(batch, res.rec); len(batch) == r.opt.BatchSize {
+			r.save(ctx, batch)
+			batch = batch[:0]
 		}
 	}
 	r.save(ctx, batch)
 }
 
-// account counts one lookup result and returns its record, if any.
-func (r *runner) account(res result) []record.Record {
+// account counts one lookup result and reports whether it has a record.
+func (r *runner) account(res result) bool {
 	r.sum.LookedUp++
 	if r.opt.Progress != nil {
 		r.opt.Progress(r.sum.LookedUp, int(r.dueSeen.Load()))
 	}
-	if res.err != nil {
+	switch {
+	case res.err != nil:
 		r.sum.Failed++
 		if !res.stopped && !errors.Is(res.err, enrich.ErrUnauthorized) && !errors.Is(res.err, enrich.ErrQuotaExceeded) {
 			r.log.Debugf("Input %s: lookup of %s failed: %v", r.opt.Input, res.domain, res.err)
@@ -409,36 +418,13 @@ func (r *runner) account(res result) []record.Record {
 			r.lastFail = res.err
 			r.errMu.Unlock()
 		}
-		return nil
-	}
-	if res.rec.VTFound {
+		return false
+	case res.rec.VTFound:
 		r.sum.Found++
-	} else {
+	default:
 		r.sum.NotFound++
 	}
-	rec := res.rec
-	// The key is the domain that was due: anything else would never be
-	// found fresh and would be looked up again every run.
-	rec.Key, rec.Domain = res.domain, res.domain
-	if rec.EnrichedTime == 0 {
-		rec.EnrichedTime = r.opt.Now().Unix()
-	}
-	return []record.Record{rec}
-}
-
-// journal durably records answers before they go to the store. If it
-// cannot, lookups stop: further answers could be lost to a crash.
-func (r *runner) journal(recs []record.Record) {
-	if r.state == nil || len(recs) == 0 {
-		return
-	}
-	if err := r.state.Journal(recs); err != nil {
-		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check the checkpoint directory (disk full, permissions).", r.opt.Input, r.state.Path(), err)
-		}
-		r.note("journal: %v", err)
-		r.stop()
-	}
+	return true
 }
 
 // save writes one batch to the store and clears it from the journal. On

@@ -7,6 +7,24 @@
 // that is not a plain public DNS name is rejected: IP literals in every
 // form, special-use names, public suffixes themselves, and every character
 // that has no place in a host name.
+//
+// Decisions, each pinned by testdata/hostile.txt:
+//   - Non-ASCII names go through UTS #46 non-transitional processing, as
+//     browsers resolve them: "ß" stays (xn--fa-hia.de), full-width forms and
+//     the ideographic full stops U+3002, U+FF0E, U+FF61 map to ASCII and
+//     ".", invisible code points UTS #46 ignores (U+200B, U+00AD, U+FEFF)
+//     are dropped. Disallowed code points (bidi overrides, controls) are
+//     rejected.
+//   - Homographs ("аpple.com" with a Cyrillic а) are valid IDNs and come
+//     out as punycode (xn--pple-43d.com): they are exactly what is worth
+//     looking up.
+//   - Labels left of the registered domain may hold underscores and edge
+//     hyphens ("_ldap._tcp.example.com", "r3---sn-x.googlevideo.com"): they
+//     are dropped anyway. The registered domain itself must be
+//     letter-digit-hyphen.
+//   - Top-level domains missing from the list follow its implicit "*" rule
+//     ("a.example.example" gives "example.example"), as the PSL tests
+//     require, except the never-delegated names in reservedTLDs.
 package domain
 
 import (
@@ -50,8 +68,8 @@ const (
 	// PublicSuffix: the name is itself a public suffix ("com", "co.uk",
 	// "github.io"), so it has no registered domain.
 	PublicSuffix Reason = "public_suffix"
-	// SingleLabel: a name without a dot that is not a top-level domain
-	// ("wpad", "intranet host names").
+	// SingleLabel: a name without a dot that is not a top-level domain:
+	// WINS/NetBIOS-style intranet names such as "wpad" or "fileserver".
 	SingleLabel Reason = "single_label"
 	// Reserved: a name under a top-level domain that never resolves in
 	// public DNS (see reservedTLDs). Looking such a name up would leak an
@@ -65,10 +83,9 @@ func Reasons() []Reason {
 }
 
 const (
-	maxName     = 253  // octets in a name, without the root's trailing dot
-	maxLabel    = 63   // octets in a label
-	maxRawHost  = 1024 // bytes of host accepted before IDNA processing
-	placeholder = "None"
+	maxName    = 253  // octets in a name, without the root's trailing dot
+	maxLabel   = 63   // octets in a label
+	maxRawHost = 1024 // bytes of host accepted before IDNA processing
 )
 
 // reservedTLDs are top-level names that are never delegated in the public
@@ -136,7 +153,7 @@ func Valid(d string) bool {
 // is checked later.
 func hostOf(raw string) (string, Reason) {
 	s := strings.TrimSpace(raw)
-	if s == "" || s == placeholder || s == "-" {
+	if s == "" || s == "None" || s == "-" { // URL Toolbox's and log formats' "no value"
 		return "", Empty
 	}
 	if i := strings.Index(s, "://"); i >= 0 {

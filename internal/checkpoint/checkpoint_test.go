@@ -8,11 +8,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/record"
 )
+
+var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
 func open(t *testing.T, dir, input string) *State {
 	t.Helper()
@@ -248,5 +252,43 @@ func TestOpenNamesUnusableDirectory(t *testing.T) {
 	}
 	if _, err := Open(file, "main"); err == nil || errors.Is(err, ErrLocked) {
 		t.Fatalf("Open under a regular file = %v, want a directory error", err)
+	}
+}
+
+func TestTakeNeverExceedsLimit(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "main")
+	var taken atomic.Int64
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 10 {
+				ok, err := s.Take(t0, 37)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					taken.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if taken.Load() != 37 || s.UsedToday(t0) != 37 {
+		t.Fatalf("took %d, used %d; want 37 of 160 attempts with limit 37", taken.Load(), s.UsedToday(t0))
+	}
+	s.Close()
+
+	s = open(t, dir, "main")
+	defer s.Close()
+	if ok, _ := s.Take(t0, 37); ok {
+		t.Error("Take after reopen went past the limit")
+	}
+	if ok, _ := s.Take(t0, 0); !ok || s.UsedToday(t0) != 38 {
+		t.Errorf("Take without a cap: ok %t, used %d; want true, 38", ok, s.UsedToday(t0))
+	}
+	if ok, _ := s.Take(t0.Add(24*time.Hour), 37); !ok || s.UsedToday(t0.Add(24*time.Hour)) != 1 {
+		t.Error("Take on the next UTC day refused or miscounted")
 	}
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/vtsync/vtsync/internal/record"
 )
 
-// object is a VirusTotal API object with its attributes left raw.
+// object is a VirusTotal domain object as Map reads it.
 type object struct {
 	ID         json.RawMessage `json:"id"`
 	Type       json.RawMessage `json:"type"`
-	Attributes json.RawMessage `json:"attributes"`
+	Attributes attributes      `json:"attributes"`
 }
 
 // attributes holds the domain attributes vtsync reads. Each stays raw and is
@@ -44,8 +44,15 @@ type attributes struct {
 // (a string timestamp, a fractional rank, …) leaves its field empty and does
 // not affect the others.
 func Map(data []byte, now time.Time) (record.Record, error) {
+	if !isObject(data) {
+		return record.Record{}, errors.New("not a VirusTotal object: not a JSON object")
+	}
+	// One pass over the document. All attribute fields are raw, so the only
+	// possible type error is an "attributes" member that is not an object:
+	// that leaves the attributes empty, the rest decoded.
 	var obj object
-	if err := json.Unmarshal(data, &obj); err != nil {
+	var typeErr *json.UnmarshalTypeError
+	if err := json.Unmarshal(data, &obj); err != nil && !errors.As(err, &typeErr) {
 		return record.Record{}, errors.New("not a VirusTotal object: " + err.Error())
 	}
 	id, ok := str(obj.ID)
@@ -58,10 +65,7 @@ func Map(data []byte, now time.Time) (record.Record, error) {
 	id = strings.ToLower(id)
 	r := record.Record{Key: id, Domain: id, VTFound: true, EnrichedTime: now.Unix()}
 
-	var a attributes
-	if !isObject(obj.Attributes) || json.Unmarshal(obj.Attributes, &a) != nil {
-		return r, nil // no usable attributes: a found domain VirusTotal knows nothing about
-	}
+	a := &obj.Attributes
 	if ts, ok := timestamp(a.CreationDate); ok {
 		r.WhoisCreationDate = time.Unix(ts, 0).UTC().Format(time.DateOnly)
 		r.WhoisCreationTime = &ts

@@ -453,9 +453,11 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf)
+		zw := gzipWriters.Get().(*gzip.Writer)
+		zw.Reset(&buf)
 		_, _ = zw.Write(body)
 		_ = zw.Close()
+		gzipWriters.Put(zw)
 		body = buf.Bytes()
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Vary", "Accept-Encoding")
@@ -464,6 +466,8 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
+
+var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 func acceptsGzip(header string) bool {
 	for part := range strings.SplitSeq(header, ",") {

@@ -1,0 +1,563 @@
+package vt
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	vtgo "github.com/VirusTotal/vt-go"
+
+	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/version"
+	"github.com/vtsync/vtsync/internal/vttest"
+)
+
+const knownAttrs = `{"creation_date":1483018099,"last_analysis_stats":{"malicious":3,"suspicious":1},"reputation":-4}`
+
+// inMemory returns an Enricher talking to srv without sockets, for use in a
+// synctest bubble (virtual time: pacing and backoff cost nothing).
+func inMemory(t *testing.T, srv *vttest.Server, cfg Config) *Enricher {
+	t.Helper()
+	if cfg.APIKey == "" {
+		cfg.APIKey = vttest.APIKey
+	}
+	cfg.BaseURL = srv.URL()
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return testNow }
+	}
+	e, err := newEnricher(cfg, srv.Transport())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEnrichEndToEnd(t *testing.T) {
+	srv := vttest.New()
+	defer srv.Close()
+	if err := srv.LoadDir(conformanceDir); err != nil {
+		t.Fatal(err)
+	}
+	if srv.DomainRequests("tawuhoju.com") != 0 {
+		t.Fatal("fresh fake has requests")
+	}
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 60000, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	got, err := e.Enrich(ctx, "tawuhoju.com")
+	if err != nil {
+		if srv.Requests() == 1 && strings.Contains(err.Error(), "not found") {
+			t.Skip("conformance fixtures absent: shared/ must sit beside the repository")
+		}
+		t.Fatal(err)
+	}
+	want, err := Map(fixtureData(t, "opencti_vt_test_domain.json"), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if show(got) != show(want) || !got.VTFound || got.Key != "tawuhoju.com" {
+		t.Errorf("Enrich:\n got %s\nwant %s", show(got), show(want))
+	}
+
+	got, err = e.Enrich(ctx, "loremipsum-services.net")
+	if err != nil || got.CertIssuerOrg != "Fake Encrypt" || got.Registrar != "" {
+		t.Errorf("null-heavy object: %s, %v", show(got), err)
+	}
+
+	got, err = e.Enrich(ctx, "unknown-to-vt.example")
+	if err != nil {
+		t.Fatalf("NotFoundError must give a negative record, got %v", err)
+	}
+	if want := record.NotFound("unknown-to-vt.example", testNow.Unix()); show(got) != show(want) {
+		t.Errorf("not found: got %s, want %s", show(got), show(want))
+	}
+	if e.Calls() != 3 || srv.Requests() != 3 {
+		t.Errorf("Calls() = %d, fake saw %d requests; want 3 and 3", e.Calls(), srv.Requests())
+	}
+}
+
+// The key of the record is the domain the pipeline asked for.
+func TestEnrichKeyIsTheRequestedDomain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.AddDomain("mixed.example", json.RawMessage(knownAttrs))
+		e := inMemory(t, srv, Config{RequestsPerMinute: 600})
+		got, err := e.Enrich(t.Context(), "Mixed.Example")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Key != "Mixed.Example" || got.Domain != "Mixed.Example" || !got.VTFound || *got.LastAnalysisPositive != 3 {
+			t.Errorf("got %s", show(got))
+		}
+	})
+}
+
+func TestRequestHeaders(t *testing.T) {
+	fake := vttest.NewInMemory()
+	fake.AddDomain("h.example", json.RawMessage(knownAttrs))
+	var got http.Header
+	var path string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got, path = r.Header.Clone(), r.URL.Path
+		mu.Unlock()
+		fake.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL + "/api/v3/", RequestsPerMinute: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Enrich(context.Background(), "h.example"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if path != "/api/v3/domains/h.example" {
+		t.Errorf("path %q", path)
+	}
+	if ua := got.Get("User-Agent"); !strings.HasPrefix(ua, "vtsync/"+version.Version+";") {
+		t.Errorf("User-Agent %q, want vtsync/%s first", ua, version.Version)
+	}
+	if got.Get("X-Apikey") != vttest.APIKey || got.Get("Accept-Encoding") != "gzip" {
+		t.Errorf("headers %v", got)
+	}
+}
+
+func TestEnrichFaults(t *testing.T) {
+	errFailed := errors.New("failed")
+	for _, tc := range []struct {
+		name     string
+		faults   []vttest.Fault
+		retries  int
+		want     error // nil: found record; errFailed: a plain failure
+		requests int
+	}{
+		{"503 TransientError", []vttest.Fault{vttest.Transient}, 0, nil, 2},
+		{"429 TooManyRequestsError", []vttest.Fault{vttest.TooManyRequests}, 0, nil, 2},
+		{"504 DeadlineExceededError", []vttest.Fault{vttest.DeadlineExceeded}, 0, nil, 2},
+		{"500 HTML page", []vttest.Fault{vttest.HTMLError}, 0, nil, 2},
+		{"200 empty body", []vttest.Fault{vttest.EmptyOK}, 0, nil, 2},
+		{"500 empty body", []vttest.Fault{vttest.EmptyError}, 0, nil, 2},
+		{"hang past the timeout", []vttest.Fault{vttest.Hang}, 0, nil, 2},
+		{"connection reset", []vttest.Fault{vttest.Reset}, 0, nil, 2},
+		{"three transient faults", []vttest.Fault{vttest.TooManyRequests, vttest.HTMLError, vttest.Reset}, 0, nil, 4},
+		{"retries exhausted", []vttest.Fault{vttest.Transient, vttest.Transient, vttest.Transient, vttest.Transient}, 0, errFailed, 4},
+		{"max_retries 1", []vttest.Fault{vttest.Transient, vttest.Transient}, 1, errFailed, 2},
+		{"no retries", []vttest.Fault{vttest.Transient}, -1, errFailed, 1},
+		{"429 QuotaExceededError", []vttest.Fault{vttest.QuotaExceeded}, 0, enrich.ErrQuotaExceeded, 1},
+		{"401 WrongCredentialsError", []vttest.Fault{vttest.WrongCredentials}, 0, enrich.ErrUnauthorized, 1},
+		{"quota after a retry", []vttest.Fault{vttest.Transient, vttest.QuotaExceeded}, 0, enrich.ErrQuotaExceeded, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := vttest.NewInMemory()
+				srv.AddDomain("fault.example", json.RawMessage(knownAttrs))
+				srv.FailDomain("fault.example", tc.faults...)
+				e := inMemory(t, srv, Config{MaxRetries: tc.retries}) // 4/min, 30 s timeout: virtual time
+				got, err := e.Enrich(t.Context(), "fault.example")
+				switch {
+				case tc.want == nil && (err != nil || !got.VTFound || *got.LastAnalysisPositive != 3):
+					t.Errorf("got %s, %v; want the domain's record", show(got), err)
+				case tc.want == errFailed && (err == nil || errors.Is(err, enrich.ErrQuotaExceeded) || errors.Is(err, enrich.ErrUnauthorized)):
+					t.Errorf("got %v, want a plain failure", err)
+				case tc.want != nil && tc.want != errFailed && !errors.Is(err, tc.want):
+					t.Errorf("got %v, want %v", err, tc.want)
+				}
+				if err != nil && (!strings.Contains(err.Error(), "fault.example") || !strings.Contains(err.Error(), "VirusTotal lookup")) {
+					t.Errorf("error %q does not name the domain and the operation", err)
+				}
+				if n := srv.DomainRequests("fault.example"); n != tc.requests || e.Calls() != int64(tc.requests) {
+					t.Errorf("fake saw %d requests, Calls() = %d; want %d", n, e.Calls(), tc.requests)
+				}
+			})
+		})
+	}
+}
+
+// Retries wait a jittered exponential backoff: between half and all of
+// 2 s, 4 s, 8 s.
+func TestEnrichBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.AddDomain("slow.example", json.RawMessage(knownAttrs))
+		srv.FailDomain("slow.example", vttest.Transient, vttest.Transient, vttest.Transient)
+		e := inMemory(t, srv, Config{RequestsPerMinute: 60000}) // pacing 1 ms: backoff dominates
+		if _, err := e.Enrich(t.Context(), "slow.example"); err != nil {
+			t.Fatal(err)
+		}
+		times := srv.RequestTimes()
+		if len(times) != 4 {
+			t.Fatalf("%d requests, want 4", len(times))
+		}
+		for i, base := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+			if gap := times[i+1].Sub(times[i]); gap < base/2 || gap > base+2*time.Millisecond {
+				t.Errorf("retry %d came %s after the previous request, want %s..%s", i+1, gap, base/2, base)
+			}
+		}
+	})
+}
+
+// After QuotaExceededError no caller sends another request: repeated
+// over-quota calls risk the account's suspension.
+func TestEnrichQuotaStopsEveryCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.FailNext(vttest.QuotaExceeded)
+		e := inMemory(t, srv, Config{RequestsPerMinute: 60})
+		var wg sync.WaitGroup
+		var quotaErrs atomic.Int32
+		for i := range 6 {
+			wg.Go(func() {
+				_, err := e.Enrich(t.Context(), fmt.Sprintf("d%d.example", i))
+				if errors.Is(err, enrich.ErrQuotaExceeded) {
+					quotaErrs.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if quotaErrs.Load() != 6 || srv.Requests() != 1 || e.Calls() != 1 {
+			t.Errorf("%d quota errors, %d requests, Calls() = %d; want 6, 1, 1", quotaErrs.Load(), srv.Requests(), e.Calls())
+		}
+		// A minute later lookups resume.
+		time.Sleep(quotaPause)
+		if _, err := e.Enrich(t.Context(), "later.example"); err != nil {
+			t.Errorf("after the pause: %v", err)
+		}
+	})
+}
+
+func TestEnrichUnauthorizedHidesKey(t *testing.T) {
+	const key = "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		srv := vttest.NewInMemory() // accepts only vttest.APIKey
+		e := inMemory(t, srv, Config{APIKey: key, Logger: logging.New(&logs, logging.Debug)})
+		_, err := e.Enrich(t.Context(), "k.example")
+		if !errors.Is(err, enrich.ErrUnauthorized) {
+			t.Fatalf("got %v, want ErrUnauthorized", err)
+		}
+		msg := err.Error()
+		for _, s := range []string{"k.example", "WrongCredentialsError", "api_key", "storage/passwords"} {
+			if !strings.Contains(msg, s) {
+				t.Errorf("error %q does not mention %q", msg, s)
+			}
+		}
+		if strings.Contains(msg, key) || strings.Contains(logs.String(), key) {
+			t.Errorf("key leaked: error %q, logs %q", msg, logs.String())
+		}
+		if srv.Requests() != 1 {
+			t.Errorf("%d requests, want 1 (no retry)", srv.Requests())
+		}
+	})
+}
+
+func TestEnrichLogsRetriesWithoutKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		srv := vttest.NewInMemory()
+		srv.FailNext(vttest.Transient)
+		e := inMemory(t, srv, Config{Logger: logging.New(&logs, logging.Debug)})
+		if _, err := e.Enrich(t.Context(), "l.example"); err != nil {
+			t.Fatal(err)
+		}
+		out := logs.String()
+		if !strings.HasPrefix(out, "WARN ") || !strings.Contains(out, "l.example") || !strings.Contains(out, "TransientError") ||
+			!strings.Contains(out, "retry 1 of 3") || strings.Contains(out, vttest.APIKey) {
+			t.Errorf("log %q", out)
+		}
+	})
+}
+
+// A server (or a proxy) that echoes the key in an error message does not
+// get it into vtsync's errors.
+func TestEnrichRedactsEchoedKey(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `{"error":{"code":"ForbiddenError","message":"key %s may not do this"}}`, r.Header.Get("X-Apikey"))
+	}))
+	defer srv.Close()
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL, RequestsPerMinute: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Enrich(context.Background(), "f.example")
+	if err == nil || strings.Contains(err.Error(), vttest.APIKey) || !strings.Contains(err.Error(), "ForbiddenError") {
+		t.Errorf("got %v", err)
+	}
+	if e.Calls() != 1 {
+		t.Errorf("403 was retried: %d calls", e.Calls())
+	}
+}
+
+func TestEnrichCancelWhileWaitingForSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		e := inMemory(t, srv, Config{RequestsPerMinute: 1}) // first slot after 61 s
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(5*time.Second, cancel)
+		start := time.Now()
+		_, err := e.Enrich(ctx, "c.example")
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+		if waited := time.Since(start); waited != 5*time.Second {
+			t.Errorf("returned after %s of virtual time, want at the cancellation (5s)", waited)
+		}
+		if e.Calls() != 0 || srv.Requests() != 0 {
+			t.Errorf("%d calls, %d requests after cancellation", e.Calls(), srv.Requests())
+		}
+
+		// A deadline before the next slot fails at once, as a deadline error.
+		ctx, cancel2 := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel2()
+		start = time.Now()
+		_, err = e.Enrich(ctx, "c.example")
+		if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) != 0 || srv.Requests() != 0 {
+			t.Errorf("got %v after %s, %d requests; want an immediate deadline error", err, time.Since(start), srv.Requests())
+		}
+	})
+}
+
+func TestEnrichCancelDuringBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.FailNext(vttest.Transient)
+		e := inMemory(t, srv, Config{RequestsPerMinute: 60000})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(500*time.Millisecond, cancel) // the first retry waits at least 1 s
+		_, err := e.Enrich(ctx, "b.example")
+		if !errors.Is(err, context.Canceled) || srv.Requests() != 1 {
+			t.Errorf("got %v after %d requests, want context.Canceled after 1", err, srv.Requests())
+		}
+	})
+}
+
+// With too little time left for the backoff, Enrich gives up at once
+// instead of sleeping into the deadline.
+func TestEnrichGivesUpBeforeDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.FailNext(vttest.Transient)
+		e := inMemory(t, srv, Config{RequestsPerMinute: 60000})
+		ctx, cancel := context.WithTimeout(t.Context(), 900*time.Millisecond) // backoff is ≥ 1 s
+		defer cancel()
+		_, err := e.Enrich(ctx, "b.example")
+		if err == nil || !strings.Contains(err.Error(), "no time left") || ctx.Err() != nil || srv.Requests() != 1 {
+			t.Errorf("got %v (ctx %v) after %d requests", err, ctx.Err(), srv.Requests())
+		}
+	})
+}
+
+// Many goroutines sharing one Enricher never exceed the per-minute quota in
+// any 60-second window, measured by a fake that enforces it strictly, also
+// across two back-to-back runs (two Enrichers, one after the other).
+func TestEnrichPacing(t *testing.T) {
+	for _, q := range []int{4, 120} {
+		t.Run(fmt.Sprint(q), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := vttest.NewInMemory(vttest.WithMinuteQuota(q), vttest.WithLatency(40*time.Millisecond))
+				perRun := q + q/4 + 1
+				for run := range 2 {
+					e := inMemory(t, srv, Config{RequestsPerMinute: q})
+					var wg sync.WaitGroup
+					var next atomic.Int32
+					for range 8 {
+						wg.Go(func() {
+							for i := int(next.Add(1)); i <= perRun; i = int(next.Add(1)) {
+								if _, err := e.Enrich(t.Context(), fmt.Sprintf("r%d-%d.example", run, i)); err != nil {
+									t.Error(err)
+								}
+							}
+						})
+					}
+					wg.Wait()
+					if e.Calls() != int64(perRun) {
+						t.Errorf("run %d: %d calls, want %d", run, e.Calls(), perRun)
+					}
+				}
+				if srv.Rejected() != 0 {
+					t.Errorf("the fake answered 429 %d times", srv.Rejected())
+				}
+				times := srv.RequestTimes()
+				if len(times) != 2*perRun {
+					t.Fatalf("%d requests, want %d", len(times), 2*perRun)
+				}
+				for i := q; i < len(times); i++ {
+					if span := times[i].Sub(times[i-q]); span <= time.Minute {
+						t.Fatalf("requests %d..%d within %s: over %d per minute", i-q, i, span, q)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestEnrichRealNetworkFaults(t *testing.T) {
+	srv := vttest.New()
+	defer srv.Close()
+	srv.AddDomain("net.example", json.RawMessage(knownAttrs))
+	srv.FailDomain("net.example", vttest.Reset, vttest.Hang, vttest.HTMLError)
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 60000, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.retryBase = 2 * time.Millisecond
+	got, err := e.Enrich(context.Background(), "net.example")
+	if err != nil || !got.VTFound {
+		t.Fatalf("got %s, %v", show(got), err)
+	}
+	if n := srv.DomainRequests("net.example"); n != 4 {
+		t.Errorf("%d requests, want 4", n)
+	}
+}
+
+func TestEnrichProxy(t *testing.T) {
+	fake := vttest.New()
+	defer fake.Close()
+	fake.AddDomain("p.example", json.RawMessage(knownAttrs))
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A forward proxy receives the absolute URL of a plain-HTTP request.
+		if !r.URL.IsAbs() || !strings.HasPrefix(fake.URL(), r.URL.Scheme+"://"+r.URL.Host) {
+			http.Error(w, "not a proxy request", http.StatusBadRequest)
+			return
+		}
+		proxied.Add(1)
+		out := r.Clone(r.Context())
+		out.RequestURI = ""
+		resp, err := http.DefaultTransport.RoundTrip(out)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+	}))
+	defer proxy.Close()
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: fake.URL(), ProxyURL: proxy.URL, RequestsPerMinute: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Enrich(context.Background(), "p.example")
+	if err != nil || !got.VTFound {
+		t.Fatalf("got %s, %v", show(got), err)
+	}
+	if proxied.Load() != 1 || fake.Requests() != 1 {
+		t.Errorf("proxy forwarded %d requests, fake saw %d; want 1, 1", proxied.Load(), fake.Requests())
+	}
+}
+
+func TestNewChecksConfig(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "api_key"},
+		{Config{APIKey: "k", BaseURL: "ftp://x"}, "vt_api_url"},
+		{Config{APIKey: "k", BaseURL: "https://user:pw@x/api/v3"}, "vt_api_url"},
+		{Config{APIKey: "k", RequestsPerMinute: -1}, "requests_per_minute"},
+		{Config{APIKey: "k", ProxyURL: "http://user:s3cret@/"}, "proxy_url"},
+		{Config{APIKey: "k", ProxyURL: "proxy.example.com:3128"}, "proxy_url"},
+	} {
+		_, err := New(tc.cfg)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("New(%+v) = %v, want an error naming %s", tc.cfg, err, tc.want)
+		}
+	}
+	e, err := New(Config{APIKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.base.String() != DefaultBaseURL || e.timeout != DefaultTimeout || e.maxRetries != DefaultMaxRetries ||
+		e.agent != "vtsync/"+version.Version || e.limiter.Burst() != 1 {
+		t.Errorf("defaults: %s %s %d %q burst %d", e.base, e.timeout, e.maxRetries, e.agent, e.limiter.Burst())
+	}
+}
+
+func TestEnrichRejectsNonNames(t *testing.T) {
+	srv := vttest.New()
+	defer srv.Close()
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"", "a/b", "../users/me", "a..b", ".a", "a b", "a?x=1", "a%2fb", strings.Repeat("a", 64) + ".example"} {
+		if _, err := e.Enrich(context.Background(), d); err == nil {
+			t.Errorf("Enrich(%q) succeeded", d)
+		}
+	}
+	if srv.Requests() != 0 {
+		t.Errorf("%d requests sent for invalid names", srv.Requests())
+	}
+}
+
+func TestClassify(t *testing.T) {
+	data := &vtgo.Response{Data: json.RawMessage(`{"id":"x"}`)}
+	for _, tc := range []struct {
+		status int
+		resp   *vtgo.Response
+		err    error
+		want   outcome
+	}{
+		{200, data, nil, found},
+		{200, &vtgo.Response{}, nil, retry},
+		{404, nil, vtgo.Error{Code: "NotFoundError"}, notFound},
+		{429, nil, vtgo.Error{Code: "QuotaExceededError"}, quota},
+		{429, nil, vtgo.Error{Code: "TooManyRequestsError"}, retry},
+		{401, nil, vtgo.Error{Code: "WrongCredentialsError"}, unauthorized},
+		{401, nil, vtgo.Error{Code: "AuthenticationRequiredError"}, unauthorized},
+		{401, nil, vtgo.Error{Code: "UserNotActiveError"}, unauthorized},
+		{401, nil, vtgo.Error{Code: "SomethingNew"}, unauthorized},
+		{503, nil, vtgo.Error{Code: "TransientError"}, retry},
+		{504, nil, vtgo.Error{Code: "DeadlineExceededError"}, retry},
+		{424, nil, vtgo.Error{Code: "FailedDependencyError"}, retry},
+		{502, nil, vtgo.Error{Code: "SomethingNew"}, retry},
+		{400, nil, vtgo.Error{Code: "BadRequestError"}, failed},
+		{400, nil, vtgo.Error{Code: "InvalidArgumentError"}, failed},
+		{403, nil, vtgo.Error{Code: "ForbiddenError"}, failed},
+		{500, &vtgo.Response{}, nil, retry},
+		{404, &vtgo.Response{}, nil, failed}, // a 404 without NotFoundError is not a negative answer
+		{401, &vtgo.Response{}, nil, unauthorized},
+		{302, nil, errors.New("Expecting JSON response from GET x"), failed},
+		{502, nil, errors.New("Expecting JSON response from GET x"), retry},
+		{403, nil, errors.New("Expecting JSON response from GET x"), failed},
+		{200, nil, io.ErrUnexpectedEOF, retry},
+		{0, nil, io.EOF, retry},
+		{200, nil, fmt.Errorf("read: %w", errBodyTooLarge), failed},
+		{0, nil, fmt.Errorf("Get x: %w", &tlsVerifyErr), failed},
+	} {
+		if got, why := classify(tc.status, tc.resp, tc.err); got != tc.want {
+			t.Errorf("classify(%d, %v) = %d (%s), want %d", tc.status, tc.err, got, why, tc.want)
+		}
+	}
+	// vt-go's error is matched by value: a wrapped vt.Error still classifies.
+	if got, _ := classify(429, nil, fmt.Errorf("wrapped: %w", vtgo.Error{Code: "QuotaExceededError"})); got != quota {
+		t.Errorf("wrapped vt.Error: %d", got)
+	}
+}
+
+var tlsVerifyErr = tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}

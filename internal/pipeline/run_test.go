@@ -18,7 +18,7 @@ import (
 
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
 
-func opts(t *testing.T) Options {
+func opts(*testing.T) Options {
 	return Options{Input: "test", Lookups: true, MaxConcurrency: 4, Now: func() time.Time { return t0 }}
 }
 

@@ -43,9 +43,9 @@ func addSeeds(f *testing.F, root string) {
 		doc(item + `<param_list name="l"><value>a</value><value>b</value></param_list>` + end),
 		doc(`<configuration>` + item + `<param name="p">v</param>` + end + `</configuration>`),
 		doc(item + end + item + end),
-		doc(strings.Repeat("<a>", 20000) + strings.Repeat("</a>", 20000)),
+		doc(strings.Repeat("<a>", 10000) + strings.Repeat("</a>", 10000)),
 		doc(item + strings.Repeat("<param name=\"x\">", 5000)),
-		[]byte(strings.Repeat("<"+root+">", 20000)),
+		[]byte(strings.Repeat("<"+root+">", 10000)),
 		doc(`<server_host>` + strings.Repeat("x", 1<<16) + `</server_host>`),
 		// Entity tricks.
 		[]byte(`<!DOCTYPE ` + root + ` [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>` + open + `<server_host>&c;</server_host>` + closing),

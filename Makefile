@@ -34,5 +34,11 @@ fuzz:
 	  done; \
 	done
 
+# Standalone mode on the embedded default: sample Sysmon events, saved
+# VirusTotal answers, an embedded store; no Splunk and no VirusTotal key.
+demo: build
+	./$(BIN) run --config examples/demo/vtsync.yaml --once
+	./$(BIN) detect --config examples/demo/vtsync.yaml
+
 clean:
 	rm -rf bin dist

@@ -387,7 +387,7 @@ func check(n *yaml.Node, t reflect.Type, path string, lines map[string]int) *Err
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			key := path + k.Value
+			key := path + keyName(k.Value)
 			if _, dup := lines[key]; dup {
 				return &Error{Line: k.Line, Key: key, Msg: fmt.Sprintf("is set twice (first on line %d)", lines[key])}
 			}
@@ -410,6 +410,18 @@ func check(n *yaml.Node, t reflect.Type, path string, lines map[string]int) *Err
 		}
 	}
 	return nil
+}
+
+// keyName returns a key as it appears in messages: quoted when it holds
+// anything but letters, digits, '_' and '-', so that a stray control
+// character or line break in the file is visible and cannot break a line.
+func keyName(k string) string {
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return strconv.Quote(k)
+		}
+	}
+	return k
 }
 
 // yamlFields maps the YAML keys of struct type t (inline structs
@@ -469,7 +481,22 @@ type errs struct {
 }
 
 func (e *errs) add(key, format string, args ...any) {
-	e.list = append(e.list, &Error{File: e.file, Line: e.lines[key], Key: key, Msg: fmt.Sprintf(format, args...)})
+	e.list = append(e.list, &Error{File: e.file, Line: lineFor(e.lines, key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lineFor returns the line of key or, when the key is not in the file,
+// of its closest enclosing section that is.
+func lineFor(lines map[string]int, key string) int {
+	for {
+		if n, ok := lines[key]; ok {
+			return n
+		}
+		i := strings.LastIndexByte(key, '.')
+		if i < 0 {
+			return 0
+		}
+		key = key[:i]
+	}
 }
 
 func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error) {
@@ -602,7 +629,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		var pe *params.Error
 		if errors.As(err, &pe) {
 			key := paramKeys[pe.Param]
-			e.list = append(e.list, &Error{File: file, Line: lines[key], Key: key, Msg: pe.Msg, Err: pe})
+			e.list = append(e.list, &Error{File: file, Line: lineFor(lines, key), Key: key, Msg: pe.Msg, Err: pe})
 		} else {
 			e.list = append(e.list, err)
 		}
@@ -773,5 +800,5 @@ func validEnvName(s string) bool {
 // errorAt returns a configuration error for key, with its line if the file
 // has it (for problems found when the configuration is used).
 func (c *Config) errorAt(key, format string, args ...any) error {
-	return &Error{File: c.File, Line: c.lines[key], Key: key, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: c.File, Line: lineFor(c.lines, key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }

@@ -75,12 +75,11 @@ const getChunk = 1000
 // eventsPath and format override the configuration's file source ("" =
 // use it). It returns the findings and what was dropped on the way.
 func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesource.Format, log *logging.Logger) ([]detect.Finding, detect.Stats, error) {
+	// Another events file than the configured one has its own field names:
+	// it is read with the default ones.
 	fields := filesource.Fields{}
 	switch {
 	case eventsPath != "":
-		if cfg.Source.Type == SourceFile {
-			fields = cfg.Source.Fields
-		}
 	case cfg.Source.Type == SourceFile && cfg.Source.Format != filesource.Domains:
 		eventsPath, fields = cfg.Source.Path, cfg.Source.Fields
 		if format == "" {

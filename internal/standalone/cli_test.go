@@ -1,0 +1,391 @@
+package standalone
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/detect"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/vttest"
+)
+
+var demoDir = filepath.Join("..", "..", "examples", "demo")
+
+// copyDemo copies the demo's configuration and data into a temporary
+// directory, so runs write their store there and not into the tree.
+func copyDemo(t *testing.T) string {
+	t.Helper()
+	dst := t.TempDir()
+	for _, name := range []string{"vtsync.yaml", "events.ndjson"} {
+		b, err := os.ReadFile(filepath.Join(demoDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, dst, name, string(b))
+	}
+	vts, _ := filepath.Glob(filepath.Join(demoDir, "vt", "*.json"))
+	if len(vts) == 0 {
+		t.Fatal("no demo VirusTotal files")
+	}
+	os.Mkdir(filepath.Join(dst, "vt"), 0o755)
+	for _, p := range vts {
+		b, _ := os.ReadFile(p)
+		write(t, filepath.Join(dst, "vt"), filepath.Base(p), string(b))
+	}
+	return dst
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func run(t *testing.T, main func(context.Context, []string, io.Reader, io.Writer, io.Writer) int, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := main(context.Background(), args, strings.NewReader(""), &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+func summaryOf(t *testing.T, stdout string) pipeline.Summary {
+	t.Helper()
+	var s pipeline.Summary
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("stdout has %d lines, want one summary JSON line:\n%s", len(lines), stdout)
+	}
+	if err := json.Unmarshal([]byte(lines[0]), &s); err != nil {
+		t.Fatalf("stdout is not a summary: %v\n%s", err, stdout)
+	}
+	return s
+}
+
+// flagged and leftAlone are the demo's story (examples/demo/README.md).
+var (
+	flagged   = []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com"}
+	leftAlone = []string{
+		"microsoft.com", "google.com", "raw.githubusercontent.com", "notepad-plus-plus.org", // popular
+		"promo-deals-today.shop",     // browsers only
+		"corpvpn-client-update.com",  // 24 hosts
+		"acme-tools-download.org",    // old
+		"quarterly-report-share.com", // 60 days
+		"files-sync-node.io",         // age unknown
+		"zq3x9-relay.top",            // unknown to VirusTotal
+	}
+)
+
+func TestDemoEndToEnd(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+
+	// Before any run, detect says what to do.
+	r := run(t, DetectMain, "--config", cfg)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "does not exist yet") || !strings.Contains(r.stderr, "vtsync run") {
+		t.Fatalf("detect before run: %+v", r)
+	}
+
+	r = run(t, RunMain, "--config", cfg, "--once")
+	if r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	s := summaryOf(t, r.stdout)
+	if s.Input != "demo" || s.Status != "ok" || s.LookedUp == 0 || s.LookedUp != s.Distinct || s.NotFound < 1 ||
+		s.Found+s.NotFound != s.LookedUp || s.KVWrites != s.LookedUp || s.Rejected["ip"] == 0 || s.RejectedTotal == 0 {
+		t.Fatalf("first run summary: %+v", s)
+	}
+	// Browser-only domains are not looked up (skip_browsers).
+	recs := records(t, dir)
+	if _, ok := recs["promo-deals-today.shop"]; ok {
+		t.Error("a domain only browsers contacted was looked up")
+	}
+	for _, d := range append(slices.Clone(flagged), "zq3x9-relay.top", "raw.githubusercontent.com") {
+		if _, ok := recs[d]; !ok {
+			t.Errorf("no record for %s", d)
+		}
+	}
+	if recs["zq3x9-relay.top"].VTFound {
+		t.Error("zq3x9-relay.top has no VT file but is stored as found")
+	}
+
+	// A second run finds everything fresh and looks nothing up.
+	r = run(t, RunMain, "--config", cfg)
+	if s2 := summaryOf(t, r.stdout); r.code != ExitOK || s2.LookedUp != 0 || s2.Fresh != s.Distinct {
+		t.Fatalf("second run: code %d summary %+v", r.code, s2)
+	}
+
+	r = run(t, DetectMain, "--config", cfg)
+	if r.code != ExitOK {
+		t.Fatalf("detect: %+v", r)
+	}
+	table := r.stdout
+	for _, d := range flagged {
+		if !strings.Contains(table, d) {
+			t.Errorf("detections table lacks %s:\n%s", d, table)
+		}
+	}
+	for _, d := range leftAlone {
+		if strings.Contains(table, d) {
+			t.Errorf("detections table shows %s:\n%s", d, table)
+		}
+	}
+	if !strings.Contains(r.stderr, "3 flagged, 0 pending") {
+		t.Errorf("detect stats: %s", r.stderr)
+	}
+
+	r = run(t, DetectMain, "--config", cfg, "--format", "json")
+	var fs []detect.Finding
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK {
+		t.Fatalf("detect --format json: %v %+v", err, r)
+	}
+	byName := map[string]detect.Finding{}
+	var names []string
+	for _, f := range fs {
+		byName[f.Domain] = f
+		names = append(names, f.Domain)
+	}
+	// First-seen order: the mail client's domain at 14:31, the beacon at 14:13, the PowerShell download at 14:27.
+	if want := []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com"}; !slices.Equal(names, want) {
+		t.Fatalf("findings %v, want %v", names, want)
+	}
+	le := byName["cdn-telemetry-sync.com"]
+	if len(le.Hosts) != 4 || le.AgeDays == nil || *le.AgeDays < 9 || *le.AgeDays >= 14 ||
+		!strings.Contains(le.Issuer, "O=Let's Encrypt") || !strings.Contains(le.Issuer, "CN=R10") ||
+		!slices.Equal(le.Why, []string{detect.WhyLetsEncrypt, detect.WhyYoung}) {
+		t.Errorf("Let's Encrypt finding: %+v", le)
+	}
+	if p := byName["update-kb-service.net"]; p.Positives == nil || *p.Positives < 2 || !slices.Equal(p.Why, []string{detect.WhyPositives}) || len(p.Hosts) != 2 {
+		t.Errorf("positives finding: %+v", p)
+	}
+	if y := byName["invoice-portal-review.com"]; !slices.Equal(y.Why, []string{detect.WhyYoung}) {
+		t.Errorf("young finding: %+v", y)
+	}
+
+	// Export: a Splunk CSV lookup with one row per record.
+	r = run(t, ExportMain, "--config", cfg)
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil || r.code != ExitOK || len(rows) != len(recs)+1 || !slices.Equal(rows[0], record.Fields) {
+		t.Fatalf("export: %v code %d, %d rows for %d records; header %v", err, r.code, len(rows), len(recs), rows[0])
+	}
+	out := filepath.Join(dir, "lookups", "vtsync_domains.csv")
+	os.Mkdir(filepath.Dir(out), 0o755)
+	r = run(t, ExportMain, "--config", cfg, "--out", out)
+	b, err := os.ReadFile(out)
+	if r.code != ExitOK || err != nil || string(b) != run(t, ExportMain, "--config", cfg).stdout || !strings.Contains(r.stderr, "exported") {
+		t.Fatalf("export --out: %+v %v", r, err)
+	}
+	r = run(t, ExportMain, "--config", cfg, "--format", "json")
+	if n := strings.Count(r.stdout, "\n"); r.code != ExitOK || n != len(recs) {
+		t.Fatalf("export json: %d lines for %d records: %+v", n, len(recs), r)
+	}
+}
+
+func records(t *testing.T, dir string) map[string]record.Record {
+	t.Helper()
+	cfg, err := Load(filepath.Join(dir, "vtsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard()); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]record.Record{}
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var r record.Record
+		if err := dec.Decode(&r); err != nil {
+			t.Fatal(err)
+		}
+		out[r.Key] = r
+	}
+	return out
+}
+
+func TestDetectEventsFlag(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	if r := run(t, RunMain, "--config", cfg); r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	// A CSV export of other events: the store has no record for the new
+	// domain, so it shows as pending rather than vanishing.
+	events := write(t, dir, "more.csv", "_time,host,process_name,http_host\n"+
+		"2025-03-14T15:10:00Z,WS-200,rundll32.exe,cdn-telemetry-sync.com\n"+
+		"2025-03-14T15:11:00Z,WS-201,regsvr32.exe,brand-new-thing.com\n"+
+		"2025-03-14T15:12:00Z,WS-202,chrome.exe,update-kb-service.net\n")
+	r := run(t, DetectMain, "--config", cfg, "--events", events, "--format", "json")
+	var fs []detect.Finding
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK || len(fs) != 2 {
+		t.Fatalf("detect --events: %v %+v", err, r)
+	}
+	if fs[0].Domain != "cdn-telemetry-sync.com" || fs[0].Pending || fs[1].Domain != "brand-new-thing.com" || !fs[1].Pending {
+		t.Fatalf("findings %+v", fs)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	bad := write(t, dir, "bad.yaml", "source:\n  file:\n    path: events.ndjson\nenrich:\n  virustotal:\n    api_key: abc\n")
+	cases := []struct {
+		name string
+		main func(context.Context, []string, io.Reader, io.Writer, io.Writer) int
+		args []string
+		want string
+	}{
+		{"unknown flag", RunMain, []string{"--config", cfg, "--fast"}, "flag provided but not defined: -fast"},
+		{"once and every", RunMain, []string{"--config", cfg, "--once", "--every", "1m"}, "--once and --every exclude each other"},
+		{"tiny interval", RunMain, []string{"--config", cfg, "--every", "1ms"}, "at least 1s"},
+		{"stray argument", DetectMain, []string{"--config", cfg, "now"}, `unexpected argument "now"`},
+		{"config error", RunMain, []string{"--config", bad}, "ERROR " + bad + ":6: enrich.virustotal.api_key: secrets are not accepted"},
+		{"missing config", ExportMain, []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file"},
+		{"export format", ExportMain, []string{"--config", cfg, "--format", "xml"}, `--format "xml": use csv or json`},
+		{"detect format", DetectMain, []string{"--config", cfg, "--format", "html"}, `--format "html": use table or json`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := run(t, c.main, c.args...)
+			if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+				t.Fatalf("got %+v, want exit %d, stderr containing %q, empty stdout", r, ExitUsage, c.want)
+			}
+		})
+	}
+}
+
+// liveConfig writes a configuration that enriches from the fake VirusTotal
+// with the demo's domains, the key named by keyLines.
+func liveConfig(t *testing.T, dir, url, keyLines string) string {
+	return write(t, dir, "live.yaml", "name: live\nsource:\n  file:\n    path: events.ndjson\n"+
+		"enrich:\n  virustotal:\n"+keyLines+"    vt_api_url: "+url+"\n    requests_per_minute: 1000000\n    max_concurrency: 8\n")
+}
+
+func TestLiveVirusTotalKeyFile(t *testing.T) {
+	srv := vttest.New()
+	t.Cleanup(srv.Close)
+	if err := srv.LoadDir(filepath.Join(demoDir, "vt")); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyDemo(t)
+	keyFile := filepath.Join(dir, "vt.key")
+	cfg := liveConfig(t, dir, srv.URL(), "    api_key_file: vt.key\n")
+
+	// A key file others can read is refused, naming the file and the fix.
+	os.WriteFile(keyFile, []byte(vttest.APIKey+"\n"), 0o644)
+	os.Chmod(keyFile, 0o644)
+	r := run(t, RunMain, "--config", cfg)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, keyFile) || !strings.Contains(r.stderr, "chmod 600") || srv.Requests() != 0 {
+		t.Fatalf("group-readable key file: %+v, %d requests", r, srv.Requests())
+	}
+	if s := summaryOf(t, r.stdout); s.Status != "failed" || len(s.Errors) != 1 {
+		t.Fatalf("failed run summary: %+v", s)
+	}
+
+	os.Chmod(keyFile, 0o600)
+	r = run(t, RunMain, "--config", cfg, "-v")
+	s := summaryOf(t, r.stdout)
+	if r.code != ExitOK || s.Status != "ok" || s.LookedUp == 0 || int64(s.LookedUp) != srv.Requests() || s.VTCalls != srv.Requests() {
+		t.Fatalf("live run: %+v, summary %+v, %d requests", r, s, srv.Requests())
+	}
+	if strings.Contains(r.stdout+r.stderr, vttest.APIKey) {
+		t.Fatal("the API key appears in the output")
+	}
+	r = run(t, DetectMain, "--config", cfg)
+	for _, d := range flagged {
+		if !strings.Contains(r.stdout, d) {
+			t.Errorf("live detect lacks %s:\n%s", d, r.stdout)
+		}
+	}
+}
+
+func TestLiveVirusTotalKeyEnv(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := liveConfig(t, dir, "http://127.0.0.1:1/api/v3", "    api_key_env: VTSYNC_TEST_KEY\n")
+	t.Setenv("VTSYNC_TEST_KEY", "")
+	r := run(t, RunMain, "--config", cfg)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "live.yaml:7: enrich.virustotal.api_key_env: environment variable VTSYNC_TEST_KEY is not set or empty") {
+		t.Fatalf("unset key: %+v", r)
+	}
+	t.Setenv("VTSYNC_TEST_KEY", "not a key")
+	r = run(t, RunMain, "--config", cfg)
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "environment variable VTSYNC_TEST_KEY is not a VirusTotal API key") || strings.Contains(r.stderr, "not a key\"") {
+		t.Fatalf("malformed key: %+v", r)
+	}
+}
+
+func TestRunEvery(t *testing.T) {
+	dir := copyDemo(t)
+	cfg, err := Load(filepath.Join(dir, "vtsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // safety net
+	defer cancel()
+	var mu sync.Mutex
+	var sums []pipeline.Summary
+	progress := map[int]int{} // run → progress calls
+	err = RunEvery(ctx, cfg, 20*time.Millisecond, logging.Discard(), func(done, total int) {
+		mu.Lock()
+		defer mu.Unlock()
+		progress[len(sums)]++
+	}, func(s pipeline.Summary, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			t.Errorf("run %d: %v", len(sums), err)
+		}
+		sums = append(sums, s)
+		if len(sums) == 3 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sums) != 3 {
+		t.Fatalf("%d runs, want 3", len(sums))
+	}
+	if sums[0].LookedUp == 0 || sums[1].LookedUp != 0 || sums[2].LookedUp != 0 || sums[1].Fresh != sums[0].Distinct {
+		t.Fatalf("runs: %+v", sums)
+	}
+	if progress[0] == 0 || progress[1] != 0 {
+		t.Errorf("progress calls per run: %v; want some in the first run, none when nothing is looked up", progress)
+	}
+	// Between runs the store is closed: a reader can open it.
+	if _, closer, err := cfg.OpenStore(context.Background(), logging.Discard(), true); err != nil {
+		t.Fatalf("store after RunEvery: %v", err)
+	} else {
+		closer.Close()
+	}
+}
+
+func TestRunEveryStopsWhenCancelled(t *testing.T) {
+	dir := copyDemo(t)
+	cfg, _ := Load(filepath.Join(dir, "vtsync.yaml"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	n := 0
+	done := make(chan error)
+	go func() {
+		done <- RunEvery(ctx, cfg, time.Hour, logging.Discard(), nil, func(pipeline.Summary, error) { n++ })
+	}()
+	select {
+	case err := <-done:
+		if err != nil || n > 1 {
+			t.Fatalf("err %v after %d runs", err, n)
+		}
+	case <-time.After(20 * time.Second): // safety net
+		t.Fatal("RunEvery did not return after cancellation")
+	}
+}

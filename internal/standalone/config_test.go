@@ -1,0 +1,225 @@
+package standalone
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/vtsync/vtsync/internal/detect"
+	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/params"
+)
+
+func write(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "site.yaml", "source:\n  file:\n    path: events.ndjson\n")
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "site" || c.StateDir != filepath.Join(dir, ".vtsync") {
+		t.Errorf("name %q state_dir %q", c.Name, c.StateDir)
+	}
+	if c.Source.Type != SourceFile || c.Source.Path != filepath.Join(dir, "events.ndjson") || c.Source.Format != filesource.NDJSON || !c.Source.SkipBrowsers {
+		t.Errorf("source %+v", c.Source)
+	}
+	if c.Enrich.Type != EnrichVirusTotal || c.Enrich.APIKeyEnv != DefaultAPIKeyEnv {
+		t.Errorf("enrich %+v", c.Enrich)
+	}
+	if c.Store.Type != StoreEmbedded || c.Store.Path != filepath.Join(dir, ".vtsync", "vtsync.db") {
+		t.Errorf("store %+v", c.Store)
+	}
+	want, _ := params.Parse(nil)
+	if c.Params != want {
+		t.Errorf("params %+v, want the modular input's defaults %+v", c.Params, want)
+	}
+	if !reflect.DeepEqual(c.Rules, detect.DefaultRules()) {
+		t.Errorf("rules %+v", c.Rules)
+	}
+}
+
+func TestLoadFull(t *testing.T) {
+	dir := t.TempDir()
+	path := write(t, dir, "vtsync.yaml", `
+name: sensor-1
+state_dir: /var/lib/vtsync
+refresh_days: 3
+not_found_refresh_hours: 12
+max_run_seconds: 600
+source:
+  type: splunk
+  splunk:
+    url: https://splunk.example.org:8089
+    username: svc
+    password_env: SPLUNK_PASSWORD
+    ca_file: ca.pem
+    app: search
+    search: index=sysmon EventCode=3
+    earliest_time: -1h
+    latest_time: now
+    domain_field: dest_host
+enrich:
+  virustotal:
+    api_key_file: keys/vt.key
+    vt_api_url: https://vt.example.org/api/v3/
+    requests_per_minute: 1000
+    daily_lookup_budget: 0
+    max_concurrency: 16
+    proxy_url: http://proxy:3128
+store:
+  type: kvstore
+  kvstore:
+    collection: my_domains
+detect:
+  max_age_days: 30.5
+  max_distinct_hosts: 5
+  min_positives: 3
+  browsers: [chrome.exe]
+`)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Params
+	if p.Search != "search index=sysmon EventCode=3" || p.EarliestTime != "-1h" || p.DomainField != "dest_host" ||
+		p.RefreshDays != 3 || p.NotFoundRefreshHours != 12 || p.MaxRunSeconds != 600 || p.RequestsPerMinute != 1000 ||
+		p.DailyLookupBudget != 0 || p.MaxConcurrency != 16 || p.VTAPIURL != "https://vt.example.org/api/v3" ||
+		p.ProxyURL != "http://proxy:3128" || p.Collection != "my_domains" || p.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Errorf("params %+v", p)
+	}
+	if c.StateDir != "/var/lib/vtsync" || c.Enrich.APIKeyFile != filepath.Join(dir, "keys", "vt.key") || c.Enrich.APIKeyEnv != "" {
+		t.Errorf("state_dir %q enrich %+v", c.StateDir, c.Enrich)
+	}
+	// The KV store inherits the search's connection.
+	kv := c.Store.KVStore
+	if kv.URL != "https://splunk.example.org:8089" || kv.Username != "svc" || kv.PasswordEnv != "SPLUNK_PASSWORD" || kv.App != "search" || kv.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Errorf("kvstore %+v", kv)
+	}
+	if c.Rules.MaxAgeDays != 30.5 || c.Rules.MaxDistinctHosts != 5 || c.Rules.MinPositives != 3 || !reflect.DeepEqual(c.Rules.Browsers, []string{"chrome.exe"}) {
+		t.Errorf("rules %+v", c.Rules)
+	}
+}
+
+// TestShippedConfigs keeps the example files loadable.
+func TestShippedConfigs(t *testing.T) {
+	for _, name := range []string{"vtsync.yaml", "reference.yaml"} {
+		if _, err := Load(filepath.Join("..", "..", "examples", "demo", name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	const file = "bad.yaml"
+	cases := []struct {
+		name, yaml string
+		want       []string // every error line, in order
+	}{
+		{"param, wrapped with line", "source:\n  file:\n    path: e.ndjson\nenrich:\n  virustotal:\n    requests_per_minute: x\n",
+			[]string{`bad.yaml:6: enrich.virustotal.requests_per_minute: "x" must be a whole number from 1 to 1000000`}},
+		{"param out of range", "refresh_days: 0\nsource:\n  file: {path: e.ndjson}\n",
+			[]string{`bad.yaml:1: refresh_days: "0" must be a whole number from 1 to 3650`}},
+		{"search macro", "source:\n  splunk:\n    url: https://s:8089\n    token_env: T\n    search: '`m`'\n",
+			[]string{"bad.yaml:5: source.splunk.search: starts with a macro; splunkd needs the search to start with 'search ' or '|': write '| `m`' if the macro starts with a generating command such as tstats, else 'search `m`'"}},
+		{"unknown key", "source:\n  file:\n    path: e.ndjson\n    pth: x\n",
+			[]string{"bad.yaml:4: source.file.pth: unknown key; the keys here are domain_field, format, host_field, path, process_field, skip_browsers, time_field"}},
+		{"unknown top-level key", "sourc: {}\n",
+			[]string{"bad.yaml:1: sourc: unknown key; the keys here are detect, enrich, max_run_seconds, name, not_found_refresh_hours, refresh_days, source, state_dir, store"}},
+		{"plain api_key", "source: {file: {path: e}}\nenrich:\n  virustotal:\n    api_key: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
+			[]string{"bad.yaml:4: enrich.virustotal.api_key: secrets are not accepted in the configuration file; use api_key_env (the name of an environment variable holding the key) or api_key_file (a file holding the key, chmod 600)"}},
+		{"plain password", "source:\n  splunk:\n    url: https://s:8089\n    username: u\n    password: hunter2\n",
+			[]string{"bad.yaml:5: source.splunk.password: secrets are not accepted in the configuration file; use password_env (the name of an environment variable holding the password)"}},
+		{"key in api_key_env", "source: {file: {path: e}}\nenrich:\n  virustotal:\n    api_key_env: 0123456789abcdef-0123\n",
+			[]string{`bad.yaml:4: enrich.virustotal.api_key_env: "0123456789abcdef-0123" is not an environment variable name (letters, digits, _); give the variable's name, never the key itself`}},
+		{"mapping where a value goes", "name: {a: b}\nsource: {file: {path: e}}\n",
+			[]string{"bad.yaml:1: name: must be a single value, not a list or a mapping"}},
+		{"value where a section goes", "source: file\n",
+			[]string{"bad.yaml:1: source: must be a mapping of keys to values"}},
+		{"duplicate key", "source: {file: {path: e}}\nname: a\nname: b\n",
+			[]string{"bad.yaml:3: name: is set twice (first on line 2)"}},
+		{"no source", "name: x\n",
+			[]string{"bad.yaml: source: is required: set source.type and its section (file or splunk)"}},
+		{"bad type", "source:\n  type: kafka\n",
+			[]string{`bad.yaml:2: source.type: "kafka" is not a source type; use file or splunk`}},
+		{"section of another type", "source: {file: {path: e}}\nenrich:\n  type: offline\n  offline: {dir: vt}\n  virustotal: {requests_per_minute: 4}\n",
+			[]string{"bad.yaml:5: enrich.virustotal: is set but enrich.type is offline; remove it or change the type"}},
+		{"both sections, no type", "source:\n  file: {path: e}\n  splunk: {url: 'https://s'}\n",
+			[]string{"bad.yaml:1: source.type: is required when source has both file and splunk sections"}},
+		{"missing path and several errors at once", "name: 'a b'\nsource:\n  file:\n    format: xml\nenrich:\n  offline: {}\n",
+			[]string{
+				`bad.yaml:1: name: "a b" is not a name; use letters, digits, '-', '_' and '.'`,
+				"bad.yaml:3: source.file.path: is required: the events file (NDJSON or CSV export) or list of domains to read",
+				"bad.yaml:6: enrich.offline.dir: is required: the directory of saved VirusTotal responses, <dir>/<domain>.json",
+			}},
+		{"splunk without credentials", "source:\n  splunk:\n    url: https://s:8089\n    username: u\n",
+			[]string{"bad.yaml:2: source.splunk.token_env: is required, or username and password_env: how to authenticate to splunkd"}},
+		{"bool", "source:\n  file:\n    path: e\n    skip_browsers: maybe\n",
+			[]string{`bad.yaml:4: source.file.skip_browsers: "maybe" must be true or false`}},
+		{"detect threshold", "source: {file: {path: e}}\ndetect:\n  max_distinct_hosts: -1\n",
+			[]string{`bad.yaml:3: detect.max_distinct_hosts: "-1" must be a whole number from 1 to 1000000`}},
+		{"broken YAML", "source:\n  file: [\n",
+			[]string{"bad.yaml:2: not valid YAML: did not find expected node content"}},
+		{"empty file", "",
+			[]string{"bad.yaml: the file is empty; see the commented example in examples/demo/vtsync.yaml"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := parse(file, []byte(c.yaml))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := strings.Split(err.Error(), "\n"); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("errors:\n got %q\nwant %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParamErrorUnwraps(t *testing.T) {
+	_, err := parse("c.yaml", []byte("max_run_seconds: 5\nsource: {file: {path: e}}\n"))
+	var pe *params.Error
+	var ce *Error
+	if !errors.As(err, &pe) || pe.Param != "max_run_seconds" || !errors.As(err, &ce) || ce.Line != 1 {
+		t.Fatalf("err %v: want a *Error on line 1 wrapping *params.Error for max_run_seconds", err)
+	}
+}
+
+// FuzzLoad checks that no configuration text crashes the loader, and that
+// every error it reports names the file.
+func FuzzLoad(f *testing.F) {
+	for _, name := range []string{"vtsync.yaml", "reference.yaml"} {
+		if b, err := os.ReadFile(filepath.Join("..", "..", "examples", "demo", name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("source: &a {file: *a}\n"))
+	f.Add([]byte("detect: {browsers: [[1], {a: b}]}\n"))
+	f.Add([]byte("a: b\n---\nc: d\n"))
+	f.Add([]byte("source:\n  file:\n    path: !!binary aGVsbG8=\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parse("fuzz.yaml", data)
+		if err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				if !strings.HasPrefix(line, "fuzz.yaml") {
+					t.Fatalf("error line does not name the file: %q", line)
+				}
+			}
+			return
+		}
+		if c.Source.Type == "" || c.Enrich.Type == "" || c.Store.Type == "" {
+			t.Fatalf("loaded without types: %+v", c)
+		}
+	})
+}

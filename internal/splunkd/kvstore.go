@@ -126,7 +126,19 @@ func (k *KVStore) Save(ctx context.Context, recs []record.Record) error {
 		k.mu.Lock()
 		n := min(k.batch, len(recs))
 		k.mu.Unlock()
-		if err := k.saveChunk(ctx, recs[:n]); err != nil {
+		err := k.saveChunk(ctx, recs[:n])
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusBadRequest && isBatchLimit(e) {
+			if n == 1 {
+				return fmt.Errorf("KV store %s: splunkd refused the record of domain %q as too large for one batch_save (limits.conf [kvstore] max_size_per_batch_save_mb): %w", k.coll, recs[0].Domain, err)
+			}
+			k.mu.Lock()
+			k.batch = min(k.batch, n/2)
+			k.mu.Unlock()
+			k.c.log.Infof("KV store %s: splunkd refused %d documents in one batch_save; sending %d at a time", k.coll, n, n/2)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 		recs = recs[n:]
@@ -140,23 +152,6 @@ func (k *KVStore) saveChunk(ctx context.Context, recs []record.Record) error {
 		return fmt.Errorf("KV store %s: encoding records: %w", k.coll, err)
 	}
 	resp, err := k.post(ctx, "batch_save", body)
-	var e *Error
-	if errors.As(err, &e) && e.Status == http.StatusBadRequest && isBatchLimit(e) {
-		if len(recs) == 1 {
-			return fmt.Errorf("KV store %s: splunkd refused the record of domain %q as too large for one batch_save (limits.conf [kvstore] max_size_per_batch_save_mb): %w", k.coll, recs[0].Domain, err)
-		}
-		half := len(recs) / 2
-		k.mu.Lock()
-		if half < k.batch {
-			k.batch = half
-		}
-		k.mu.Unlock()
-		k.c.log.Infof("KV store %s: splunkd refused %d documents in one batch_save; sending %d at a time", k.coll, len(recs), half)
-		if err := k.saveChunk(ctx, recs[:half]); err != nil {
-			return err
-		}
-		return k.saveChunk(ctx, recs[half:])
-	}
 	if err != nil {
 		return err
 	}

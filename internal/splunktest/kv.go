@@ -270,6 +270,13 @@ func (s *Server) find(app, coll string, q map[string]any, skip, limit int) ([]ma
 	defer s.mu.Unlock()
 	c := s.collection(app, coll, false)
 	out := []map[string]any{}
+	// A query on _key alone uses the primary index, as the KV store does.
+	if k, ok := q["_key"].(string); ok && len(q) == 1 {
+		if d, ok := c[k]; ok && skip == 0 {
+			out = append(out, clone(d))
+		}
+		return out, nil
+	}
 	for _, k := range sortedKeys(c) {
 		ok, err := matches(c[k], q)
 		if err != nil {

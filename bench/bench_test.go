@@ -1,0 +1,295 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/domain"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/splunkd"
+	"github.com/vtsync/vtsync/internal/vt"
+	"github.com/vtsync/vtsync/internal/vttest"
+)
+
+func TestMaxInWindow(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := func(s ...float64) []time.Time {
+		var ts []time.Time
+		for _, x := range s {
+			ts = append(ts, t0.Add(time.Duration(x*float64(time.Second))))
+		}
+		return ts
+	}
+	for _, c := range []struct {
+		times []time.Time
+		want  int
+	}{
+		{nil, 0},
+		{at(0), 1},
+		{at(0, 15.25, 30.5, 45.75, 61), 4}, // the Q=4 limiter's spacing: never 5 in a minute
+		{at(0, 15, 30, 45, 60), 5},         // the window is closed: 60 s apart share it
+		{at(60, 0, 45, 15, 30), 5},         // order does not matter
+		{at(0, 1, 2, 100, 101), 3},
+	} {
+		if got := maxInWindow(c.times, time.Minute); got != c.want {
+			t.Errorf("maxInWindow(%v) = %d, want %d", c.times, got, c.want)
+		}
+	}
+	if g := minGap(at(0, 10, 12.5, 30)); g != 2500*time.Millisecond {
+		t.Errorf("minGap = %s, want 2.5s", g)
+	}
+}
+
+func TestWorkersFor(t *testing.T) {
+	for _, c := range []struct {
+		q    int
+		lat  time.Duration
+		want int
+	}{
+		{4, 300 * time.Millisecond, 5},         // 1 in flight + 4
+		{1000, 300 * time.Millisecond, 9},      // 5 + 4
+		{30000, 300 * time.Millisecond, 188},   // 150 + 38
+		{30000, 50 * time.Millisecond, 25 + 7}, // 25 + 7
+	} {
+		if got := workersFor(c.q, c.lat); got != c.want {
+			t.Errorf("workersFor(%d, %s) = %d, want %d", c.q, c.lat, got, c.want)
+		}
+	}
+}
+
+func TestParseBench(t *testing.T) {
+	out := `goos: linux
+pkg: github.com/vtsync/vtsync/internal/domain
+BenchmarkNormalize/mix-2         	 1000000	      1043 ns/op	     123 B/op	       2 allocs/op
+pkg: github.com/vtsync/vtsync/internal/vt
+BenchmarkMap-2   	   30000	     40000 ns/op	 700.50 MB/s	   9000 B/op	      80 allocs/op
+PASS
+`
+	got := parseBench(out)
+	want := []benchLine{
+		{pkg: "internal/domain", name: "BenchmarkNormalize/mix-2", iters: "1000000", nsOp: "1043", bytesOp: "123", allocsOp: "2"},
+		{pkg: "internal/vt", name: "BenchmarkMap-2", iters: "30000", nsOp: "40000", mbS: "700.50", bytesOp: "9000", allocsOp: "80"},
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("parseBench:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestWriteSections(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "b.md")
+	os.WriteFile(p, []byte("# B\nintro\n<!-- bench:day -->\nold\n<!-- /bench:day -->\nanalysis\n"), 0o644)
+	if err := writeSections(p, map[string]string{"day": "new table"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	if want := "# B\nintro\n<!-- bench:day -->\nnew table\n<!-- /bench:day -->\nanalysis\n"; string(b) != want {
+		t.Fatalf("got %q, want %q", b, want)
+	}
+	if err := writeSections(p, map[string]string{"scale": "x"}); err == nil {
+		t.Fatal("a missing section must be an error, not dropped results")
+	}
+}
+
+// The bench splunkd's export must read through the real client exactly as
+// splunkd's would: every row, every value, in order.
+func TestScaleExportThroughRealClient(t *testing.T) {
+	c := scaleCase{rows: 3000, distinct: 700}
+	var want []string
+	scaleRows(c)(func(f map[string]string) { want = append(want, f["query"]) })
+	sp, err := startSplunkd(scaleRows(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	client, err := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: benchSessionKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Field: "query"}
+	var got []string
+	if err := src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("export rows differ: got %d values, want %d", len(got), len(want))
+	}
+	distinct := map[string]bool{}
+	for _, h := range got {
+		d, _ := domain.Normalize(h)
+		distinct[d] = true
+	}
+	if len(distinct) != c.distinct {
+		t.Fatalf("%d distinct domains in the rows, want every one of %d", len(distinct), c.distinct)
+	}
+}
+
+// The bench splunkd keeps splunkd's limits and auth, and round-trips
+// records through the real KV client.
+func TestBenchSplunkdKV(t *testing.T) {
+	sp, err := startSplunkd(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	ctx := context.Background()
+	client, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: benchSessionKey})
+	kv := client.KVStore("vtsync_domains")
+	recs := make([]record.Record, 2500)
+	for i := range recs {
+		recs[i] = record.NotFound(fmt.Sprintf("d%04d.com", i), 1700000000)
+	}
+	if err := kv.Save(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	keys := []string{"d0000.com", "d2499.com", "absent.com"}
+	got, err := kv.Get(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got["d2499.com"].EnrichedTime != 1700000000 {
+		t.Fatalf("Get = %+v", got)
+	}
+	if n := sp.saves.Load(); n != 3 {
+		t.Fatalf("%d batch_save requests for 2500 records, want 3", n)
+	}
+	bad, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: "wrong"})
+	if _, err := bad.KVStore("vtsync_domains").Get(ctx, keys); err == nil {
+		t.Fatal("a wrong session key was accepted")
+	}
+}
+
+func TestPopulationWindow(t *testing.T) {
+	p := newPopulation(1000, 1.0, 1)
+	rows, added := p.window(500, 0.05, 0)
+	if len(rows) != 500+len(added) || len(added) == 0 || len(p.names) != 1000+len(added) {
+		t.Fatalf("rows %d, new %d, population %d", len(rows), len(added), len(p.names))
+	}
+	q := newPopulation(1000, 1.0, 1)
+	rows2, _ := q.window(500, 0.05, 0)
+	if strings.Join(rows, ",") != strings.Join(rows2, ",") {
+		t.Fatal("the same seed must give the same window")
+	}
+	// Long tail: the most contacted domain gets far more rows than the median one.
+	top, mid := 0, 0
+	for _, r := range rows {
+		switch {
+		case strings.HasSuffix(r, "."+p.names[0]):
+			top++
+		case strings.HasSuffix(r, "."+p.names[500]):
+			mid++
+		}
+	}
+	if top < 20 || mid > 3 {
+		t.Fatalf("not long-tailed: top %d rows, median %d", top, mid)
+	}
+}
+
+func benchRecords(n int) []record.Record {
+	var rs []record.Record
+	for i := range n {
+		var r record.Record
+		json.Unmarshal(storedRecord(i, time.Unix(1772000000, 0)), &r)
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+// BenchmarkBatchSaveEncode is the body of one full KV batch_save: 1000
+// records, encoded as splunkd.KVStore does (encoding/json).
+func BenchmarkBatchSaveEncode(b *testing.B) {
+	recs := benchRecords(1000)
+	body, _ := json.Marshal(recs)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := json.Marshal(recs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+}
+
+// BenchmarkKVStore is one batch_find of 1000 keys (all present) and one
+// batch_save of 1000 records through the real client over loopback HTTP.
+func BenchmarkKVStore(b *testing.B) {
+	sp, err := startSplunkd(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	recs := benchRecords(1000)
+	keys := make([]string, len(recs))
+	for i, r := range recs {
+		keys[i] = r.Key
+		sp.put(r.Key, storedRecord(i, time.Unix(1772000000, 0)))
+	}
+	client, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: benchSessionKey})
+	kv := client.KVStore("vtsync_domains")
+	ctx := context.Background()
+	b.Run("get-1000", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if got, err := kv.Get(ctx, keys); err != nil || len(got) != len(keys) {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+	b.Run("save-1000", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := kv.Save(ctx, recs); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSearchSource is the export stream read through the real client
+// and splunkd.SearchSource: per row, HTTP + JSON + field extraction.
+func BenchmarkSearchSource(b *testing.B) {
+	c := scaleCase{rows: 100000, distinct: 10000}
+	sp, err := startSplunkd(scaleRows(c))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	client, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: benchSessionKey})
+	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Field: "query"}
+	b.ReportAllocs()
+	for b.Loop() {
+		n := 0
+		if err := src.Candidates(context.Background(), func(string) error { n++; return nil }); err != nil || n != c.rows {
+			b.Fatal(n, err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*c.rows), "ns/row")
+}
+
+// BenchmarkEnrich is one VirusTotal lookup answered with the ~15 KB
+// object, through vt-go and vt.Map, over loopback HTTP (pacing out of the
+// way). Server time is included: it shares the CPU.
+func BenchmarkEnrich(b *testing.B) {
+	fake, err := startVT()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fake.Close()
+	fake.AddDomain("example.com", vtAttributes(2, time.Unix(1772000000, 0)))
+	enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: fake.url, RequestsPerMinute: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if r, err := enr.Enrich(ctx, "example.com"); err != nil || !r.VTFound {
+			b.Fatal(err)
+		}
+	}
+}

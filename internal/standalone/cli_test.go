@@ -389,3 +389,36 @@ func TestRunEveryStopsWhenCancelled(t *testing.T) {
 		t.Fatal("RunEvery did not return after cancellation")
 	}
 }
+
+// TestRunOnceCancelledKeepsLookups cancels a run mid-way, as SIGINT does:
+// the run returns promptly, and every lookup it reports as done is stored.
+func TestRunOnceCancelledKeepsLookups(t *testing.T) {
+	srv := vttest.New(vttest.WithLatency(20 * time.Millisecond))
+	t.Cleanup(srv.Close)
+	if err := srv.LoadDir(filepath.Join(demoDir, "vt")); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyDemo(t)
+	t.Setenv("VTSYNC_TEST_KEY", vttest.APIKey)
+	path := write(t, dir, "live.yaml", "name: live\nsource:\n  file:\n    path: events.ndjson\n"+
+		"enrich:\n  virustotal:\n    api_key_env: VTSYNC_TEST_KEY\n    vt_api_url: "+srv.URL()+"\n    requests_per_minute: 1000000\n    max_concurrency: 1\n")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sum, _ := RunOnce(ctx, cfg, logging.Discard(), func(done, total int) {
+		if done >= 3 {
+			cancel()
+		}
+	})
+	if sum.LookedUp >= sum.Distinct || sum.Status == "ok" || sum.KVWrites < 3 {
+		t.Fatalf("cancelled run: %+v", sum)
+	}
+	var buf bytes.Buffer
+	n, err := Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard())
+	if err != nil || n != sum.KVWrites {
+		t.Fatalf("stored %d records (%v), summary says %d written", n, err, sum.KVWrites)
+	}
+}

@@ -66,7 +66,8 @@ const (
 // In the summary, due = looked_up + deferred (looked_up counts lookups
 // started, deferred the due domains never started) and looked_up = found +
 // not_found + failed. Domains whose freshness could not be checked (store
-// error, cancelled run) count as due and deferred.
+// error, cancelled run) count as due and deferred. kv_writes counts the
+// documents saved, replayed ones included.
 //
 // Run returns a non-nil error only when the summary's status is "failed":
 // the VT key was rejected, the state could not be opened, or the search
@@ -131,8 +132,9 @@ type runner struct {
 
 	errMu     sync.Mutex
 	errs      []string
-	failures  int   // lookups that failed for other reasons than quota/key/cancel
-	lastFail  error // the last of those
+	failures  int   // writer only: lookups that failed for other reasons than quota, key or cancel
+	lastFail  error // writer only: the last of those
+	keyErr    error // the enricher's error when the key was rejected
 	stopOnce  sync.Once
 	stopped   chan struct{} // closed: start no more lookups
 	keyBad    atomic.Bool
@@ -213,7 +215,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		}
 	}
 	if r.keyBad.Load() {
-		runErr = fmt.Errorf("input %s: %w: enter a valid api_key in Settings > Data inputs > vtsync > %s; no lookups are made until then", in, enrich.ErrUnauthorized, in)
+		runErr = fmt.Errorf("input %s: %w: enter a valid api_key in Settings > Data inputs > vtsync > %s; no lookups are made until then", in, r.keyErr, in)
 		r.log.Errorf("%v", runErr)
 		r.note("%v", runErr)
 		status = StatusFailed
@@ -358,6 +360,7 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			r.journal(rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
+				r.keyErr = err // read after the workers are done
 				r.stop()
 				cancel(err) // stop in-flight lookups at once
 			}
@@ -413,10 +416,8 @@ func (r *runner) account(res result) bool {
 		r.sum.Failed++
 		if !res.stopped && !errors.Is(res.err, enrich.ErrUnauthorized) && !errors.Is(res.err, enrich.ErrQuotaExceeded) {
 			r.log.Debugf("Input %s: lookup of %s failed: %v", r.opt.Input, res.domain, res.err)
-			r.errMu.Lock()
 			r.failures++
 			r.lastFail = res.err
-			r.errMu.Unlock()
 		}
 		return false
 	case res.rec.VTFound:

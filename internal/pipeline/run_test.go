@@ -207,7 +207,15 @@ func TestQuotaExceededKeepsWhatWasFetched(t *testing.T) {
 			store := newStore()
 			opt := opts(t)
 			opt.MaxConcurrency = conc
+			var logs bytes.Buffer
+			opt.Logger = logging.New(&logs, logging.Info)
 			s, err := run(t, opt, &rows{values: domains(500, "q%d.com")}, store, vt)
+			if n := strings.Count(logs.String(), "WARN"); n != 1 || !strings.Contains(logs.String(), "requests_per_minute") {
+				t.Errorf("want one WARN line about the quota that says what to change:\n%s", logs.String())
+			}
+			if !strings.HasPrefix(logs.String(), "INFO") || strings.Count(logs.String(), "INFO") != 2 {
+				t.Errorf("want one INFO line at start and one at the end:\n%s", logs.String())
+			}
 			if err != nil {
 				t.Fatalf("Run = %v, want no error for a spent quota", err)
 			}
@@ -258,7 +266,7 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	opt.MaxConcurrency = 1 // the five successes come first
 	opt.Logger = logging.New(&logs, logging.Info)
 	s, err := run(t, opt, &rows{values: domains(100, "u%d.com")}, store, vt2)
-	if !errors.Is(err, enrich.ErrUnauthorized) || !strings.Contains(err.Error(), "rejected the API key") || !strings.Contains(err.Error(), "api_key") {
+	if !errors.Is(err, enrich.ErrUnauthorized) || !strings.Contains(err.Error(), "rejected the API key") || !strings.Contains(err.Error(), "api_key") || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Run = %v, want the key-rejected error naming api_key", err)
 	}
 	if s.Status != StatusFailed || s.QuotaState != QuotaKeyRejected {

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -85,7 +86,7 @@ type Server struct {
 	once   sync.Once
 
 	mu        sync.Mutex
-	objects   map[string][]byte // lower-case domain → data object JSON
+	objects   map[string]*cached // lower-case domain → its 200 answer
 	next      []Fault
 	perFault  map[string][]Fault
 	window    []time.Time // quota-counted requests in the last minute
@@ -121,7 +122,7 @@ func newServer(opts []Option) *Server {
 	s := &Server{
 		key:       APIKey,
 		closed:    make(chan struct{}),
-		objects:   map[string][]byte{},
+		objects:   map[string]*cached{},
 		perFault:  map[string][]Fault{},
 		perDomain: map[string]int{},
 	}
@@ -163,8 +164,19 @@ func (s *Server) AddDomain(domain string, attributes json.RawMessage) {
 	if err != nil {
 		panic("vttest: AddDomain: " + err.Error())
 	}
+	s.add(domain, obj)
+}
+
+// cached is a domain's response body, plain and gzip-compressed.
+type cached struct{ plain, gzipped []byte }
+
+// add stores the envelope {"data":obj} for domain.
+func (s *Server) add(domain string, obj []byte) {
+	body := make([]byte, 0, len(obj)+10)
+	body = append(append(append(body, `{"data":`...), obj...), '}')
+	a := &cached{plain: body, gzipped: compress(body)}
 	s.mu.Lock()
-	s.objects[domain] = obj
+	s.objects[domain] = a
 	s.mu.Unlock()
 }
 
@@ -203,9 +215,7 @@ func (s *Server) AddFile(path string) error {
 	if err := json.Compact(&compact, obj); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	s.mu.Lock()
-	s.objects[strings.ToLower(head.ID)] = compact.Bytes()
-	s.mu.Unlock()
+	s.add(strings.ToLower(head.ID), compact.Bytes())
 	return nil
 }
 
@@ -341,10 +351,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusTooManyRequests, "QuotaExceededError", "Quota exceeded")
 	case obj == nil:
 		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf("Domain %q not found", domain))
+	case acceptsGzip(r.Header.Get("Accept-Encoding")):
+		write(w, http.StatusOK, obj.gzipped, true)
 	default:
-		body := make([]byte, 0, len(obj)+10)
-		body = append(append(append(body, `{"data":`...), obj...), '}')
-		writeJSON(w, r, http.StatusOK, body)
+		write(w, http.StatusOK, obj.plain, false)
 	}
 }
 
@@ -449,22 +459,34 @@ func writeError(w http.ResponseWriter, r *http.Request, status int, code, msg st
 // writeJSON answers like VirusTotal: JSON, gzip-compressed when the client
 // accepts it.
 func writeJSON(w http.ResponseWriter, r *http.Request, status int, body []byte) {
+	if gz := acceptsGzip(r.Header.Get("Accept-Encoding")); gz {
+		write(w, status, compress(body), true)
+	} else {
+		write(w, status, body, false)
+	}
+}
+
+// write sends a JSON body, gzip-compressed or not.
+func write(w http.ResponseWriter, status int, body []byte, gzipped bool) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
-	if acceptsGzip(r.Header.Get("Accept-Encoding")) {
-		var buf bytes.Buffer
-		zw := gzipWriters.Get().(*gzip.Writer)
-		zw.Reset(&buf)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		gzipWriters.Put(zw)
-		body = buf.Bytes()
+	if gzipped {
 		h.Set("Content-Encoding", "gzip")
 		h.Set("Vary", "Accept-Encoding")
 	}
-	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
+}
+
+func compress(body []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
+	_, _ = zw.Write(body)
+	_ = zw.Close()
+	gzipWriters.Put(zw)
+	return buf.Bytes()
 }
 
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}

@@ -1,0 +1,102 @@
+package vt
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/record"
+)
+
+func TestOffline(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("found.example.json", `{"data":{"id":"found.example","type":"domain","links":{"self":"x"},
+		"attributes":{"creation_date":1483018099,"last_analysis_stats":{"malicious":2},"tags":["dga"]}}}`)
+	write("saved404.example.json", `{"error":{"code":"NotFoundError","message":"Domain \"saved404.example\" not found"}}`)
+	write("broken.example.json", `{"data":{"id":`)
+	write("nodata.example.json", `{"meta":{}}`)
+	write("ip.example.json", `{"data":{"id":"1.2.3.4","type":"ip_address","attributes":{}}}`)
+	o := Offline{Dir: dir, Now: func() time.Time { return testNow }}
+	ctx := context.Background()
+
+	got, err := o.Enrich(ctx, "found.example")
+	if err != nil || !got.VTFound || got.Key != "found.example" || got.WhoisCreationDate != "2016-12-29" ||
+		*got.LastAnalysisPositive != 2 || got.Tags[0] != "dga" || got.EnrichedTime != testNow.Unix() {
+		t.Errorf("found: %s, %v", show(got), err)
+	}
+	for _, d := range []string{"missing.example", "saved404.example"} {
+		got, err := o.Enrich(ctx, d)
+		if want := record.NotFound(d, testNow.Unix()); err != nil || show(got) != show(want) {
+			t.Errorf("%s: %s, %v; want a negative record", d, show(got), err)
+		}
+	}
+	for _, d := range []string{"broken.example", "nodata.example", "ip.example"} {
+		_, err := o.Enrich(ctx, d)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, d+".json")) {
+			t.Errorf("%s: %v, want an error naming the file", d, err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "dir.example.json"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.Enrich(ctx, "dir.example"); err == nil || !strings.Contains(err.Error(), "dir.example.json") {
+		t.Errorf("unreadable file: %v", err)
+	}
+}
+
+// Names never reach the file system unless they are plain host names.
+func TestOfflineRejectsPaths(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "vt")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	secret := `{"data":{"id":"secret","type":"domain","attributes":{}}}`
+	if err := os.WriteFile(filepath.Join(root, "secret.json"), []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	o := Offline{Dir: dir}
+	for _, d := range []string{"../secret", "..", "a/b", `a\b`, "/etc/passwd", "", ".", "x\x00y", "a..b"} {
+		if got, err := o.Enrich(context.Background(), d); err == nil {
+			t.Errorf("Enrich(%q) = %s, want an error", d, show(got))
+		}
+	}
+}
+
+func TestOfflineHonoursContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := (Offline{Dir: t.TempDir()}).Enrich(ctx, "x.example"); err == nil {
+		t.Error("canceled context ignored")
+	}
+}
+
+// The demo directory format is what the API returns: a saved conformance
+// response works as is.
+func TestOfflineConformanceResponse(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(conformanceDir, "opencti_vt_test_domain.json"))
+	if err != nil {
+		t.Skip("conformance fixtures absent: shared/ must sit beside the repository")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tawuhoju.com.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Offline{Dir: dir, Now: func() time.Time { return testNow }}.Enrich(context.Background(), "tawuhoju.com")
+	var env struct{ Data json.RawMessage }
+	_ = json.Unmarshal(b, &env)
+	want, _ := Map(env.Data, testNow)
+	if err != nil || show(got) != show(want) {
+		t.Errorf("got %s, %v\nwant %s", show(got), err, show(want))
+	}
+}

@@ -23,10 +23,12 @@ import (
 	"github.com/vtsync/vtsync/internal/record"
 )
 
-// MaxPending bounds the journal. A healthy run keeps at most one store
-// batch in it; it only grows while the store refuses writes, and then the
-// pipeline stops looking up. Journal refuses to go beyond MaxPending records
-// (about 50 MB): flush to the store first.
+// MaxPending bounds the journal (at a few hundred bytes a record, tens of
+// MB). The pipeline keeps it far below that: answers leave the journal as
+// soon as the store confirms their batch, and a run whose store refuses a
+// batch (or the previous run's journal) starts no more lookups. Journal
+// refuses to go beyond MaxPending records with ErrJournalFull: save what is
+// pending first.
 const MaxPending = 100_000
 
 // lockTimeout is how long Open waits for a run that is finishing.

@@ -292,3 +292,23 @@ func TestTakeNeverExceedsLimit(t *testing.T) {
 		t.Error("Take on the next UTC day refused or miscounted")
 	}
 }
+
+func FuzzFileName(f *testing.F) {
+	for _, s := range []string{"main", "", ".", "..", "../../etc/passwd", "a/b", "a_b", "C:\\x", "vtsync://x", "\x00", "é", strings.Repeat("z", 100)} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		got := FileName(input)
+		if !strings.HasSuffix(got, ".db") || strings.HasPrefix(got, ".") || len(got) > 64+9+3 {
+			t.Fatalf("FileName(%q) = %q", input, got)
+		}
+		for _, c := range []byte(got) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+				t.Fatalf("FileName(%q) = %q has byte %q", input, got, c)
+			}
+		}
+		if FileName(input) != got {
+			t.Fatalf("FileName(%q) not deterministic", input)
+		}
+	})
+}

@@ -75,7 +75,7 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request, app string
 		}
 	}
 	if cfg.fatal != "" {
-		b, _ := json.Marshal(map[string]any{"messages": []map[string]string{{"type": "FATAL", "text": cfg.fatal}}})
+		b, _ := json.Marshal(messagesBody("FATAL", cfg.fatal))
 		w.Write(append(b, '\n'))
 	}
 	flush()

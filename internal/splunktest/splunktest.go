@@ -377,13 +377,25 @@ func writeMessages(w http.ResponseWriter, r *http.Request, status int, typ, text
 	if jsonMode(r) || strings.Contains(r.URL.Path, "/storage/collections/data/") {
 		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]any{"messages": []map[string]string{{"type": typ, "text": text}}})
+		json.NewEncoder(w).Encode(messagesBody(typ, text))
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=UTF-8")
 	w.WriteHeader(status)
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(text)
 	fmt.Fprintf(w, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<response>\n  <messages>\n    <msg type=\"%s\">%s</msg>\n  </messages>\n</response>\n", typ, esc)
+}
+
+// message keeps splunkd's key order: type, then text.
+type message struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+func messagesBody(typ, text string) any {
+	return struct {
+		Messages []message `json:"messages"`
+	}{[]message{{typ, text}}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

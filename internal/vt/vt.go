@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -135,10 +136,16 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 			}
 			proxy = http.ProxyURL(pu)
 		}
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.Proxy = proxy
-		tr.MaxIdleConnsPerHost = 32
-		rt = tr
+		rt = &http.Transport{ // http.DefaultTransport's settings, with our proxy
+			Proxy:                 proxy,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          100,
+			MaxIdleConnsPerHost:   32,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		}
 	}
 	return &Enricher{
 		key:        cfg.APIKey,
@@ -208,6 +215,7 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		}
 		out, why := classify(status, resp, err)
 		why = e.redact(why)
+		e.log.Debugf("VirusTotal lookup of %s, attempt %d: %s (%s)", domain, attempt, out, why)
 		switch out {
 		case found:
 			rec, err := Map(resp.Data, e.now())
@@ -344,6 +352,10 @@ const (
 	unauthorized                // the key is rejected: stop
 )
 
+var outcomeNames = [...]string{"found", "not found", "retry", "failed", "quota exceeded", "unauthorized"}
+
+func (o outcome) String() string { return outcomeNames[o] }
+
 // classify decides the outcome of one exchange from the HTTP status (0 when
 // no response arrived) and what vt-go's Client.Get returned, and describes
 // failures (the description may quote the server; callers redact it).
@@ -369,7 +381,7 @@ func classify(status int, resp *vtgo.Response, err error) (outcome, string) {
 		if resp == nil || len(resp.Data) == 0 {
 			return retry, fmt.Sprintf("HTTP %d with an empty body", status)
 		}
-		return found, ""
+		return found, fmt.Sprintf("HTTP %d", status)
 	case err == nil:
 		return byStatus(status), fmt.Sprintf("HTTP %d without a VirusTotal error code", status)
 	case errors.Is(err, errBodyTooLarge):

@@ -275,7 +275,7 @@ func TestEnrichLogsRetriesWithoutKey(t *testing.T) {
 		var logs bytes.Buffer
 		srv := vttest.NewInMemory()
 		srv.FailNext(vttest.Transient)
-		e := inMemory(t, srv, Config{Logger: logging.New(&logs, logging.Debug)})
+		e := inMemory(t, srv, Config{Logger: logging.New(&logs, logging.Info)})
 		if _, err := e.Enrich(t.Context(), "l.example"); err != nil {
 			t.Fatal(err)
 		}

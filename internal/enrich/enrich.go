@@ -35,4 +35,6 @@ var (
 type Func func(ctx context.Context, domain string) (record.Record, error)
 
 // Enrich calls f.
-func (f Func) Enrich(ctx context.Context, domain string) (record.Record, error) { return f(ctx, domain) }
+func (f Func) Enrich(ctx context.Context, domain string) (record.Record, error) {
+	return f(ctx, domain)
+}

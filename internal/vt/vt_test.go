@@ -417,7 +417,7 @@ func TestEnrichRealNetworkFaults(t *testing.T) {
 	defer srv.Close()
 	srv.AddDomain("net.example", json.RawMessage(knownAttrs))
 	srv.FailDomain("net.example", vttest.Reset, vttest.Hang, vttest.HTMLError)
-	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 60000, Timeout: 300 * time.Millisecond})
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 60000, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,5 +40,16 @@ demo: build
 	./$(BIN) run --config examples/demo/vtsync.yaml --once
 	./$(BIN) detect --config examples/demo/vtsync.yaml
 
+# The installable Splunk app, dist/vtsync-<version>.tgz: runs the app check,
+# cross-compiles ./cmd/vtsync for linux, darwin and windows (amd64) and
+# writes a reproducible archive (SOURCE_DATE_EPOCH sets the entries' mtime).
+package:
+	$(GO) run ./build/package -out dist
+
+# The app check alone (AppInspect-like checks plus vtsync's contracts);
+# `make test` runs it too.
+appcheck:
+	$(GO) test -count=1 ./internal/appcheck/
+
 clean:
 	rm -rf bin dist

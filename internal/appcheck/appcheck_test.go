@@ -197,7 +197,10 @@ func TestBrokenApps(t *testing.T) {
 		}, `names view "vtsync_hunt"`},
 		{"collection not exported", func(t *testing.T, d string) {
 			edit(t, d, "metadata/default.meta", "[collections/vtsync_domains]\nexport = system", "[collections/vtsync_domains]\nexport = none")
-		}, "[collections/vtsync_domains] export"},
+		}, "[collections/vtsync_domains] is not exported"},
+		{"meta names a saved search that is not there", func(t *testing.T, d string) {
+			appendTo(t, d, "metadata/default.meta", "\n[savedsearches/vtsync%20-%20no%20such%20search]\nexport = none\n")
+		}, "names an object default/savedsearches.conf does not define"},
 		{"meta names a missing object", func(t *testing.T, d string) {
 			appendTo(t, d, "metadata/default.meta", "\n[transforms/vt_domains]\nexport = system\n")
 		}, "[transforms/vt_domains] names an object"},
@@ -336,5 +339,14 @@ func TestSummaryFields(t *testing.T) {
 		if f.has(bad) {
 			t.Errorf("summary has %s", bad)
 		}
+	}
+}
+
+// default.meta names objects URL-encoded; an existing one is accepted.
+func TestMetaEncodedObjectName(t *testing.T) {
+	d := copyApp(t, "vtsync")
+	appendTo(t, d, "metadata/default.meta", "\n[savedsearches/vtsync%20-%20input%20has%20not%20run%20successfully]\nexport = none\n")
+	for _, p := range Check(d) {
+		t.Error(p)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image/png"
 	"io/fs"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -630,15 +631,27 @@ func (c *checker) meta() {
 	if v, _ := m.Stanza("").Get("access"); !strings.Contains(strings.ReplaceAll(v, " ", ""), "read:[*]") || !strings.Contains(v, "write") {
 		c.addf(f, "[] access = %q; want read : [ * ] and a write list", v)
 	}
-	for _, obj := range []string{"collections/" + Collection, "transforms/" + Collection, "macros", "props/" + Sourcetype} {
-		if v, _ := m.Stanza(obj).Get("export"); v != "system" {
-			c.addf(f, "[%s] export = %q; want system so that searches in other apps can use it", obj, v)
+	for _, objs := range [][]string{{"collections/" + Collection, "collections"}, {"transforms/" + Collection, "transforms"},
+		{"macros"}, {"props/" + url.PathEscape(Sourcetype), "props"}} {
+		exported := false
+		for _, obj := range objs {
+			v, _ := m.Stanza(obj).Get("export")
+			exported = exported || v == "system"
+		}
+		if !exported {
+			c.addf(f, "[%s] is not exported (export = system) so searches in other apps cannot use it", objs[0])
 		}
 	}
 	for _, st := range m.Stanzas {
 		kind, obj, ok := strings.Cut(st.Name, "/")
 		if !ok || obj == "" {
 			continue
+		}
+		// Object names are URL-encoded in .meta files.
+		if dec, err := url.PathUnescape(obj); err == nil {
+			obj = dec
+		} else {
+			c.addf(f, "[%s]: %v", st.Name, err)
 		}
 		conf := map[string]string{"collections": "default/collections.conf", "transforms": "default/transforms.conf",
 			"props": "default/props.conf", "macros": "default/macros.conf", "savedsearches": "default/savedsearches.conf"}[kind]

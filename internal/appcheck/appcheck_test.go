@@ -156,6 +156,9 @@ func TestBrokenApps(t *testing.T) {
 		{"external macro with wrong arity", func(t *testing.T, d string) {
 			edit(t, d, "default/macros.conf", "`ut_parse_extended(http_host, list)`", "`ut_parse_extended(http_host)`")
 		}, "ut_parse_extended(1)"},
+		{"macro arity differs from its args", func(t *testing.T, d string) {
+			appendTo(t, d, "default/macros.conf", "\n[vtsync_pick(2)]\nargs = a\ndefinition = $a$\n")
+		}, "takes 2 arguments but args names 1"},
 		{"bad cron schedule", func(t *testing.T, d string) {
 			edit(t, d, "default/savedsearches.conf", "cron_schedule = */15 * * * *", "cron_schedule = */15 * * *")
 		}, "has 4 fields"},

@@ -481,8 +481,8 @@ func (c *checker) searches() {
 				args = append(args, strings.TrimSpace(s))
 			}
 		}
-		if key, _ := macroKey(st.Name); strings.Contains(st.Name, "(") && key != fmt.Sprintf("%s(%d)", st.Name[:strings.IndexByte(st.Name, '(')], len(args)) {
-			c.addf(mf, "[%s] declares %d args", st.Name, len(args))
+		if m := macroArity.FindStringSubmatch(st.Name); m != nil && m[1] != strconv.Itoa(len(args)) {
+			c.addf(mf, "[%s] takes %s arguments but args names %d", st.Name, m[1], len(args))
 		}
 		x.macros[st.Name] = macroDef{args: args, definition: def}
 	}
@@ -544,6 +544,9 @@ func (c *checker) searches() {
 	}
 	c.nav(views)
 }
+
+// macroArity matches the stanza name of a macro with arguments, name(N).
+var macroArity = regexp.MustCompile(`^[^()]+\((\d+)\)$`)
 
 // tokenRE matches a Simple XML token such as $time.earliest$.
 var tokenRE = regexp.MustCompile(`\$[A-Za-z0-9_.:-]+\$`)

@@ -47,6 +47,10 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 	r := request{method: http.MethodPost, path: c.nsPath("search", "jobs", "export"), form: form}
 	resp, err := c.open(ctx, r)
 	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Status == http.StatusBadRequest {
+			e.Hint = "splunkd refused the search: check the search parameter (" + shorten(spl, 200) + ")"
+		}
 		return c.redact(err)
 	}
 	defer resp.Body.Close()

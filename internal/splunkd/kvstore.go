@@ -188,6 +188,9 @@ func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, err
 		resp, _, err := k.c.do(ctx, r)
 		var e *Error
 		if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable {
+			if e != nil && e.Status == http.StatusNotFound {
+				e.Hint = fmt.Sprintf("no KV store collection %q in app %q: check the collection parameter and that the app's collections.conf defines it", k.coll, k.c.app)
+			}
 			if err != nil {
 				return nil, k.c.redact(fmt.Errorf("KV store %s %s: %w", k.coll, op, err))
 			}
@@ -201,8 +204,8 @@ func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, err
 			}
 		}
 		if now.Add(wait).After(deadline) {
-			return nil, fmt.Errorf("KV store %s %s: %w: splunkd still answered 503 (%s) after %d attempts over %s; it is starting or restarting — the next run retries, and if this persists check the KV store status (splunk show kvstore-status) and mongod.log: %w",
-				k.coll, op, ErrKVNotReady, firstText(e), attempt, now.Sub(first).Round(time.Millisecond), e)
+			return nil, fmt.Errorf("KV store %s %s: %w after %d attempts over %s (splunkd still answers 503); it is starting or restarting — the next run retries, and if this persists check the KV store status (splunk show kvstore-status) and mongod.log: %w",
+				k.coll, op, ErrKVNotReady, attempt, now.Sub(first).Round(time.Millisecond), e)
 		}
 		if attempt == 1 {
 			k.c.log.Infof("KV store %s: splunkd answered 503 (%s); retrying", k.coll, firstText(e))

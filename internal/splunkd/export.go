@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vtsync/vtsync/internal/params"
 )
@@ -73,8 +74,12 @@ type values []string
 func (v *values) UnmarshalJSON(b []byte) error {
 	switch b[0] {
 	case '"':
+		// The decoder hands over a validated literal; plain strings (the
+		// usual case) need no second pass through the JSON scanner.
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
+			s = string(inner)
+		} else if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		if strings.IndexByte(s, '\n') >= 0 {

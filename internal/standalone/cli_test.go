@@ -155,7 +155,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		byName[f.Domain] = f
 		names = append(names, f.Domain)
 	}
-	// First-seen order: the mail client's domain at 14:31, the beacon at 14:13, the PowerShell download at 14:27.
+	// First-seen order: the beacon from 14:13, the PowerShell download from 14:27, the mail client at 14:31.
 	if want := []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com"}; !slices.Equal(names, want) {
 		t.Fatalf("findings %v, want %v", names, want)
 	}

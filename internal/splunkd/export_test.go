@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -397,5 +398,54 @@ func BenchmarkExportReader(b *testing.B) {
 		if err := readExport(bytes.NewReader(data), func(m map[string][]string) error { n += len(m["ut_domain"]); return nil }, nil); err != nil || n != 20000 {
 			b.Fatalf("n=%d err=%v", n, err)
 		}
+	}
+}
+
+// The export streams for as long as the search runs: the per-request
+// timeout of the other calls must not cut it, but ctx still does.
+func TestExportNotBoundByRequestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"preview":false,"offset":0,"result":{"d":"a"}}` + "\n"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte(`{"preview":false,"offset":1,"lastrow":true,"result":{"d":"b"}}` + "\n"))
+	}))
+	defer srv.Close()
+	c, err := New(Config{BaseURL: srv.URL, SessionKey: "k", Timeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	err = c.Export(context.Background(), "search x", "", "", func(m map[string][]string) error {
+		got = append(got, m["d"]...)
+		if len(got) == 1 {
+			time.Sleep(100 * time.Millisecond) // longer than Timeout
+			close(release)
+		}
+		return nil
+	})
+	if err != nil || !reflect.DeepEqual(got, []string{"a", "b"}) {
+		t.Fatalf("got %q, err %v", got, err)
+	}
+
+	hang := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"preview":false,"offset":0,"result":{"d":"a"}}` + "\n"))
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	}))
+	defer hang.Close()
+	c, err = New(Config{BaseURL: hang.URL, SessionKey: "k"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	err = c.Export(ctx, "search x", "", "", func(map[string][]string) error { cancel(); return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled export: err = %v, want context.Canceled", err)
 	}
 }

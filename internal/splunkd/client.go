@@ -229,10 +229,13 @@ func (c *Client) redact(err error) error {
 func (c *Client) redactText(s string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, sec := range append(c.secrets, c.sessionKey) {
+	for _, sec := range c.secrets {
 		if sec != "" {
 			s = strings.ReplaceAll(s, sec, "****")
 		}
+	}
+	if c.sessionKey != "" {
+		s = strings.ReplaceAll(s, c.sessionKey, "****")
 	}
 	return s
 }

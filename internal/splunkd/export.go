@@ -25,7 +25,9 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // splunkd re-sends while a transforming search runs are skipped. Values are
 // lists: a multi-value field arrives as a JSON array (current splunkd) or a
 // "\n"-joined string (Splunk 4/5), and both become one list element per
-// value.
+// value. (A single value that itself contains newlines, such as a
+// multi-line _raw, is split too: the two cannot be told apart.) preview is
+// not sent; the preview tables are filtered out instead.
 //
 // search is normalised with params.NormalizeSearch ("index=x" is sent as
 // "search index=x"); earliest and latest may be empty. The request has no

@@ -18,6 +18,7 @@ import (
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/splunktest"
 	"github.com/vtsync/vtsync/internal/vttest"
 )
 
@@ -420,5 +421,86 @@ func TestRunOnceCancelledKeepsLookups(t *testing.T) {
 	n, err := Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard())
 	if err != nil || n != sum.KVWrites {
 		t.Fatalf("stored %d records (%v), summary says %d written", n, err, sum.KVWrites)
+	}
+}
+
+// TestSplunkSourceAndKVStore runs standalone mode against splunkd: the
+// candidates come from a search, the records go to the KV store, and
+// detect reads them back from there.
+func TestSplunkSourceAndKVStore(t *testing.T) {
+	const token = "splunk-token-6f1e2d3c4b5a"
+	sp := splunktest.New(t,
+		splunktest.WithToken(token),
+		splunktest.WithCollection("vtsync", "vtsync_domains"),
+		splunktest.WithExportRows(
+			map[string]any{"ut_domain": "cdn-telemetry-sync.com", "count": "120"},
+			map[string]any{"ut_domain": []string{"update-kb-service.net", "10.1.2.3"}, "count": "9"},
+			map[string]any{"ut_domain": "zq3x9-relay.top", "count": "2"},
+		))
+	vtsrv := vttest.New()
+	t.Cleanup(vtsrv.Close)
+	if err := vtsrv.LoadDir(filepath.Join(demoDir, "vt")); err != nil {
+		t.Fatal(err)
+	}
+	dir := copyDemo(t)
+	ca := filepath.Join(dir, "splunkd-ca.pem")
+	write(t, dir, "splunkd-ca.pem", string(sp.CertPEM()))
+	t.Setenv("VTSYNC_TEST_SPLUNK_TOKEN", token)
+	t.Setenv("VTSYNC_TEST_KEY", vttest.APIKey)
+	cfg := write(t, dir, "splunk.yaml", `name: splunk
+source:
+  splunk:
+    url: `+sp.URL()+`
+    token_env: VTSYNC_TEST_SPLUNK_TOKEN
+    ca_file: `+filepath.Base(ca)+`
+    app: vtsync
+    search: "| tstats count from datamodel=Network_Resolution by DNS.query | rename DNS.query as ut_domain"
+enrich:
+  virustotal:
+    api_key_env: VTSYNC_TEST_KEY
+    vt_api_url: `+vtsrv.URL()+`
+    requests_per_minute: 1000000
+store:
+  kvstore:
+    collection: vtsync_domains
+`)
+	r := run(t, RunMain, "--config", cfg, "-v")
+	s := summaryOf(t, r.stdout)
+	if r.code != ExitOK || s.Status != "ok" || s.Distinct != 3 || s.LookedUp != 3 || s.NotFound != 1 || s.Rejected["ip"] != 1 {
+		t.Fatalf("run: %+v\nsummary %+v", r, s)
+	}
+	docs := sp.Documents("vtsync", "vtsync_domains")
+	if len(docs) != 3 || docs["cdn-telemetry-sync.com"]["cert_issuer_org"] != "Let's Encrypt" {
+		t.Fatalf("KV documents: %v", docs)
+	}
+	if ex := sp.Exports(); len(ex) != 1 || ex[0].EarliestTime != "-20m" || ex[0].LatestTime != "now" {
+		t.Fatalf("exports: %+v", ex)
+	}
+	if out := r.stdout + r.stderr; strings.Contains(out, token) || strings.Contains(out, vttest.APIKey) {
+		t.Fatal("a secret appears in the output")
+	}
+
+	r = run(t, DetectMain, "--config", cfg, "--events", filepath.Join(dir, "events.ndjson"), "--format", "json")
+	var fs []detect.Finding
+	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK {
+		t.Fatalf("detect: %v %+v", err, r)
+	}
+	got := map[string]bool{}
+	for _, f := range fs {
+		got[f.Domain] = f.Pending
+	}
+	// Enriched through the search: judged. The rest of the events'
+	// domains have no record in the collection: pending, not dropped.
+	if p, ok := got["cdn-telemetry-sync.com"]; !ok || p {
+		t.Errorf("cdn-telemetry-sync.com: %v", fs)
+	}
+	if p, ok := got["update-kb-service.net"]; !ok || p {
+		t.Errorf("update-kb-service.net: %v", fs)
+	}
+	if p, ok := got["invoice-portal-review.com"]; !ok || !p {
+		t.Errorf("invoice-portal-review.com should be pending: %v", fs)
+	}
+	if _, ok := got["zq3x9-relay.top"]; ok {
+		t.Errorf("a domain VirusTotal does not know is flagged: %v", fs)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/detect"
@@ -28,6 +30,32 @@ const (
 
 // DefaultConfig is the configuration file used when --config is not given.
 const DefaultConfig = "vtsync.yaml"
+
+// Main runs the standalone command args[0] (run, export or detect) with
+// the rest of args as its flags. SIGINT and SIGTERM stop it gracefully: a
+// run stops looking up, stores what it fetched and returns.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Dispatch(ctx, args, stdin, stdout, stderr)
+}
+
+// Dispatch is Main with the caller's context.
+func Dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "ERROR no command: use run, export or detect")
+		return ExitUsage
+	}
+	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) int{
+		"run": RunMain, "export": ExportMain, "detect": DetectMain,
+	}
+	cmd, ok := cmds[strings.ToLower(args[0])]
+	if !ok {
+		fmt.Fprintf(stderr, "ERROR unknown command %q: use run, export or detect\n", args[0])
+		return ExitUsage
+	}
+	return cmd(ctx, args[1:], stdin, stdout, stderr)
+}
 
 func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

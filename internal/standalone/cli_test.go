@@ -504,3 +504,20 @@ store:
 		t.Errorf("a domain VirusTotal does not know is flagged: %v", fs)
 	}
 }
+
+func TestDispatch(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	var out, errb bytes.Buffer
+	if code := Dispatch(context.Background(), []string{"run", "--config", cfg}, nil, &out, &errb); code != ExitOK || summaryOf(t, out.String()).Status != "ok" {
+		t.Fatalf("run: %d %s %s", code, out.String(), errb.String())
+	}
+	out.Reset()
+	if code := Main([]string{"detect", "--config", cfg}, nil, &out, &errb); code != ExitOK || !strings.Contains(out.String(), "cdn-telemetry-sync.com") {
+		t.Fatalf("detect: %d %s", code, out.String())
+	}
+	errb.Reset()
+	if code := Dispatch(context.Background(), []string{"sync"}, nil, &out, &errb); code != ExitUsage || !strings.Contains(errb.String(), `unknown command "sync"`) {
+		t.Fatalf("unknown command: %d %s", code, errb.String())
+	}
+}

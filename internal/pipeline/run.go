@@ -25,8 +25,11 @@ const (
 	maxBatch = 1000
 	// saveTimeout bounds one Store.Save. Saves run detached from the run's
 	// context so that a cancelled run (SIGTERM, max_run_seconds) still
-	// stores what it paid for.
+	// stores what it paid for, but once the run's context is done a save
+	// gets at most flushGrace more: a store that is down then does not
+	// hold the run past its deadline (the answers stay journaled).
 	saveTimeout = 30 * time.Second
+	flushGrace  = 5 * time.Second
 	// maxErrors bounds Summary.Errors.
 	maxErrors = 20
 )
@@ -429,13 +432,29 @@ func (r *runner) account(res result) bool {
 }
 
 // save writes one batch to the store and clears it from the journal. On
-// failure the batch stays journaled for the next run and lookups stop.
+// failure the batch stays journaled for the next run and lookups stop; once
+// a save has failed, later batches are not sent either (they are journaled
+// too), so that a store that is down costs the run one save timeout, not
+// one per batch.
 func (r *runner) save(ctx context.Context, batch []record.Record) bool {
 	if len(batch) == 0 {
 		return true
 	}
+	if r.storeBad.Load() && r.state != nil {
+		r.note("%d records not sent after a failed save; they stay in the journal and are saved by the next run", len(batch))
+		return false
+	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), saveTimeout)
 	defer cancel()
+	defer context.AfterFunc(ctx, func() {
+		t := time.NewTimer(flushGrace)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancel()
+		case <-sctx.Done():
+		}
+	})()
 	if err := r.store.Save(sctx, batch); err != nil {
 		kept := "they are lost (no checkpoint directory)"
 		if r.state != nil {
@@ -498,6 +517,7 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		s.QuotaState = QuotaKeyRejected
 	case r.quotaGone.Load():
 		s.QuotaState = QuotaExceeded
+		r.note("VirusTotal quota exceeded: lookups stopped, %d due domains deferred to the next run", s.Deferred)
 	case r.budgetOut.Load():
 		s.QuotaState = QuotaBudgetExhausted
 		r.log.Warnf("Input %s: the daily lookup budget (%d) is spent: %d due domains wait for the next UTC day. Raise daily_lookup_budget if the key's quota allows.", in, r.opt.DailyLookupBudget, s.Deferred)

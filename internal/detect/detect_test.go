@@ -203,9 +203,9 @@ func TestWriteTable(t *testing.T) {
 	if err := WriteTable(&buf, fs); err != nil {
 		t.Fatal(err)
 	}
-	want := `DOMAIN                  HOSTS                     FIRST SEEN (UTC)     AGE (DAYS)  ISSUER                         POSITIVES  WHY
-cdn-telemetry-sync.com  4 (WS-1, WS-2, WS-3, +1)  2025-03-14 14:00:00  8.50        C=US, O=Let's Encrypt, CN=R10  0          lets_encrypt_young, young
-new-thing.net           1 (WS-9)                  -                    -           -                              -          pending: not enriched yet
+	want := `DOMAIN                  HOSTS               FIRST SEEN (UTC)     AGE (DAYS)  ISSUER                         POSITIVES  WHY
+cdn-telemetry-sync.com  4 (WS-1, WS-2, +2)  2025-03-14 14:00:00  8.50        C=US, O=Let's Encrypt, CN=R10  0          lets_encrypt_young, young
+new-thing.net           1 (WS-9)            -                    -           -                              -          pending: not enriched yet
 `
 	if got := buf.String(); got != want {
 		t.Fatalf("table:\n%s\nwant:\n%s", got, want)

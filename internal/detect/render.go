@@ -13,7 +13,7 @@ import (
 
 // maxHostsShown bounds the host names listed in a table cell; the count is
 // always shown and WriteJSON lists them all.
-const maxHostsShown = 3
+const maxHostsShown = 2
 
 // WriteTable writes findings as an aligned text table: domain, hosts, first
 // seen (UTC), age in days, certificate issuer, positives, why flagged.

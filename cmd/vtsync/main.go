@@ -15,6 +15,7 @@ import (
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/modinput"
 	"github.com/vtsync/vtsync/internal/modrun"
+	"github.com/vtsync/vtsync/internal/standalone"
 	"github.com/vtsync/vtsync/internal/version"
 )
 
@@ -53,7 +54,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "--validate-arguments":
 		return modinput.ValidateArguments(stdin, stdout, log)
 	case "run", "export", "detect":
-		return 2
+		return standalone.Main(args, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "vtsync %s\n", version.Version)
 		return 0

@@ -18,11 +18,12 @@ import (
 )
 
 // DefaultBrowsers is the browser process list of the blog's detection plus
-// the current Edge and Brave names (the app's vtsync_browsers macro).
+// current Edge, Brave and Vivaldi names: the app's vtsync_browser_processes
+// macro (a test keeps the two in step).
 // Matching is on the process base name, case-insensitively.
 var DefaultBrowsers = []string{
 	"chrome.exe", "iexplore.exe", "firefox.exe", "opera.exe", "microsoftedge.exe", "safari",
-	"msedge.exe", "brave.exe",
+	"microsoftedgecp.exe", "msedge.exe", "brave.exe", "vivaldi.exe",
 }
 
 // LetsEncrypt is the certificate issuer organisation the detection matches.

@@ -57,15 +57,25 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 		return c.redact(err)
 	}
 	defer resp.Body.Close()
-	err = readExport(resp.Body, row, func(m Message) {
+	var rowErr error
+	err = readExport(resp.Body, func(m map[string][]string) error {
+		rowErr = row(m)
+		return rowErr
+	}, func(m Message) {
 		c.log.Debugf("search message: %s %s", m.Type, m.Text)
 	})
+	if rowErr != nil {
+		return rowErr
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		e.Method, e.Path = r.method, r.path
+		return c.redact(err)
 	}
-	if err != nil && ctx.Err() != nil && !errors.As(err, &e) {
-		return fmt.Errorf("splunkd search export: %w", ctx.Err())
+	// A cancelled body may read as a clean end: never report a cancelled
+	// export as complete.
+	if ctx.Err() != nil {
+		return fmt.Errorf("splunkd search export: results incomplete: %w", ctx.Err())
 	}
 	return c.redact(err)
 }

@@ -32,6 +32,10 @@ const (
 	Sourcetype = "vtsync:run"
 )
 
+// vtTimeout bounds one VirusTotal request; 0 is vt.DefaultTimeout. Tests
+// shorten it so that a hanging VirusTotal does not cost them 30 s.
+var vtTimeout time.Duration
+
 // Run reads the input definition from stdin, syncs every stanza, and
 // writes the summary events to stdout. It returns the process exit code.
 func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Logger) int {
@@ -103,7 +107,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	}
 
 	enr, err := vt.New(vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
+		Timeout: vtTimeout, ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
 	if err != nil {
 		return fail("Cannot set up the VirusTotal client: %v", err)
 	}

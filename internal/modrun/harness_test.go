@@ -1,0 +1,434 @@
+package modrun
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/splunktest"
+	"github.com/vtsync/vtsync/internal/vttest"
+)
+
+// The tests in this package run whole modular-input runs in process, as
+// splunkd would start them (input definition XML on stdin, events on
+// stdout, log lines on stderr), against the strict fakes of splunkd and
+// VirusTotal. Every run is checked for what must hold whatever happened
+// (see env.run): stdout is an event stream with exactly one summary event,
+// every log line has a level, and neither the VirusTotal key nor the
+// session key appears in any output, KV document or checkpoint file.
+
+func TestMain(m *testing.M) {
+	// A hanging VirusTotal would otherwise hold a test for the default
+	// 30 s request timeout.
+	vtTimeout = 500 * time.Millisecond
+	// The runs mostly wait (retry backoff, the KV store's 503 retries, run
+	// deadlines), so run more of them at once than there are CPUs, unless
+	// -test.parallel was given.
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set {
+		flag.Set("test.parallel", "32")
+	}
+	os.Exit(m.Run())
+}
+
+const app, collection = "vtsync", "vtsync_domains"
+
+// paidVT is the VirusTotal fake behind a listener that records, per
+// domain, the answers VirusTotal would charge for and the client can use:
+// a domain object (200 with a body) or NotFoundError (404). Faults,
+// rejected requests and requests abandoned before an answer are not paid
+// answers.
+type paidVT struct {
+	*vttest.Server
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	paid   map[string]int
+	total  int
+	onPaid func(total int) // called after each paid answer, if set before the run
+
+	// revoked: VirusTotal no longer accepts the key (a fake that knows
+	// another key answers instead).
+	revoked atomic.Bool
+	other   *vttest.Server
+}
+
+func newPaidVT(t *testing.T, opts ...vttest.Option) *paidVT {
+	v := &paidVT{Server: vttest.NewInMemory(opts...), paid: map[string]int{},
+		other: vttest.NewInMemory(vttest.WithAPIKey(strings.Repeat("f", 64)))}
+	v.srv = httptest.NewServer(http.HandlerFunc(v.serve))
+	// Cleanups run last-in first-out: release hanging requests, then stop
+	// the listener (which waits for its handlers).
+	t.Cleanup(v.srv.Close)
+	t.Cleanup(v.Server.Close)
+	return v
+}
+
+// URL is the vt_api_url of the fake.
+func (v *paidVT) URL() string { return v.srv.URL + "/api/v3" }
+
+func (v *paidVT) serve(w http.ResponseWriter, r *http.Request) {
+	rec := &statusWriter{ResponseWriter: w}
+	if v.revoked.Load() {
+		v.other.ServeHTTP(rec, r)
+	} else {
+		v.Server.ServeHTTP(rec, r)
+	}
+	d, ok := strings.CutPrefix(r.URL.Path, "/api/v3/domains/")
+	if !ok {
+		return
+	}
+	if rec.status == http.StatusOK && rec.bytes > 0 || rec.status == http.StatusNotFound {
+		v.mu.Lock()
+		v.paid[strings.ToLower(d)]++
+		v.total++
+		n, hook := v.total, v.onPaid
+		v.mu.Unlock()
+		if hook != nil {
+			hook(n)
+		}
+	}
+}
+
+// Paid returns the paid answers per domain.
+func (v *paidVT) Paid() map[string]int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	out := make(map[string]int, len(v.paid))
+	for d, n := range v.paid {
+		out[d] = n
+	}
+	return out
+}
+
+// statusWriter records the status and body size of an answer; it lets the
+// fake hijack the connection for its Reset fault.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return w.ResponseWriter.(http.Hijacker).Hijack()
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of several
+// loggers sharing it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	t          *testing.T
+	splunk     *splunktest.Server
+	vt         *paidVT
+	checkpoint string
+	// params are the stanza's parameters (api_key, vt_api_url and the
+	// implicit ones are added by input).
+	params map[string]string
+	key    string // api_key in the stanza; the mask by default
+}
+
+// newEnv starts the fakes: splunkd holding the VirusTotal key in
+// storage/passwords and serving rows as the search's results.
+func newEnv(t *testing.T, rows []map[string]any, splunkOpts []splunktest.Option, vtOpts ...vttest.Option) *env {
+	t.Helper()
+	splunkOpts = append([]splunktest.Option{
+		splunktest.WithCollection(app, collection),
+		splunktest.WithInput(app, Scheme, "default", map[string]string{"api_key": "********"}),
+		splunktest.WithPassword(app, Realm, "default", vttest.APIKey),
+		splunktest.WithExportRows(rows...),
+	}, splunkOpts...)
+	return &env{
+		t:          t,
+		splunk:     splunktest.New(t, splunkOpts...),
+		vt:         newPaidVT(t, vtOpts...),
+		checkpoint: t.TempDir(),
+		key:        "********",
+		params: map[string]string{
+			"search":              "| `vtsync_candidates`",
+			"requests_per_minute": "600000",
+			"max_concurrency":     "4",
+			"daily_lookup_budget": "0",
+		},
+	}
+}
+
+// input returns the input definition splunkd would write to stdin.
+func (e *env) input() string {
+	var b strings.Builder
+	esc := func(s string) string {
+		var w strings.Builder
+		xml.EscapeText(&w, []byte(s))
+		return w.String()
+	}
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<input>\n  <server_host>sh1</server_host>\n  <server_uri>%s</server_uri>\n  <session_key>%s</session_key>\n  <checkpoint_dir>%s</checkpoint_dir>\n  <configuration>\n    <stanza name=\"vtsync://default\" app=\"vtsync\">\n",
+		esc(e.splunk.URL()), esc(e.splunk.SessionKey()), esc(e.checkpoint))
+	params := map[string]string{"disabled": "0", "host": "$decideOnStartup", "index": "main", "interval": "900",
+		"api_key": e.key, "vt_api_url": e.vt.URL()}
+	for k, v := range e.params {
+		params[k] = v
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		fmt.Fprintf(&b, "      <param name=%q>%s</param>\n", k, esc(params[k]))
+	}
+	b.WriteString("    </stanza>\n  </configuration>\n</input>\n")
+	return b.String()
+}
+
+// result is one run as splunkd sees it.
+type result struct {
+	code    int
+	stdout  string
+	stderr  string
+	summary pipeline.Summary
+	raw     map[string]any // the summary event as JSON, for field names
+}
+
+// runWithin runs the input once in process with ctx bounded by limit (a
+// safety net: a run that does not end by itself fails the test) and
+// checks what must hold whatever the run met.
+func (e *env) runWithin(ctx context.Context, limit time.Duration) result {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, strings.NewReader(e.input()), &out, logging.New(&errb, logging.Info))
+	}()
+	var code int
+	select {
+	case code = <-done:
+	case <-time.After(limit + 10*time.Second):
+		e.t.Fatalf("the run did not end %s after its deadline\nstderr:\n%s", 10*time.Second, errb.String())
+	}
+	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	r.summary, r.raw = parseSummary(e.t, r.stdout)
+	checkLogLines(e.t, r.stderr)
+	e.checkNoSecrets(r)
+	return r
+}
+
+// run runs the input once with a generous safety deadline.
+func (e *env) run() result {
+	e.t.Helper()
+	return e.runWithin(context.Background(), 60*time.Second)
+}
+
+var levelLine = regexp.MustCompile(`^(DEBUG|INFO|WARN|ERROR|FATAL) `)
+
+func checkLogLines(t *testing.T, stderr string) {
+	t.Helper()
+	for _, line := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
+		if line != "" && !levelLine.MatchString(line) {
+			t.Errorf("stderr line without a level prefix: %q", line)
+		}
+	}
+}
+
+// parseSummary checks that stdout is an XML event stream holding exactly
+// one vtsync:run event for the stanza and returns it.
+func parseSummary(t *testing.T, stdout string) (pipeline.Summary, map[string]any) {
+	t.Helper()
+	var s struct {
+		XMLName xml.Name `xml:"stream"`
+		Events  []struct {
+			Stanza     string `xml:"stanza,attr"`
+			Sourcetype string `xml:"sourcetype"`
+			Data       string `xml:"data"`
+		} `xml:"event"`
+	}
+	if err := xml.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("stdout is not an XML event stream: %v\n%s", err, stdout)
+	}
+	if len(s.Events) != 1 || s.Events[0].Sourcetype != Sourcetype || s.Events[0].Stanza != "vtsync://default" {
+		t.Fatalf("want one %s event for vtsync://default, got %+v", Sourcetype, s.Events)
+	}
+	var sum pipeline.Summary
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(s.Events[0].Data), &sum); err != nil {
+		t.Fatalf("summary is not JSON: %v", err)
+	}
+	json.Unmarshal([]byte(s.Events[0].Data), &raw)
+	return sum, raw
+}
+
+// checkNoSecrets asserts that neither the VirusTotal key nor the session
+// key appears in stdout, stderr, the KV store or any file under
+// checkpoint_dir (read byte-wise: the journal holds records verbatim).
+func (e *env) checkNoSecrets(r result) {
+	e.t.Helper()
+	secrets := map[string]string{"the VirusTotal key": vttest.APIKey, "the session key": e.splunk.SessionKey()}
+	docs, _ := json.Marshal(e.splunk.Documents(app, collection))
+	places := map[string][]byte{"stdout": []byte(r.stdout), "stderr": []byte(r.stderr), "the KV store": docs}
+	filepath.WalkDir(e.checkpoint, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.t.Errorf("reading %s: %v", path, err)
+			return nil
+		}
+		places[path] = b
+		return nil
+	})
+	for name, secret := range secrets {
+		for place, b := range places {
+			if bytes.Contains(b, []byte(secret)) {
+				e.t.Errorf("%s appears in %s", name, place)
+			}
+		}
+	}
+}
+
+// assertKept checks rule (i): every answer VirusTotal was paid for is in
+// the KV store (or, with journaled true, waits in the input's journal for
+// the next run), with the content VirusTotal gave: vt_found true exactly
+// for the domains it knows.
+func (e *env) assertKept(known map[string]bool, journaled bool) {
+	e.t.Helper()
+	docs := e.splunk.Documents(app, collection)
+	if journaled {
+		st, err := checkpoint.Open(e.checkpoint, "default")
+		if err != nil {
+			e.t.Fatalf("opening the input's state: %v", err)
+		}
+		pending, err := st.Pending()
+		st.Close()
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, rec := range pending {
+			b, _ := json.Marshal(rec)
+			var doc map[string]any
+			json.Unmarshal(b, &doc)
+			docs[rec.Key] = doc
+		}
+	}
+	for d := range e.vt.Paid() {
+		doc, ok := docs[d]
+		if !ok {
+			e.t.Errorf("VirusTotal was paid for %s but neither the KV store nor the journal has its record", d)
+			continue
+		}
+		if doc["domain"] != d || doc["vt_found"] != known[d] {
+			e.t.Errorf("record of %s = %v; want domain %s, vt_found %t", d, doc, d, known[d])
+		}
+		if et, _ := doc["enriched_time"].(float64); et <= 0 {
+			e.t.Errorf("record of %s has no enriched_time: %v", d, doc)
+		}
+	}
+}
+
+// assertBoughtOnce checks rule (ii): no domain's answer was paid for more
+// than once. Failed requests (faults, 429s, timeouts, resets) are not
+// answers: retrying them is allowed and is not double spend.
+func (e *env) assertBoughtOnce() {
+	e.t.Helper()
+	for d, n := range e.vt.Paid() {
+		if n > 1 {
+			e.t.Errorf("VirusTotal answered %s %d times: an answer was bought twice", d, n)
+		}
+	}
+}
+
+// hasLine reports whether stderr holds a line at one of levels containing
+// every part.
+func hasLine(stderr string, levels []string, parts ...string) bool {
+	for _, line := range strings.Split(stderr, "\n") {
+		lvl, _, _ := strings.Cut(line, " ")
+		if !slices.Contains(levels, lvl) {
+			continue
+		}
+		all := true
+		for _, p := range parts {
+			all = all && strings.Contains(line, p)
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
+var warnOrError = []string{"WARN", "ERROR", "FATAL"}
+
+// rows returns n result rows with domain_field values d0.<suffix> … .
+func rows(n int, format string) []map[string]any {
+	out := make([]map[string]any, n)
+	for i := range out {
+		out[i] = map[string]any{"ut_domain": fmt.Sprintf(format, i)}
+	}
+	return out
+}
+
+// addKnown makes every other domain of rs known to VirusTotal and returns
+// which are.
+func addKnown(v *paidVT, rs []map[string]any) map[string]bool {
+	known := map[string]bool{}
+	for i, r := range rs {
+		d := r["ut_domain"].(string)
+		if i%2 == 0 {
+			v.AddDomain(d, json.RawMessage(`{"creation_date": 1700000000, "last_analysis_stats": {"malicious": 3}, "registrar": "Example Registrar"}`))
+			known[d] = true
+		}
+	}
+	return known
+}

@@ -183,10 +183,17 @@ func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, err
 	}
 	deadline, hasDeadline := ctx.Deadline()
 	var first time.Time
+	var last *Error // the last 503, once retrying
 	wait := k.c.retryBase
 	for attempt := 1; ; attempt++ {
 		resp, _, err := k.c.do(ctx, r)
 		var e *Error
+		if last != nil && err != nil && ctx.Err() != nil {
+			// The deadline ran out during a retry: report the 503s, not
+			// the cancelled request.
+			return nil, fmt.Errorf("KV store %s %s: %w after %d attempts (splunkd still answered 503: %s); the next run retries: %w",
+				k.coll, op, ErrKVNotReady, attempt, firstText(last), ctx.Err())
+		}
 		if !errors.As(err, &e) || e.Status != http.StatusServiceUnavailable {
 			if e != nil && e.Status == http.StatusNotFound {
 				e.Hint = fmt.Sprintf("no KV store collection %q in app %q: check the collection parameter and that the app's collections.conf defines it", k.coll, k.c.app)
@@ -196,6 +203,7 @@ func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, err
 			}
 			return resp, nil
 		}
+		last = e
 		now := time.Now()
 		if first.IsZero() {
 			first = now
@@ -214,7 +222,7 @@ func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, err
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("KV store %s %s: %w: %w", k.coll, op, ErrKVNotReady, ctx.Err())
+			return nil, fmt.Errorf("KV store %s %s: %w (splunkd still answered 503: %s); the next run retries: %w", k.coll, op, ErrKVNotReady, firstText(e), ctx.Err())
 		case <-t.C:
 		}
 		wait = min(wait*2, 16*k.c.retryBase)

@@ -66,6 +66,7 @@ type paidVT struct {
 
 	mu     sync.Mutex
 	paid   map[string]int
+	asked  []string // the domain of every request, in order
 	total  int
 	onPaid func(total int) // called after each paid answer, if set before the run
 
@@ -100,6 +101,9 @@ func (v *paidVT) serve(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	v.mu.Lock()
+	v.asked = append(v.asked, d)
+	v.mu.Unlock()
 	if rec.status == http.StatusOK && rec.bytes > 0 || rec.status == http.StatusNotFound {
 		v.mu.Lock()
 		v.paid[strings.ToLower(d)]++
@@ -110,6 +114,13 @@ func (v *paidVT) serve(w http.ResponseWriter, r *http.Request) {
 			hook(n)
 		}
 	}
+}
+
+// Asked returns the domain path segment of every request received.
+func (v *paidVT) Asked() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.asked)
 }
 
 // Paid returns the paid answers per domain.

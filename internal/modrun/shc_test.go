@@ -1,0 +1,92 @@
+package modrun
+
+import (
+	"testing"
+
+	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/splunktest"
+)
+
+// Every search head cluster member runs enabled inputs; only the one the
+// shc_lookup policy names may spend VirusTotal quota.
+func TestSearchHeadClusterRoles(t *testing.T) {
+	cases := []struct {
+		name    string
+		roles   []string
+		policy  string
+		role    string
+		lookups bool
+		line    string
+	}{
+		{"member", []string{"search_head", "shc_member", "kv_store"}, "", "shc_member", false,
+			"Search head role shc_member, shc_lookup=captain: this member does not spend VirusTotal quota; the captain does"},
+		{"captain", []string{"search_head", "shc_member", "shc_captain", "kv_store"}, "", "shc_captain", true,
+			"Search head role shc_captain, shc_lookup=captain: this member looks up domains"},
+		{"member with shc_lookup=all", []string{"search_head", "shc_member"}, "all", "shc_member", true,
+			"Search head role shc_member, shc_lookup=all: this member looks up domains"},
+		{"captain with shc_lookup=all", []string{"shc_captain", "shc_member"}, "all", "shc_captain", true,
+			"Search head role shc_captain, shc_lookup=all: this member looks up domains"},
+		{"standalone search head", []string{"indexer", "search_head", "kv_store"}, "", "standalone", true,
+			"Search head role standalone, shc_lookup=captain: this member looks up domains"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			rs := rows(5, "shc%d.com")
+			e := newEnv(t, rs, []splunktest.Option{splunktest.WithServerRoles(c.roles...)})
+			if c.policy != "" {
+				e.params["shc_lookup"] = c.policy
+			}
+			r := e.run()
+			if r.summary.Role != c.role {
+				t.Errorf("summary role %q, want %q", r.summary.Role, c.role)
+			}
+			if !hasLine(r.stderr, []string{"INFO"}, c.line) {
+				t.Errorf("no INFO line %q in stderr:\n%s", c.line, r.stderr)
+			}
+			if c.lookups {
+				wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
+				if n := e.vt.Requests(); n != 5 {
+					t.Errorf("%d VirusTotal requests, want 5", n)
+				}
+				return
+			}
+			if r.summary.Status != pipeline.StatusSkipped || r.code != 0 {
+				t.Errorf("status %s exit %d, want skipped and 0", r.summary.Status, r.code)
+			}
+			if n := e.vt.Requests(); n != 0 {
+				t.Errorf("a member that is not the captain sent %d VirusTotal requests", n)
+			}
+			if n := e.splunk.Count("export"); n != 0 {
+				t.Errorf("a member that is not the captain ran the search %d times", n)
+			}
+		})
+	}
+}
+
+// A member that is no longer the captain still saves the answers its last
+// run as captain journaled, without spending anything.
+func TestSearchHeadClusterMemberReplaysItsJournal(t *testing.T) {
+	e := newEnv(t, rows(5, "shc%d.com"), []splunktest.Option{splunktest.WithServerRoles("search_head", "shc_member")})
+	st, err := checkpoint.Open(e.checkpoint, "default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Journal([]record.Record{record.NotFound("paid-before.com", 1700000000)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	r := e.run()
+	if r.summary.Status != pipeline.StatusSkipped || r.summary.Replayed != 1 || r.summary.KVWrites != 1 {
+		t.Errorf("status %s replayed %d kv_writes %d; want skipped, 1, 1", r.summary.Status, r.summary.Replayed, r.summary.KVWrites)
+	}
+	if _, ok := e.splunk.Documents(app, collection)["paid-before.com"]; !ok {
+		t.Errorf("the journaled answer was not saved")
+	}
+	if e.vt.Requests() != 0 {
+		t.Errorf("the member spent VirusTotal quota")
+	}
+	wantJournaled(t, e, 0)
+}

@@ -118,11 +118,11 @@ func Parse(raw map[string]string) (Params, error) {
 	p.EarliestTime = v("earliest_time")
 	p.LatestTime = v("latest_time")
 	p.DomainField = v("domain_field")
-	if !validName(p.DomainField) {
+	if !ValidName(p.DomainField) {
 		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name; use letters, digits and _ (for example ut_domain)", p.DomainField)}
 	}
 	p.Collection = v("collection")
-	if !validName(p.Collection) {
+	if !ValidName(p.Collection) {
 		return p, &Error{"collection", fmt.Sprintf("%q is not a collection name; use letters, digits and _ (for example vtsync_domains)", p.Collection)}
 	}
 	if s, ok := raw["api_key"]; ok {
@@ -186,7 +186,9 @@ func NormalizeSearch(s string) (string, error) {
 	return "search " + s, nil
 }
 
-func validName(s string) bool {
+// ValidName reports whether s is usable as a Splunk object name (a field,
+// collection, app or input name): 1 to 200 letters, digits, '_', '-', '.'.
+func ValidName(s string) bool {
 	if s == "" || len(s) > 200 {
 		return false
 	}

@@ -515,7 +515,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
-	if !validName(c.Name) {
+	if !params.ValidName(c.Name) {
 		e.add("name", "%q is not a name; use letters, digits, '-', '_' and '.'", c.Name)
 	}
 	c.StateDir = rel(raw.StateDir)
@@ -717,7 +717,7 @@ func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) Splu
 			e.add(key+"."+env.k, "%q is not an environment variable name (letters, digits, _); give the variable's name, never the secret itself", env.v)
 		}
 	}
-	if c.App != "" && !validName(c.App) {
+	if c.App != "" && !params.ValidName(c.App) {
 		e.add(key+".app", "%q is not an app name", c.App)
 	}
 	return c
@@ -771,18 +771,6 @@ func boolean(e *errs, key, s string, def bool) bool {
 	}
 	e.add(key, "%q must be true or false", s)
 	return def
-}
-
-func validName(s string) bool {
-	if s == "" || len(s) > 200 {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '_' || r == '-' || r == '.' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return true
 }
 
 func validEnvName(s string) bool {

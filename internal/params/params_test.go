@@ -1,0 +1,105 @@
+package params
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDefaults(t *testing.T) {
+	p, err := Parse(map[string]string{"interval": "900", "index": "main", "host": "$decideOnStartup", "disabled": "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Params{Search: DefaultSearch, EarliestTime: "-20m", LatestTime: "now", DomainField: "ut_domain",
+		Collection: "vtsync_domains", VTAPIURL: "https://www.virustotal.com/api/v3", RequestsPerMinute: 4,
+		DailyLookupBudget: 500, MaxConcurrency: 4, RefreshDays: 7, NotFoundRefreshHours: 24,
+		SHCLookup: "captain", MaxRunSeconds: 840}
+	if p != want {
+		t.Errorf("defaults:\n got %+v\nwant %+v", p, want)
+	}
+}
+
+func TestEveryArgHasDocsAndAValidDefault(t *testing.T) {
+	raw := map[string]string{}
+	for _, a := range Args {
+		if a.Title == "" || a.Description == "" || (a.DataType != "string" && a.DataType != "number" && a.DataType != "boolean") {
+			t.Errorf("parameter %s lacks a title, description or data type", a.Name)
+		}
+		raw[a.Name] = a.Default
+	}
+	if _, err := Parse(raw); err != nil {
+		t.Errorf("the documented defaults do not validate: %v", err)
+	}
+}
+
+func TestErrorsNameTheParameter(t *testing.T) {
+	key := strings.Repeat("ab", 32)
+	cases := []struct {
+		param, value string
+	}{
+		{"requests_per_minute", "0"},
+		{"requests_per_minute", "four"},
+		{"daily_lookup_budget", "-1"},
+		{"max_concurrency", "1001"},
+		{"refresh_days", "1.5"},
+		{"not_found_refresh_hours", "0"},
+		{"max_run_seconds", "5"},
+		{"vt_api_url", "ftp://mirror.example/api"},
+		{"vt_api_url", "https://user:" + key + "@vt.example/api/v3"},
+		{"proxy_url", "proxy.example:3128"},
+		{"domain_field", "ut domain"},
+		{"collection", "vtsync/domains"},
+		{"shc_lookup", "leader"},
+		{"api_key", "not-a-key"},
+		{"search", "`vtsync_candidates`"},
+	}
+	for _, c := range cases {
+		_, err := Parse(map[string]string{c.param: c.value})
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Param != c.param || !strings.Contains(err.Error(), c.param) {
+			t.Errorf("%s=%q: error %v does not name %s", c.param, c.value, err, c.param)
+			continue
+		}
+		if strings.Contains(err.Error(), key) {
+			t.Errorf("%s: the error echoes a secret: %v", c.param, err)
+		}
+	}
+}
+
+func TestKeysAndMask(t *testing.T) {
+	key := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for _, v := range []string{key, Mask, ""} {
+		p, err := Parse(map[string]string{"api_key": " " + v + " "})
+		if err != nil || p.APIKey != v {
+			t.Errorf("api_key %q: got %q, %v", v, p.APIKey, err)
+		}
+	}
+	p, err := Parse(map[string]string{"proxy_url": "http://user:secret@proxy.example:3128/"})
+	if err != nil || p.ProxyURL != "http://user:secret@proxy.example:3128" {
+		t.Errorf("a proxy URL with credentials is allowed: %q, %v", p.ProxyURL, err)
+	}
+}
+
+func TestNormalizeSearch(t *testing.T) {
+	cases := map[string]string{
+		"index=main sourcetype=sysmon":  "search index=main sourcetype=sysmon",
+		"  search index=main ":          "search index=main",
+		"SEARCH index=main":             "SEARCH index=main",
+		"| tstats count by http_host":   "| tstats count by http_host",
+		"|`vtsync_candidates`":          "|`vtsync_candidates`",
+		"searchindex=main":              "search searchindex=main",
+		"index=main | search `mymacro`": "search index=main | search `mymacro`",
+	}
+	for in, want := range cases {
+		got, err := NormalizeSearch(in)
+		if err != nil || got != want {
+			t.Errorf("NormalizeSearch(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "   ", "`vtsync_candidates`"} {
+		if _, err := NormalizeSearch(in); err == nil {
+			t.Errorf("NormalizeSearch(%q) should be refused", in)
+		}
+	}
+}

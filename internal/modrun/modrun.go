@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/logging"
@@ -67,9 +68,27 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 }
 
 // runStanza runs one input and always returns a summary, failed or not.
-func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza, log *logging.Logger) pipeline.Summary {
+func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza, log *logging.Logger) (sum pipeline.Summary) {
 	start := time.Now()
 	name := st.InputName()
+	// A key typed into the stanza is a secret before it is validated (it
+	// may sit in the wrong parameter and be quoted by an error), and no
+	// error in the summary event may carry a secret.
+	secrets := []string{def.SessionKey}
+	if k := st.Params["api_key"]; strings.TrimSpace(k) != params.Mask {
+		secrets = append(secrets, k, strings.TrimSpace(k))
+	}
+	log.Redact(secrets...)
+	defer func() {
+		for i, e := range sum.Errors {
+			for _, s := range secrets {
+				if len(s) >= 8 {
+					e = strings.ReplaceAll(e, s, "****")
+				}
+			}
+			sum.Errors[i] = e
+		}
+	}()
 	fail := func(format string, args ...any) pipeline.Summary {
 		msg := fmt.Sprintf(format, args...)
 		log.Errorf("%s", msg)
@@ -80,9 +99,6 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	p, err := params.Parse(st.Params)
 	if err != nil {
 		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
-	}
-	if p.APIKey != "" && p.APIKey != params.Mask {
-		log.Redact(p.APIKey)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
 	defer cancel()
@@ -95,6 +111,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	if err != nil {
 		return fail("%v", err)
 	}
+	secrets = append(secrets, key)
 	log.Redact(key)
 
 	lookups := true
@@ -112,7 +129,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		return fail("Cannot set up the VirusTotal client: %v", err)
 	}
 	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Field: p.DomainField}
-	sum, err := pipeline.Run(ctx, pipeline.Options{
+	sum, err = pipeline.Run(ctx, pipeline.Options{
 		Input:                name,
 		RefreshDays:          p.RefreshDays,
 		NotFoundRefreshHours: p.NotFoundRefreshHours,

@@ -32,7 +32,10 @@ func TestTypedKeyNeverLeaks(t *testing.T) {
 		}, pipeline.StatusPartial},
 		{"search FATAL", []splunktest.Option{splunktest.WithExportFatal("Error in 'search' command: Unable to parse the search.")}, func(e *env) {}, pipeline.StatusPartial},
 		{"invalid parameter", nil, func(e *env) { e.params["refresh_days"] = vttest.APIKey }, pipeline.StatusFailed},
-		{"key in the wrong parameter", nil, func(e *env) { e.params["earliest_time"] = vttest.APIKey; e.params["domain_field"] = vttest.APIKey + "!" }, pipeline.StatusFailed},
+		{"key in the wrong parameter", nil, func(e *env) {
+			e.params["earliest_time"] = vttest.APIKey
+			e.params["domain_field"] = vttest.APIKey + "!"
+		}, pipeline.StatusFailed},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

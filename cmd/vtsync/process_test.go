@@ -357,32 +357,32 @@ func TestStoppedRunFlushes(t *testing.T) {
 // and only the first spends quota.
 func TestOverlappingRunsSpendOnce(t *testing.T) {
 	t.Parallel()
-	e := newProcEnv(t, 200, 20*time.Millisecond)
+	e := newProcEnv(t, 400, 50*time.Millisecond) // the first run needs at least 5 s
 	first := e.start()
 	e.waitRequests(first, 5)
 	second, sum := e.runToEnd()
 	if !first.running() {
 		t.Fatalf("the first run ended before the second: the overlap was not tested")
 	}
-	if sum["status"] != "skipped" || num(sum, "looked_up") != 0 {
-		t.Errorf("second run: status %v looked_up %v; want skipped, 0", sum["status"], sum["looked_up"])
+	if sum["status"] != "skipped" || num(sum, "looked_up") != 0 || num(sum, "vt_calls") != 0 {
+		t.Errorf("second run: status %v looked_up %v vt_calls %v; want skipped, 0, 0", sum["status"], sum["looked_up"], sum["vt_calls"])
 	}
 	if !strings.Contains(second.er.String(), "WARN") || !strings.Contains(second.er.String(), "still running") {
 		t.Errorf("the skipped run should say why in a WARN line:\n%s", second.er.String())
 	}
-	first.wait(30 * time.Second)
-	if first.err != nil {
-		t.Fatalf("first run: %v\n%s", first.err, first.er.String())
-	}
-	if s := first.summary(e); s["status"] != "ok" {
-		t.Errorf("first run status %v", s["status"])
-	}
+	first.signal(syscall.SIGTERM) // no need to wait for the rest
+	first.wait(10 * time.Second)
+	s := first.summary(e)
 	for _, d := range e.domains {
-		if n := e.vt.DomainRequests(d); n != 1 {
-			t.Errorf("%s looked up %d times, want once", d, n)
+		if n := e.vt.DomainRequests(d); n > 1 {
+			t.Errorf("%s looked up %d times, want at most once", d, n)
 		}
 	}
-	e.checkComplete()
+	// Every request VirusTotal got was the first run's (a request the first
+	// run counted may have been cancelled by the stop before it was sent).
+	if n := e.vt.Requests(); n == 0 || n > int64(num(s, "vt_calls")) {
+		t.Errorf("VirusTotal got %d requests; the first run made %v", n, s["vt_calls"])
+	}
 }
 
 // TestClusterOnlyCaptainSpends runs the input on a captain and a member of

@@ -234,8 +234,11 @@ func (e *procEnv) checkSpend(maxConcurrency int) {
 			e.t.Errorf("%s was looked up %d times", d, n)
 		}
 	}
-	if limit := len(e.domains) + maxConcurrency; total > limit {
-		e.t.Errorf("VirusTotal got %d lookups over the runs for %d domains: more than distinct + max_concurrency = %d", total, len(e.domains), limit)
+	// Requests counts every request that reached VirusTotal, those the
+	// dead process abandoned included.
+	if limit := len(e.domains) + maxConcurrency; total > limit || e.vt.Requests() > int64(limit) {
+		e.t.Errorf("VirusTotal got %d requests (%d answered) over the runs for %d domains: more than distinct + max_concurrency = %d",
+			e.vt.Requests(), total, len(e.domains), limit)
 	}
 	if twice > maxConcurrency {
 		e.t.Errorf("%d domains were bought twice, more than max_concurrency %d", twice, maxConcurrency)

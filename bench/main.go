@@ -19,14 +19,20 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "all", "what to run: pacing, day, scale, micro, machine or all (comma-separated)")
+	scenario := flag.String("scenario", "all", "what to run, comma-separated: machine, micro, pacing, day, scale, all (these five), stall (pacing under CPU contention, not in all)")
 	doc := flag.String("doc", "", "Markdown file whose <!-- bench:NAME --> sections are replaced with the results")
 	micro := flag.String("micro", "", "output of go test -bench to tabulate (scenario micro)")
 	quick := flag.Bool("quick", false, "smoke run: every scenario, much smaller (numbers are not meaningful)")
 	child := flag.String("child", "", "internal: run one scale measurement in this process (set by the scale scenario)")
+	pacing := flag.String("pacing", "", "pacing: run only these cases, one after the other: Q/latency/lookups,… (e.g. 1000/50ms/1100)")
+	burners := flag.Int("burners", 6, "stall: CPU-bound processes competing with the limiters")
+	burnFor := flag.Duration("burn", 0, "internal: keep one CPU busy this long (a stall scenario competitor)")
 	cpuprofile := flag.String("cpuprofile", "", "scale: write the CPU profile of the largest child run to this file")
 	flag.Parse()
 
+	if *burnFor > 0 {
+		os.Exit(burn(*burnFor))
+	}
 	if *child != "" {
 		os.Exit(runScaleChild(*child))
 	}
@@ -73,9 +79,10 @@ func main() {
 		}
 		return microTable(*micro)
 	})
-	run("pacing", func() (string, bool) { return scenarioPacing(ctx, *quick, logf) })
+	run("pacing", func() (string, bool) { return scenarioPacing(ctx, *quick, *pacing, logf) })
 	run("day", func() (string, bool) { return scenarioDay(ctx, *quick, logf) })
 	run("scale", func() (string, bool) { return scenarioScale(ctx, *quick, *cpuprofile, logf) })
+	run("stall", func() (string, bool) { return scenarioStall(ctx, *quick, *burners, logf) })
 
 	if *doc != "" && len(sections) > 0 {
 		if err := writeSections(*doc, sections); err != nil {

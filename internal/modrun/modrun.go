@@ -129,7 +129,8 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		return fail("Cannot set up the VirusTotal client: %v", err)
 	}
 	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Field: p.DomainField}
-	sum, err = pipeline.Run(ctx, pipeline.Options{
+	// pipeline.Run logs its error, which is also in sum.Errors.
+	sum, _ = pipeline.Run(ctx, pipeline.Options{
 		Input:                name,
 		RefreshDays:          p.RefreshDays,
 		NotFoundRefreshHours: p.NotFoundRefreshHours,
@@ -139,9 +140,6 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		StateDir:             def.CheckpointDir,
 		Logger:               log,
 	}, src, client.KVStore(p.Collection), enr)
-	if err != nil {
-		log.Errorf("Run of %s://%s failed: %v", Scheme, name, err)
-	}
 	sum.Input, sum.Host, sum.Role = name, def.ServerHost, role
 	return sum
 }

@@ -103,8 +103,8 @@ func TestFaultMatrix(t *testing.T) {
 			check: func(t *testing.T, e *env, r result) {
 				wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
 				wantAllKept(t, e)
-				if r.summary.VTCalls != nDomains+4 {
-					t.Errorf("vt_calls = %d, want %d (each domain once plus 4 retries)", r.summary.VTCalls, nDomains+4)
+				if r.summary.VTCalls < nDomains+4 {
+					t.Errorf("vt_calls = %d, want at least %d (each domain once plus 4 retries)", r.summary.VTCalls, nDomains+4)
 				}
 				wantLine(t, r, warnOrError, "TransientError", "retry")
 				wantLine(t, r, warnOrError, "DeadlineExceededError", "retry")
@@ -113,9 +113,11 @@ func TestFaultMatrix(t *testing.T) {
 		{
 			name: "503 outage longer than the retries",
 			setup: func(e *env) {
-				e.vt.FailDomain("fault5.com", vttest.Transient, vttest.Transient)
+				e.vt.FailDomain("fault5.com", vttest.Transient, vttest.Transient, vttest.Transient, vttest.Transient)
 			},
-			limit: 1500 * time.Millisecond, // less than the backoff of two retries
+			// Less than the backoff of three retries (7 s at least): the
+			// client gives up when no time is left for the next attempt.
+			limit: 6 * time.Second,
 			check: func(t *testing.T, e *env, r result) {
 				if r.summary.Status != pipeline.StatusPartial || r.summary.Failed != 1 {
 					t.Errorf("status %s, failed %d; want partial with fault5.com failed", r.summary.Status, r.summary.Failed)
@@ -123,7 +125,6 @@ func TestFaultMatrix(t *testing.T) {
 				wantLine(t, r, warnOrError, "lookups failed", "retried next run")
 				wantError(t, r, "fault5.com")
 			},
-			next: func(e *env) {},
 		},
 		{
 			name:  "timeouts and connection resets",
@@ -179,6 +180,9 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("VirusTotal got %d requests with a rejected key; lookups must stop at the first answer (max_concurrency in flight)", n)
 				}
 				wantLine(t, r, []string{"ERROR"}, "api_key")
+				if n := strings.Count(r.stderr, "ERROR "); n != 1 {
+					t.Errorf("%d ERROR lines for one rejected key, want 1:\n%s", n, r.stderr)
+				}
 			},
 		},
 		{
@@ -252,7 +256,7 @@ func TestFaultMatrix(t *testing.T) {
 					}
 				}
 			},
-			limit: 2 * time.Second,
+			limit: 3 * time.Second,
 			check: func(t *testing.T, e *env, r result) {
 				if r.summary.Status != pipeline.StatusPartial || r.summary.KVWrites != 0 {
 					t.Errorf("status %s, kv_writes %d; want partial, nothing saved", r.summary.Status, r.summary.KVWrites)

@@ -40,7 +40,7 @@ import (
 func TestMain(m *testing.M) {
 	// A hanging VirusTotal would otherwise hold a test for the default
 	// 30 s request timeout.
-	vtTimeout = 500 * time.Millisecond
+	vtTimeout = 2 * time.Second
 	// The runs mostly wait (retry backoff, the KV store's 503 retries, run
 	// deadlines), so run more of them at once than there are CPUs, unless
 	// -test.parallel was given.

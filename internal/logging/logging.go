@@ -29,25 +29,33 @@ func (l Level) String() string { return names[l] }
 // Logger writes leveled single-line records to an io.Writer (stderr under
 // splunkd). It is safe for concurrent use. The zero value discards.
 type Logger struct {
+	w      io.Writer
+	min    Level
+	prefix string
+	shared *shared
+}
+
+// shared is what a Logger and the Loggers derived from it with With have in
+// common: the writer's lock and the secrets, so that a secret registered on
+// any of them is redacted by all.
+type shared struct {
 	mu      sync.Mutex
-	w       io.Writer
-	min     Level
-	prefix  string
 	secrets []string
 }
 
 // New returns a Logger writing records at min or above to w.
-func New(w io.Writer, min Level) *Logger { return &Logger{w: w, min: min} }
+func New(w io.Writer, min Level) *Logger { return &Logger{w: w, min: min, shared: &shared{}} }
 
 // Discard returns a Logger that writes nothing.
-func Discard() *Logger { return &Logger{} }
+func Discard() *Logger { return &Logger{shared: &shared{}} }
 
 // With returns a Logger that prefixes every message with prefix (for example
 // the input name) and shares the parent's writer and secrets.
 func (l *Logger) With(prefix string) *Logger {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return &Logger{w: l.w, min: l.min, prefix: l.prefix + prefix + " ", secrets: l.secrets}
+	if l == nil || l.shared == nil {
+		return Discard()
+	}
+	return &Logger{w: l.w, min: l.min, prefix: l.prefix + prefix + " ", shared: l.shared}
 }
 
 // Redact registers secrets (API keys, session keys) that must never be
@@ -55,11 +63,14 @@ func (l *Logger) With(prefix string) *Logger {
 // than 8 bytes are ignored: no real key is that short, and masking them
 // would garble ordinary words.
 func (l *Logger) Redact(secrets ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	if l == nil || l.shared == nil {
+		return
+	}
+	l.shared.mu.Lock()
+	defer l.shared.mu.Unlock()
 	for _, s := range secrets {
 		if len(s) >= 8 {
-			l.secrets = append(l.secrets, s)
+			l.shared.secrets = append(l.shared.secrets, s)
 		}
 	}
 }
@@ -70,9 +81,9 @@ func (l *Logger) Logf(lvl Level, format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.secrets {
+	l.shared.mu.Lock()
+	defer l.shared.mu.Unlock()
+	for _, s := range l.shared.secrets {
 		msg = strings.ReplaceAll(msg, s, "****")
 	}
 	msg = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg)

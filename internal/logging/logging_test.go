@@ -54,3 +54,19 @@ func TestZeroAndNilLoggersDiscard(t *testing.T) {
 	l.Errorf("nothing")
 	Discard().Fatalf("nothing")
 }
+
+func TestSecretsAreSharedWithDerivedLoggers(t *testing.T) {
+	var buf bytes.Buffer
+	root := New(&buf, Info)
+	a, b := root.With("a"), root.With("b")
+	a.Redact("secret-one-1234")
+	b.Redact("secret-two-1234")
+	root.Infof("secret-one-1234 secret-two-1234")
+	a.Infof("secret-two-1234")
+	if strings.Contains(buf.String(), "secret-") {
+		t.Errorf("a secret registered on one logger leaked through another:\n%s", buf.String())
+	}
+	var zero Logger
+	zero.Redact("secret-three-123")
+	zero.With("x").Infof("nothing")
+}

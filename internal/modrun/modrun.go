@@ -116,9 +116,15 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 
 	lookups := true
 	role := "standalone"
-	if roles, err := client.ServerRoles(ctx); err != nil {
-		log.Warnf("Cannot read server roles from splunkd (%v); assuming this search head is not in a cluster", err)
-	} else {
+	switch roles, err := client.ServerRoles(ctx); {
+	case err != nil && p.SHCLookup == "captain":
+		// Fail closed: a cluster member that cannot tell whether it is the
+		// captain must not spend quota the captain may be spending too.
+		role, lookups = "unknown", false
+		log.Warnf("Cannot read server roles from splunkd (%v); not looking up this run, since this may be a search head cluster member that is not the captain (shc_lookup=captain). The next run tries again.", err)
+	case err != nil:
+		log.Warnf("Cannot read server roles from splunkd (%v); looking up anyway (shc_lookup=all)", err)
+	default:
 		role, lookups = decideRole(roles, p.SHCLookup)
 		log.Infof("Search head role %s, shc_lookup=%s: %s", role, p.SHCLookup, map[bool]string{true: "this member looks up domains", false: "this member does not spend VirusTotal quota; the captain does"}[lookups])
 	}

@@ -66,6 +66,29 @@ func TestSearchHeadClusterRoles(t *testing.T) {
 	}
 }
 
+// A search head that cannot read its roles does not look up under
+// shc_lookup=captain (it may be a member), but does under shc_lookup=all.
+func TestUnknownRoleFailsClosed(t *testing.T) {
+	for _, policy := range []string{"captain", "all"} {
+		t.Run(policy, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, rows(3, "role%d.com"), []splunktest.Option{splunktest.WithServerInfoDown()})
+			e.params["shc_lookup"] = policy
+			r := e.run()
+			if !hasLine(r.stderr, []string{"WARN"}, "Cannot read server roles from splunkd") {
+				t.Errorf("no WARN line about the roles:\n%s", r.stderr)
+			}
+			want := map[string]int64{"captain": 0, "all": 3}[policy]
+			if n := e.vt.Requests(); n != want {
+				t.Errorf("shc_lookup=%s: %d VirusTotal requests, want %d", policy, n, want)
+			}
+			if policy == "captain" && r.summary.Status != pipeline.StatusSkipped {
+				t.Errorf("status %s, want skipped", r.summary.Status)
+			}
+		})
+	}
+}
+
 // A member that is no longer the captain still saves the answers its last
 // run as captain journaled, without spending anything.
 func TestSearchHeadClusterMemberReplaysItsJournal(t *testing.T) {

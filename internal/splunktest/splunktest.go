@@ -48,6 +48,7 @@ type Server struct {
 	users       map[string]string
 	sessionKey  string
 	roles       []string
+	infoDown    bool
 	collections map[string]map[string]map[string]map[string]any // app → collection → _key → document
 	passwords   map[string]map[string]*credential               // app → entity → credential
 	inputs      map[string]map[string]string                    // app/scheme/name → params
@@ -95,6 +96,10 @@ func WithToken(token string) Option { return func(s *Server) { s.tokens[token] =
 
 // WithUser lets auth/login succeed for user and password.
 func WithUser(user, password string) Option { return func(s *Server) { s.users[user] = password } }
+
+// WithServerInfoDown makes server/info answer 503, as splunkd does while it
+// is restarting.
+func WithServerInfoDown() Option { return func(s *Server) { s.infoDown = true } }
 
 // WithServerRoles sets server/info's server_roles.
 func WithServerRoles(roles ...string) Option { return func(s *Server) { s.roles = roles } }
@@ -528,8 +533,12 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	roles := append([]string{}, s.roles...)
+	roles, down := append([]string{}, s.roles...), s.infoDown
 	s.mu.Unlock()
+	if down {
+		writeMessages(w, r, http.StatusServiceUnavailable, "ERROR", "Service Unavailable")
+		return
+	}
 	if !jsonMode(r) {
 		writeAtom(w, "server-info")
 		return

@@ -74,6 +74,7 @@ type Enricher struct {
 	retryMax   time.Duration
 	log        *logging.Logger
 	now        func() time.Time
+	grace      time.Duration // see inFlightGrace
 
 	calls      atomic.Int64
 	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
@@ -159,7 +160,34 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		retryMax:   30 * time.Second,
 		log:        cfg.Logger,
 		now:        cfg.Now,
+		grace:      inFlightGrace,
 	}, nil
+}
+
+// inFlightGrace is how long a request already sent may still run once the
+// caller's context is done (SIGTERM, the run's deadline): its answer is paid
+// for, and the pipeline still saves what arrives. Waiting for a request
+// slot or a retry stops at once.
+const inFlightGrace = 5 * time.Second
+
+// withGrace returns a context that is cancelled grace after parent is done,
+// with parent's cause, or when the returned cancel is called.
+func withGrace(parent context.Context, grace time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
+	go func() {
+		select {
+		case <-parent.Done():
+			t := time.NewTimer(grace)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancel(context.Cause(parent))
+			case <-ctx.Done():
+			}
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 // newLimiter returns the limiter that keeps requests under perMinute in any
@@ -209,7 +237,7 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 			return record.Record{}, err
 		}
 		e.calls.Add(1)
-		resp, status, err := e.get(ctx, u)
+		resp, status, err := e.send(ctx, u)
 		if err != nil && ctx.Err() != nil {
 			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
 		}
@@ -287,7 +315,10 @@ func (e *Enricher) redact(s string) string { return strings.ReplaceAll(s, e.key,
 // each request gets its own small vt.Client and http.Client whose
 // RoundTripper binds ctx (with the per-request timeout) to the request and
 // records the status, around the one shared connection pool.
-func (e *Enricher) get(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
+// send sends one request; once sent, it may outlive ctx by e.grace.
+func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
+	ctx, stop := withGrace(ctx, e.grace)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	rt := &boundTransport{ctx: ctx, base: e.transport}

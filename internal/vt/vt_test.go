@@ -561,3 +561,32 @@ func TestClassify(t *testing.T) {
 }
 
 var tlsVerifyErr = tls.CertificateVerificationError{Err: errors.New("x509: certificate signed by unknown authority")}
+
+// A request already sent when the run is cancelled (SIGTERM, deadline) is
+// paid for: its answer is kept if it arrives within the grace period; one
+// that takes longer is abandoned.
+func TestEnrichKeepsAnswerInFlightAtCancel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory(vttest.WithLatency(2 * time.Second))
+		srv.AddDomain("a.example", json.RawMessage(`{"reputation": 5}`))
+		e := inMemory(t, srv, Config{RequestsPerMinute: 60000})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(time.Second, cancel) // the request is in flight until 2 s
+		rec, err := e.Enrich(ctx, "a.example")
+		if err != nil || !rec.VTFound || rec.Reputation == nil || *rec.Reputation != 5 {
+			t.Errorf("answer in flight at cancellation: got %+v, %v; want the found record", rec, err)
+		}
+
+		slow := vttest.NewInMemory(vttest.WithLatency(time.Minute))
+		e = inMemory(t, slow, Config{RequestsPerMinute: 60000})
+		ctx, cancel = context.WithCancel(t.Context())
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		if _, err := e.Enrich(ctx, "b.example"); !errors.Is(err, context.Canceled) {
+			t.Errorf("got %v, want context.Canceled", err)
+		}
+		if took := time.Since(start).Round(time.Second); took != time.Second+inFlightGrace {
+			t.Errorf("a request still running was abandoned after %s, want %s (cancel + grace)", took, time.Second+inFlightGrace)
+		}
+	})
+}

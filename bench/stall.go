@@ -115,6 +115,7 @@ func scenarioStall(ctx context.Context, quick bool, burners int, logf func(strin
 		}
 	}()
 	logf("stall: %d CPU-bound processes for %s; both limiters side by side", burners, d.Round(time.Second))
+	mon := watchStalls(time.Minute / 30000)
 	now := time.Now()
 	var results []grantStats
 	var mu sync.Mutex
@@ -134,9 +135,11 @@ func scenarioStall(ctx context.Context, quick bool, burners int, logf func(strin
 		}
 	}
 	wg.Wait()
+	worst, over := mon.stop()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d CPU-bound processes compete for the %d CPUs while each limiter paces max_concurrency workers "+
-		"(Wait, then L asleep and 200 µs of CPU per grant), all side by side in one process.\n\n", burners, runtime.NumCPU())
+		"(Wait, then L asleep and 200 µs of CPU per grant), all side by side in one process. Longest stall of a 5 ms sleep "+
+		"meanwhile: %s (%d longer than 2 ms).\n\n", burners, runtime.NumCPU(), worst.Round(100*time.Microsecond), over)
 	b.WriteString("| limiter | Q (/min) | grants | sustained (/min) | sustained / Q | most in any 60 s | smallest gap |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	ok := true
 	for _, s := range results {

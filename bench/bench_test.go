@@ -68,13 +68,13 @@ func TestParseBench(t *testing.T) {
 pkg: github.com/vtsync/vtsync/internal/domain
 BenchmarkNormalize/mix-2         	 1000000	      1043 ns/op	     123 B/op	       2 allocs/op
 pkg: github.com/vtsync/vtsync/internal/vt
-BenchmarkMap-2   	   30000	     40000 ns/op	 700.50 MB/s	   9000 B/op	      80 allocs/op
+BenchmarkMap-2   	   30000	     40000 ns/op	 700.50 MB/s	   449.6 ns/row	   9000 B/op	      80 allocs/op
 PASS
 `
 	got := parseBench(out)
 	want := []benchLine{
 		{pkg: "internal/domain", name: "BenchmarkNormalize/mix-2", iters: "1000000", nsOp: "1043", bytesOp: "123", allocsOp: "2"},
-		{pkg: "internal/vt", name: "BenchmarkMap-2", iters: "30000", nsOp: "40000", mbS: "700.50", bytesOp: "9000", allocsOp: "80"},
+		{pkg: "internal/vt", name: "BenchmarkMap-2", iters: "30000", nsOp: "40000", mbS: "700.50", bytesOp: "9000", allocsOp: "80", other: []string{"449.6 ns/row"}},
 	}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("parseBench:\n got %+v\nwant %+v", got, want)

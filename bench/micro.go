@@ -11,6 +11,7 @@ type benchLine struct {
 	pkg, name                    string
 	iters                        string
 	nsOp, mbS, bytesOp, allocsOp string
+	other                        []string // custom metrics, e.g. "449.6 ns/row"
 }
 
 // parseBench reads go test -bench output: "pkg:" lines name the package of
@@ -38,6 +39,8 @@ func parseBench(out string) []benchLine {
 				l.bytesOp = f[i]
 			case "allocs/op":
 				l.allocsOp = f[i]
+			default:
+				l.other = append(l.other, f[i]+" "+f[i+1])
 			}
 		}
 		lines = append(lines, l)
@@ -54,9 +57,9 @@ func microTable(path string) (string, bool) {
 	ok := len(lines) > 0 && !strings.Contains(string(b), "\nFAIL")
 	var s strings.Builder
 	s.WriteString("Tabulated from `go test -run '^$' -bench . -benchmem ./internal/... ./bench/...` (default -benchtime 1s).\n\n")
-	s.WriteString("| package | benchmark | iterations | ns/op | MB/s | B/op | allocs/op |\n|---|---|---:|---:|---:|---:|---:|\n")
+	s.WriteString("| package | benchmark | iterations | ns/op | MB/s | B/op | allocs/op | other |\n|---|---|---:|---:|---:|---:|---:|---|\n")
 	for _, l := range lines {
-		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s | %s |\n", l.pkg, l.name, l.iters, l.nsOp, l.mbS, l.bytesOp, l.allocsOp)
+		fmt.Fprintf(&s, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", l.pkg, l.name, l.iters, l.nsOp, l.mbS, l.bytesOp, l.allocsOp, strings.Join(l.other, ", "))
 	}
 	if !ok {
 		s.WriteString("\nNo benchmark results, or a benchmark failed: see the go test output.\n")

@@ -56,7 +56,7 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 		}
 		sum := runStanza(ctx, def, st, log.With("input="+st.InputName()))
 		data, _ := json.Marshal(sum)
-		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Now(), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
+		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Unix(sum.StartTime, 0), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
 			log.Errorf("Cannot write the summary event to splunkd: %v", err)
 			code = 1
 		}
@@ -92,7 +92,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	fail := func(format string, args ...any) pipeline.Summary {
 		msg := fmt.Sprintf(format, args...)
 		log.Errorf("%s", msg)
-		return pipeline.Summary{Input: name, Host: def.ServerHost, Status: "failed", StartTime: start.Unix(),
+		return pipeline.Summary{Input: name, ServerHost: def.ServerHost, Status: "failed", StartTime: start.Unix(),
 			Rejected: map[string]int{}, QuotaState: "ok", Errors: []string{msg},
 			Duration: time.Since(start).Seconds()}
 	}
@@ -146,7 +146,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		StateDir:             def.CheckpointDir,
 		Logger:               log,
 	}, src, client.KVStore(p.Collection), enr)
-	sum.Input, sum.Host, sum.Role = name, def.ServerHost, role
+	sum.Input, sum.ServerHost, sum.Role = name, def.ServerHost, role
 	return sum
 }
 

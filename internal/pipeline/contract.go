@@ -32,8 +32,8 @@ type Store interface {
 // names are read by the app's dashboards and alerts: keep them stable.
 type Summary struct {
 	Input         string         `json:"input"`
-	Host          string         `json:"host,omitempty"`
-	Status        string         `json:"status"` // ok, partial, failed, skipped
+	ServerHost    string         `json:"server_host,omitempty"` // splunkd's server_host ("host" would clash with the event's host field)
+	Status        string         `json:"status"`                // ok, partial, failed, skipped
 	Role          string         `json:"role,omitempty"`
 	StartTime     int64          `json:"start_time"`
 	Candidates    int            `json:"candidates"`

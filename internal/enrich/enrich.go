@@ -38,3 +38,28 @@ type Func func(ctx context.Context, domain string) (record.Record, error)
 func (f Func) Enrich(ctx context.Context, domain string) (record.Record, error) {
 	return f(ctx, domain)
 }
+
+// ErrNotSent is wrapped by errors of lookups that ended before their first
+// request was sent (no request slot before the deadline, the run stopping,
+// the gate refusing): nothing was paid for, and the domain is still due.
+var ErrNotSent = errors.New("no request was sent")
+
+type gateKey struct{}
+
+// WithGate returns a context under which enrichers call gate right before
+// each request they send, retries included. The pipeline counts requests
+// against the daily lookup budget there; a non-nil error means "do not
+// send", and the enricher returns it (wrapping ErrNotSent if no request
+// was sent for the domain yet).
+func WithGate(ctx context.Context, gate func() error) context.Context {
+	return context.WithValue(ctx, gateKey{}, gate)
+}
+
+// Gate calls ctx's gate, if any. Enrichers that send paid requests call it
+// before each one.
+func Gate(ctx context.Context) error {
+	if g, ok := ctx.Value(gateKey{}).(func() error); ok {
+		return g()
+	}
+	return nil
+}

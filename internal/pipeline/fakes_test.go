@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/vtsync/vtsync/internal/domain"
+	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -149,6 +150,10 @@ type vtFake struct {
 func newVT(now int64) *vtFake { return &vtFake{calls: map[string]int{}, now: now} }
 
 func (v *vtFake) Enrich(ctx context.Context, d string) (record.Record, error) {
+	// Like a real enricher, pass the run's gate before "sending".
+	if err := enrich.Gate(ctx); err != nil {
+		return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
+	}
 	v.mu.Lock()
 	v.calls[d]++
 	v.order = append(v.order, d)

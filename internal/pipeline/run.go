@@ -151,6 +151,7 @@ type result struct {
 	rec     record.Record
 	err     error
 	stopped bool // err came from the run stopping the lookup
+	notSent bool // the lookup ended before sending anything: still due
 }
 
 func (r *runner) run(ctx context.Context) (Summary, error) {
@@ -192,6 +193,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	defer context.AfterFunc(ctx, func() { r.stop() })()
 	lookCtx, cancelLookups := context.WithCancelCause(ctx)
 	defer cancelLookups(nil)
+	lookCtx = enrich.WithGate(lookCtx, r.gate)
 
 	chunks := make(chan []string, 16)
 	work := make(chan string)
@@ -343,12 +345,12 @@ func (r *runner) check(ctx context.Context, chunk []string) []string {
 }
 
 // lookup is one worker: it enriches due domains until work closes or the
-// run stops looking up. Every lookup started is paid for: it is counted
-// against the daily budget before it is sent, and its answer is journaled
-// before it is handed on to be saved.
+// run stops looking up. Every request is paid for: the enricher passes the
+// run's gate (the daily budget) right before it sends one, and an answer is
+// journaled before it is handed on to be saved.
 func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan string, results chan<- result) {
 	for d := range work {
-		if r.isStopped() || !r.spend.take(r) {
+		if r.isStopped() {
 			continue // drain: dispatch stops sending soon
 		}
 		rec, err := r.enr.Enrich(ctx, d)
@@ -373,8 +375,21 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
 			}
 		}
-		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && ctx.Err() != nil}
+		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && ctx.Err() != nil,
+			notSent: errors.Is(err, enrich.ErrNotSent)}
 	}
+}
+
+// errBudgetSpent is the gate's answer once the daily budget is spent.
+var errBudgetSpent = errors.New("the daily lookup budget is spent")
+
+// gate is called by the enricher right before each request: it spends one
+// unit of the daily budget, durably, or refuses.
+func (r *runner) gate() error {
+	if !r.spend.take(r) {
+		return errBudgetSpent
+	}
+	return nil
 }
 
 // journal durably records an answer before it goes to the store. If it
@@ -409,7 +424,11 @@ func (r *runner) write(ctx context.Context, results <-chan result) {
 }
 
 // account counts one lookup result and reports whether it has a record.
+// A lookup that sent nothing is not counted: its domain stays deferred.
 func (r *runner) account(res result) bool {
+	if res.notSent {
+		return false
+	}
 	r.sum.LookedUp++
 	if r.opt.Progress != nil {
 		r.opt.Progress(r.sum.LookedUp, int(r.dueSeen.Load()))

@@ -224,17 +224,20 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 	u := e.base.JoinPath("domains", domain)
 	for attempt := 1; ; attempt++ {
 		if err := e.quotaPaused(domain); err != nil {
-			return record.Record{}, err
+			return record.Record{}, notSent(attempt, err)
 		}
 		if err := e.limiter.Wait(ctx); err != nil {
 			if ctx.Err() != nil {
-				return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+				return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
 			}
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
-				domain, context.DeadlineExceeded)
+			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
+				domain, context.DeadlineExceeded))
 		}
 		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
-			return record.Record{}, err
+			return record.Record{}, notSent(attempt, err)
+		}
+		if err := enrich.Gate(ctx); err != nil { // the caller's budget
+			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
 		}
 		e.calls.Add(1)
 		resp, status, err := e.send(ctx, u)
@@ -315,6 +318,14 @@ func (e *Enricher) redact(s string) string { return strings.ReplaceAll(s, e.key,
 // each request gets its own small vt.Client and http.Client whose
 // RoundTripper binds ctx (with the per-request timeout) to the request and
 // records the status, around the one shared connection pool.
+// notSent marks err as a lookup that sent nothing, if attempt is the first.
+func notSent(attempt int, err error) error {
+	if attempt == 1 {
+		return fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
+	}
+	return err
+}
+
 // send sends one request; once sent, it may outlive ctx by e.grace.
 func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
 	ctx, stop := withGrace(ctx, e.grace)

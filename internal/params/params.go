@@ -49,7 +49,7 @@ var Args = []Arg{
 	{Name: "requests_per_minute", Title: "Requests per minute", DataType: "number", Default: "4",
 		Description: "VirusTotal requests per minute, never exceeded. 4 for a public key; premium keys set more."},
 	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
-		Description: "VirusTotal lookups this input may spend per UTC day (0 = no cap)."},
+		Description: "VirusTotal requests this input may send per UTC day, retries included (0 = no cap)."},
 	{Name: "max_concurrency", Title: "Maximum concurrency", DataType: "number", Default: "4",
 		Description: "VirusTotal requests in flight at once."},
 	{Name: "refresh_days", Title: "Refresh after days", DataType: "number", Default: "7",

@@ -117,8 +117,12 @@ func FileName(input string) string {
 		sum := sha256.Sum256([]byte(input))
 		name += "-" + hex.EncodeToString(sum[:4])
 	}
-	return name + ".db"
+	return name + Suffix
 }
+
+// Suffix ends every state file name, so that a state file cannot be taken
+// for (and lock) a store file such as standalone mode's vtsync.db.
+const Suffix = ".state.db"
 
 // Path returns the state file's path (for messages).
 func (s *State) Path() string { return s.path }

@@ -225,14 +225,14 @@ func TestBudgetRollsOverAtUTCMidnight(t *testing.T) {
 
 func TestFileName(t *testing.T) {
 	for _, in := range []string{"main", "a-b_c.1"} {
-		if got := FileName(in); got != in+".db" {
+		if got := FileName(in); got != in+".state.db" {
 			t.Errorf("FileName(%q) = %q", in, got)
 		}
 	}
 	seen := map[string]string{}
 	for _, in := range []string{"a/b", "a_b", "../x", "..", "", "a b", "a\\b", strings.Repeat("x", 300)} {
 		got := FileName(in)
-		if strings.ContainsAny(got, `/\ `) || strings.HasPrefix(got, ".") || len(got) > 80 {
+		if strings.ContainsAny(got, `/\ `) || strings.HasPrefix(got, ".") || len(got) > 64+9+len(Suffix) {
 			t.Errorf("FileName(%q) = %q: not a safe file name", in, got)
 		}
 		if prev, dup := seen[got]; dup {
@@ -299,7 +299,7 @@ func FuzzFileName(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input string) {
 		got := FileName(input)
-		if !strings.HasSuffix(got, ".db") || strings.HasPrefix(got, ".") || len(got) > 64+9+3 {
+		if !strings.HasSuffix(got, Suffix) || strings.HasPrefix(got, ".") || len(got) > 64+9+len(Suffix) {
 			t.Fatalf("FileName(%q) = %q", input, got)
 		}
 		for _, c := range []byte(got) {

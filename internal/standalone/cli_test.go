@@ -521,3 +521,34 @@ func TestDispatch(t *testing.T) {
 		t.Fatalf("unknown command: %d %s", code, errb.String())
 	}
 }
+
+// A configuration without a name takes its file's name: vtsync.yaml gives
+// the input "vtsync", whose state file must not be the default store
+// (both in state_dir) — that run would find its own store locked.
+func TestUnnamedConfigRuns(t *testing.T) {
+	dir := copyDemo(t)
+	b, err := os.ReadFile(filepath.Join(dir, "vtsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(b), "name: demo\n", "", 1)
+	cfg = strings.Replace(cfg, "    path: .vtsync/vtsync.db\n", "", 1)
+	cfg = strings.Replace(cfg, "  embedded:\n", "", 1)
+	if cfg == string(b) {
+		t.Fatal("the demo configuration changed: update this test")
+	}
+	write(t, dir, "vtsync.yaml", cfg)
+	r := run(t, RunMain, "--config", filepath.Join(dir, "vtsync.yaml"), "--once")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	if s := summaryOf(t, r.stdout); s.Input != "vtsync" || s.Status != pipeline.StatusOK || s.LookedUp == 0 {
+		t.Errorf("input %q status %s looked_up %d, want vtsync, ok and lookups", s.Input, s.Status, s.LookedUp)
+	}
+
+	write(t, dir, "clash.yaml", strings.Replace(cfg, "  type: embedded\n", "  type: embedded\n  embedded:\n    path: .vtsync/clash.state.db\n", 1))
+	r = run(t, RunMain, "--config", filepath.Join(dir, "clash.yaml"), "--once")
+	if r.code != 2 || !strings.Contains(r.stderr, "store.embedded.path") {
+		t.Errorf("a store path equal to the state file: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}

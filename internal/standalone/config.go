@@ -86,6 +86,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/params"
@@ -600,6 +601,9 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		}
 		if c.Store.Path == "" {
 			c.Store.Path = filepath.Join(c.StateDir, "vtsync.db")
+		}
+		if filepath.Clean(c.Store.Path) == filepath.Join(c.StateDir, checkpoint.FileName(c.Name)) {
+			e.add("store.embedded.path", "%q is the state file of input %q (run lock, journal, budget); choose another file", c.Store.Path, c.Name)
 		}
 	case StoreKVStore:
 		kv := st.KVStore

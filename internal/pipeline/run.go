@@ -181,7 +181,12 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	}
 	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
 
-	r.replay(ctx)
+	if !r.replay(ctx) {
+		// The store refuses what we already paid for: searching and checking
+		// freshness against it now would only hold the lock until the deadline.
+		r.log.Errorf("Input %s: the answers left by a previous run could not be saved; this run does not search or look up. They stay in the journal for the next run; check the KV store (splunkd health, collection).", in)
+		return r.finish(ctx, StatusPartial, nil)
+	}
 	if !r.opt.Lookups {
 		r.sum.Role = "shc_member"
 		r.log.Infof("Input %s: this search head cluster member is not the captain: no search and no VirusTotal lookups this run (the captain does them)", in)
@@ -229,29 +234,30 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 }
 
 // replay saves the answers a previous run journaled but did not get
-// confirmed by the store. If the store refuses them, no lookups are made
-// this run: they would be answers we cannot store either.
-func (r *runner) replay(ctx context.Context) {
+// confirmed by the store. It reports false if the store refused them: then
+// the run makes no lookups, which would be answers it cannot store either.
+func (r *runner) replay(ctx context.Context) bool {
 	if r.state == nil {
-		return
+		return true
 	}
 	pending, err := r.state.Pending()
 	if err != nil {
 		r.log.Errorf("Input %s: cannot read the journal in %s: %v", r.opt.Input, r.state.Path(), err)
 		r.note("journal unreadable: %v", err)
-		return
+		return true
 	}
 	if len(pending) == 0 {
-		return
+		return true
 	}
 	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(pending))
 	for i := 0; i < len(pending); i += r.opt.BatchSize {
 		batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
 		if !r.save(ctx, batch) {
-			return
+			return false
 		}
 		r.sum.Replayed += len(batch)
 	}
+	return true
 }
 
 // collect streams the source into chunks of new distinct registered

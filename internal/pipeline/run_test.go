@@ -499,6 +499,35 @@ func TestSaveFailureIsReplayedNextRun(t *testing.T) {
 	}
 }
 
+// A run whose replay the store still refuses neither searches nor looks
+// up: it ends at once, keeping the journal for the next run.
+func TestFailedReplayEndsTheRun(t *testing.T) {
+	dir := t.TempDir()
+	store := newStore()
+	store.failSave = func(n int) error { return errors.New("KV store: 503 Service Unavailable") }
+	opt := opts(t)
+	opt.StateDir = dir
+	src := &rows{values: domains(20, "r%d.com")}
+	if _, err := run(t, opt, src, store, newVT(t0.Unix())); err != nil {
+		t.Fatal(err)
+	}
+	store.gets = 0
+	vt := newVT(t0.Unix())
+	s, err := run(t, opt, &rows{values: domains(20, "other%d.com")}, store, vt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != StatusPartial || s.Candidates != 0 || store.gets != 0 || len(vt.called()) != 0 {
+		t.Errorf("status %s, %d candidates, %d store reads, %d lookups; want partial and nothing else",
+			s.Status, s.Candidates, store.gets, len(vt.called()))
+	}
+	store.failSave = nil
+	s, _ = run(t, opt, src, store, newVT(t0.Unix()))
+	if s.Replayed != 20 || len(store.keys()) != 20 {
+		t.Errorf("replayed %d, stored %d; want the 20 journaled answers", s.Replayed, len(store.keys()))
+	}
+}
+
 func TestStoreGetFailureSpendsNothing(t *testing.T) {
 	store := newStore()
 	store.failGet = errors.New("KV store: 500")

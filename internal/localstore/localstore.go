@@ -95,8 +95,10 @@ func (s *Store) Get(ctx context.Context, domains []string) (map[string]record.Re
 				continue
 			}
 			var r record.Record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("record %q: %w", d, err)
+			if json.Unmarshal(v, &r) != nil {
+				// Unreadable: treated as missing, so the domain is looked up
+				// again and its record rewritten (as the KV store does).
+				continue
 			}
 			out[d] = r
 		}

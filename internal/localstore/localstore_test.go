@@ -1,6 +1,8 @@
 package localstore
 
 import (
+	bolt "go.etcd.io/bbolt"
+
 	"bytes"
 	"context"
 	"encoding/csv"
@@ -253,5 +255,25 @@ func TestCSVRowMatchesJSON(t *testing.T) {
 	back, err := csv.NewReader(&buf).Read()
 	if err != nil || !reflect.DeepEqual(back, row) {
 		t.Fatalf("CSV round trip: %v\n got %q\nwant %q", err, back, row)
+	}
+}
+
+// An unreadable record is treated as missing, not as a failure of the whole
+// read: the pipeline then looks that one domain up again and rewrites it.
+func TestUnreadableRecordIsMissing(t *testing.T) {
+	ctx := context.Background()
+	s := open(t)
+	if err := s.Save(ctx, []record.Record{full()}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).Put([]byte("broken.example"), []byte(`{"enriched_time":"soon"`))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, []string{"cdn-telemetry-sync.com", "broken.example"})
+	if err != nil || len(got) != 1 || got["cdn-telemetry-sync.com"].Domain == "" {
+		t.Errorf("got %v, %v; want the readable record only", got, err)
 	}
 }

@@ -68,9 +68,6 @@ func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *log
 	}
 }
 
-// getChunk bounds the domains of one Store.Get, as the pipeline does.
-const getChunk = 1000
-
 // Detect runs the detection over an events file and the configured store:
 // eventsPath and format override the configuration's file source ("" =
 // use it). It returns the findings and what was dropped on the way.
@@ -103,16 +100,10 @@ func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesour
 	if closer != nil {
 		defer closer.Close()
 	}
-	cands := d.Candidates()
-	recs := make(map[string]record.Record, len(cands))
-	for i := 0; i < len(cands); i += getChunk {
-		got, err := store.Get(ctx, cands[i:min(i+getChunk, len(cands))])
-		if err != nil {
-			return nil, detect.Stats{}, fmt.Errorf("reading records: %w", err)
-		}
-		for k, v := range got {
-			recs[k] = v
-		}
+	// Stores bound their own requests (the KV store asks 1000 keys at a time).
+	recs, err := store.Get(ctx, d.Candidates())
+	if err != nil {
+		return nil, detect.Stats{}, fmt.Errorf("reading records: %w", err)
 	}
 	findings := d.Findings(func(dom string) (record.Record, bool) { r, ok := recs[dom]; return r, ok })
 	return findings, d.Stats(), nil

@@ -204,18 +204,23 @@ func (s *State) Done(domains []string) error {
 // paid for but not confirmed by the store (a crash, a store failure).
 func (s *State) Pending() ([]record.Record, error) {
 	var recs []record.Record
+	var bad []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJournal).ForEach(func(k, v []byte) error {
 			var r record.Record
 			if err := json.Unmarshal(v, &r); err != nil {
 				// A record we wrote ourselves cannot be corrupt unless the
-				// file is; skip it rather than block every later run.
+				// file is; drop it rather than block every later run.
+				bad = append(bad, string(k))
 				return nil
 			}
 			recs = append(recs, r)
 			return nil
 		})
 	})
+	if err == nil && len(bad) > 0 {
+		err = s.Done(bad)
+	}
 	return recs, err
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/record"
+	bolt "go.etcd.io/bbolt"
 )
 
 var t0 = time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
@@ -311,4 +312,27 @@ func FuzzFileName(f *testing.F) {
 			t.Fatalf("FileName(%q) not deterministic", input)
 		}
 	})
+}
+
+// A damaged journal entry is dropped by Pending, so it neither blocks nor
+// counts against the journal's bound on later runs.
+func TestPendingDropsUnreadableEntries(t *testing.T) {
+	s := open(t, t.TempDir(), "main")
+	good := record.NotFound("good.example", 1800000000)
+	if err := s.Journal([]record.Record{good, record.NotFound("bad.example", 1800000000)}); err != nil {
+		t.Fatal(err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketJournal).Put([]byte("bad.example"), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Pending()
+	if err != nil || len(recs) != 1 || recs[0].Key != "good.example" {
+		t.Fatalf("Pending = %v, %v; want the readable record", recs, err)
+	}
+	if n := s.Len(); n != 1 {
+		t.Errorf("Len = %d after dropping the damaged entry, want 1", n)
+	}
 }

@@ -52,7 +52,7 @@ appcheck:
 	$(GO) test -count=1 ./internal/appcheck/
 
 # Go micro-benchmarks, then the end-to-end scenarios (VT pacing at the
-# quota, a simulated day, a million-row run: about 6 minutes); the results
+# quota, a simulated day, a million-row run: 4-5 minutes); the results
 # replace the marked sections of docs/benchmarks.md.
 bench:
 	@mkdir -p bin

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +42,7 @@ func burstLimiter(q int, now time.Time) *rate.Limiter {
 type grantStats struct {
 	name      string
 	q, n      int
+	lat       time.Duration
 	sustained float64 // grants per minute, first to last
 	maxWindow int
 	gap       time.Duration
@@ -72,7 +75,7 @@ func grants(ctx context.Context, name string, lim *rate.Limiter, q, n, workers i
 		})
 	}
 	wg.Wait()
-	s := grantStats{name: name, q: q, n: len(times), maxWindow: maxInWindow(times, time.Minute), gap: minGap(times)}
+	s := grantStats{name: name, q: q, lat: lat, n: len(times), maxWindow: maxInWindow(times, time.Minute), gap: minGap(times)}
 	if len(times) > 1 {
 		s.sustained = float64(len(times)-1) / times[len(times)-1].Sub(times[0]).Minutes()
 	}
@@ -136,15 +139,18 @@ func scenarioStall(ctx context.Context, quick bool, burners int, logf func(strin
 	}
 	wg.Wait()
 	worst, over := mon.stop()
+	slices.SortFunc(results, func(a, b grantStats) int {
+		return cmp.Or(cmp.Compare(a.q, b.q), cmp.Compare(a.lat, b.lat), strings.Compare(b.name, a.name))
+	})
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d CPU-bound processes compete for the %d CPUs while each limiter paces max_concurrency workers "+
 		"(Wait, then L asleep and 200 µs of CPU per grant), all side by side in one process. Longest stall of a 5 ms sleep "+
 		"meanwhile: %s (%d longer than 2 ms).\n\n", burners, runtime.NumCPU(), worst.Round(100*time.Microsecond), over)
-	b.WriteString("| limiter | Q (/min) | grants | sustained (/min) | sustained / Q | most in any 60 s | smallest gap |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| limiter | Q (/min) | L | grants | sustained (/min) | sustained / Q | most in any 60 s | smallest gap |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	ok := true
 	for _, s := range results {
 		ok = ok && s.maxWindow <= s.q
-		fmt.Fprintf(&b, "| %s | %d | %d | %.1f | **%.3f** | %d | %s |\n", s.name, s.q, s.n, s.sustained, s.sustained/float64(s.q), s.maxWindow, s.gap.Round(time.Microsecond))
+		fmt.Fprintf(&b, "| %s | %d | %s | %d | %.1f | **%.3f** | %d | %s |\n", s.name, s.q, s.lat, s.n, s.sustained, s.sustained/float64(s.q), s.maxWindow, s.gap.Round(time.Microsecond))
 	}
 	return b.String(), ok
 }

@@ -58,10 +58,8 @@ func (l *Logger) With(prefix string) *Logger {
 	return &Logger{w: l.w, min: l.min, prefix: l.prefix + prefix + " ", shared: l.shared}
 }
 
-// Redact registers secrets (API keys, session keys) that must never be
-// written; they are replaced by "****" in every later record. Values shorter
-// than 8 bytes are ignored: no real key is that short, and masking them
-// would garble ordinary words.
+// Redact registers secrets (API keys, session keys, passwords) that must
+// never be written; they are replaced by "****" in every later record.
 func (l *Logger) Redact(secrets ...string) {
 	if l == nil || l.shared == nil {
 		return
@@ -69,7 +67,7 @@ func (l *Logger) Redact(secrets ...string) {
 	l.shared.mu.Lock()
 	defer l.shared.mu.Unlock()
 	for _, s := range secrets {
-		if len(s) >= 8 {
+		if s != "" {
 			l.shared.secrets = append(l.shared.secrets, s)
 		}
 	}
@@ -83,9 +81,7 @@ func (l *Logger) Logf(lvl Level, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.shared.mu.Lock()
 	defer l.shared.mu.Unlock()
-	for _, s := range l.shared.secrets {
-		msg = strings.ReplaceAll(msg, s, "****")
-	}
+	msg = Scrub(msg, l.shared.secrets...)
 	msg = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg)
 	fmt.Fprintf(l.w, "%s %s%s\n", lvl, l.prefix, msg)
 }
@@ -104,3 +100,15 @@ func (l *Logger) Errorf(format string, args ...any) { l.Logf(Error, format, args
 
 // Fatalf logs at FATAL; it does not exit.
 func (l *Logger) Fatalf(format string, args ...any) { l.Logf(Fatal, format, args...) }
+
+// Scrub returns s with every non-empty secret replaced by "****": the one
+// rule for keeping keys, session keys and passwords out of logs, events and
+// error messages.
+func Scrub(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if sec != "" {
+			s = strings.ReplaceAll(s, sec, "****")
+		}
+	}
+	return s
+}

@@ -11,7 +11,7 @@ func TestLinesAreLeveledSingleAndRedacted(t *testing.T) {
 	var buf bytes.Buffer
 	l := New(&buf, Info)
 	key := "0123456789abcdef0123456789abcdef"
-	l.Redact(key, "", "short")
+	l.Redact(key, "")
 	l.Debugf("hidden")
 	l.Infof("start %s", "run")
 	l.With("input=default").Warnf("key %s rejected\nsecond line\r\nthird", key)

@@ -46,7 +46,7 @@ func ValidateArguments(stdin io.Reader, stdout io.Writer, log *logging.Logger) i
 	}
 	log.Redact(secrets...)
 	if _, err := params.Parse(v.Params); err != nil {
-		msg := redact(err.Error(), secrets)
+		msg := logging.Scrub(err.Error(), secrets...)
 		log.Errorf("input %q is invalid: %s", v.InputName(), msg)
 		if werr := WriteValidationError(stdout, msg); werr != nil {
 			log.Errorf("writing the validation error to stdout: %v", werr)
@@ -54,13 +54,4 @@ func ValidateArguments(stdin io.Reader, stdout io.Writer, log *logging.Logger) i
 		return 1
 	}
 	return 0
-}
-
-func redact(s string, secrets []string) string {
-	for _, k := range secrets {
-		if k != "" {
-			s = strings.ReplaceAll(s, k, "****")
-		}
-	}
-	return s
 }

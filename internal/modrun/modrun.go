@@ -81,12 +81,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	log.Redact(secrets...)
 	defer func() {
 		for i, e := range sum.Errors {
-			for _, s := range secrets {
-				if len(s) >= 8 {
-					e = strings.ReplaceAll(e, s, "****")
-				}
-			}
-			sum.Errors[i] = e
+			sum.Errors[i] = logging.Scrub(e, secrets...)
 		}
 	}()
 	fail := func(format string, args ...any) pipeline.Summary {

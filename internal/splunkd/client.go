@@ -229,15 +229,7 @@ func (c *Client) redact(err error) error {
 func (c *Client) redactText(s string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, sec := range c.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "****")
-		}
-	}
-	if c.sessionKey != "" {
-		s = strings.ReplaceAll(s, c.sessionKey, "****")
-	}
-	return s
+	return logging.Scrub(logging.Scrub(s, c.secrets...), c.sessionKey)
 }
 
 // nsPath returns /servicesNS/nobody/<app>/ followed by the escaped segments.

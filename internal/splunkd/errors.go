@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/vtsync/vtsync/internal/logging"
 )
 
 // Message is one entry of splunkd's "messages" list: Type is DEBUG, INFO,
@@ -152,15 +154,8 @@ func redact(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
-	msg := err.Error()
-	changed := false
-	for _, s := range secrets {
-		if s != "" && strings.Contains(msg, s) {
-			msg = strings.ReplaceAll(msg, s, "****")
-			changed = true
-		}
-	}
-	if !changed {
+	msg := logging.Scrub(err.Error(), secrets...)
+	if msg == err.Error() {
 		return err
 	}
 	return &redacted{msg: msg, err: err}

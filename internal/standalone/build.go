@@ -118,7 +118,7 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 			ProxyURL: c.Params.ProxyURL, Logger: log,
 		})
 		if err != nil {
-			return nil, c.errorAt("enrich.virustotal", "%s", strings.ReplaceAll(err.Error(), key, "****"))
+			return nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))
 		}
 		return e, nil
 	}

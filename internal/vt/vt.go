@@ -309,7 +309,7 @@ func (e *Enricher) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (e *Enricher) redact(s string) string { return strings.ReplaceAll(s, e.key, "****") }
+func (e *Enricher) redact(s string) string { return logging.Scrub(s, e.key) }
 
 // get sends one GET through vt-go and returns its result and the HTTP
 // status (0 when no response arrived).

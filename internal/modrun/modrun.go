@@ -95,6 +95,9 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	if err != nil {
 		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
 	}
+	for _, w := range p.Warnings() {
+		log.Warnf("%s", w)
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
 	defer cancel()
 

@@ -6,9 +6,11 @@ package params
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Mask is the value that replaces api_key in inputs.conf once the key is
@@ -51,7 +53,7 @@ var Args = []Arg{
 	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
 		Description: "VirusTotal requests this input may send per UTC day, retries included (0 = no cap)."},
 	{Name: "max_concurrency", Title: "Maximum concurrency", DataType: "number", Default: "4",
-		Description: "VirusTotal requests in flight at once."},
+		Description: "VirusTotal requests in flight at once. To reach requests_per_minute it needs about requests_per_minute/200 + 2 (answers take about 0.3 s)."},
 	{Name: "refresh_days", Title: "Refresh after days", DataType: "number", Default: "7",
 		Description: "A found record older than this many days is looked up again."},
 	{Name: "not_found_refresh_hours", Title: "Refresh not-found after hours", DataType: "number", Default: "24",
@@ -222,4 +224,20 @@ func httpURL(name, s string) (string, error) {
 		return "", &Error{name, "must not carry a user name or password"}
 	}
 	return strings.TrimRight(s, "/"), nil
+}
+
+// typicalLatency is a VirusTotal answer's usual round trip, for Warnings.
+const typicalLatency = 300 * time.Millisecond
+
+// Warnings returns advice on valid but self-defeating settings, for the
+// run's log: today, a max_concurrency too low to reach requests_per_minute
+// (each request in flight takes about typicalLatency).
+func (p Params) Warnings() []string {
+	reach := float64(p.MaxConcurrency) * float64(time.Minute) / float64(typicalLatency)
+	if float64(p.RequestsPerMinute) <= reach {
+		return nil
+	}
+	need := int(math.Ceil(float64(p.RequestsPerMinute)*typicalLatency.Minutes())) + 2
+	return []string{fmt.Sprintf("max_concurrency=%d can keep only about %.0f requests per minute in flight at VirusTotal's usual %s latency, below requests_per_minute=%d; raise max_concurrency to about %d",
+		p.MaxConcurrency, reach, typicalLatency, p.RequestsPerMinute, need)}
 }

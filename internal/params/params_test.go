@@ -103,3 +103,16 @@ func TestNormalizeSearch(t *testing.T) {
 		}
 	}
 }
+
+func TestWarningsOnConcurrencyBelowRate(t *testing.T) {
+	p, _ := Parse(map[string]string{"requests_per_minute": "1000", "max_concurrency": "4"})
+	w := p.Warnings()
+	if len(w) != 1 || !strings.Contains(w[0], "max_concurrency") || !strings.Contains(w[0], "raise max_concurrency to about 7") {
+		t.Errorf("warnings = %q", w)
+	}
+	for _, raw := range []map[string]string{{}, {"requests_per_minute": "1000", "max_concurrency": "7"}} {
+		if p, _ := Parse(raw); len(p.Warnings()) != 0 {
+			t.Errorf("%v: unexpected warnings %q", raw, p.Warnings())
+		}
+	}
+}

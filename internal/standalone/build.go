@@ -113,6 +113,9 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 			return nil, err
 		}
 		log.Redact(key)
+		for _, w := range c.Params.Warnings() {
+			log.Warnf("%s", w)
+		}
 		e, err := vt.New(vt.Config{
 			APIKey: key, BaseURL: c.Params.VTAPIURL, RequestsPerMinute: c.Params.RequestsPerMinute,
 			ProxyURL: c.Params.ProxyURL, Logger: log,

@@ -29,6 +29,10 @@ var bom = []byte{0xEF, 0xBB, 0xBF}
 // multi-line _raw, is split too: the two cannot be told apart.) preview is
 // not sent; the preview tables are filtered out instead.
 //
+// The row map and its value slices are valid only until row returns: they
+// are reused for the next row, so row must copy what it keeps beyond the
+// call (the strings themselves may be kept).
+//
 // search is normalised with params.NormalizeSearch ("index=x" is sent as
 // "search index=x"); earliest and latest may be empty. The request has no
 // overall timeout (it lasts as long as the search); ctx cancels it. An
@@ -80,51 +84,32 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 	return c.redact(err)
 }
 
-// values is a result field value: a JSON string or list of strings.
-type values []string
-
-func (v *values) UnmarshalJSON(b []byte) error {
-	switch b[0] {
-	case '"':
-		// The decoder hands over a validated literal; plain strings (the
-		// usual case) need no second pass through the JSON scanner.
-		var s string
-		if inner := b[1 : len(b)-1]; bytes.IndexByte(inner, '\\') < 0 && utf8.Valid(inner) {
-			s = string(inner)
-		} else if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		if strings.IndexByte(s, '\n') >= 0 {
-			*v = strings.Split(s, "\n") // Splunk 4/5 multi-value encoding
-		} else {
-			*v = values{s}
-		}
-		return nil
-	case '[':
-		var a []string
-		if err := json.Unmarshal(b, &a); err != nil {
-			return errors.New("a multi-value field holds a non-string value")
-		}
-		*v = a
-		return nil
-	case 'n': // null
-		*v = nil
-		return nil
-	}
-	return fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(b), 40))
+type exportLine struct {
+	Preview  optBool           `json:"preview"`
+	Result   json.RawMessage   `json:"result"`
+	Results  []json.RawMessage `json:"results"`
+	Messages []Message         `json:"messages"`
 }
 
-type exportLine struct {
-	Preview  *bool               `json:"preview"`
-	Result   map[string]values   `json:"result"`
-	Results  []map[string]values `json:"results"`
-	Messages []Message           `json:"messages"`
+// optBool is an optional JSON boolean: null leaves it unset.
+type optBool struct{ set, v bool }
+
+func (b *optBool) UnmarshalJSON(data []byte) error {
+	switch string(data) {
+	case "true", "false":
+		*b = optBool{set: true, v: data[0] == 't'}
+	case "null":
+	default:
+		return fmt.Errorf("preview is %s, not true or false", shorten(string(data), 40))
+	}
+	return nil
 }
 
 // readExport decodes an export stream (see Export) from r. note receives
 // the stream's non-failure messages (DEBUG, INFO, WARN); it may be nil.
 // Memory use is bounded by the largest single line, not by the number of
-// rows.
+// rows. The map passed to row, and its slices, are reused for the next
+// row (see Export).
 func readExport(r io.Reader, row func(map[string][]string) error, note func(Message)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if b, _ := br.Peek(len(bom)); bytes.Equal(b, bom) {
@@ -141,19 +126,31 @@ func readExport(r io.Reader, row func(map[string][]string) error, note func(Mess
 		return readXMLFailure(br)
 	}
 	dec := json.NewDecoder(br)
+	var rows rowReader
+	deliver := func(obj []byte) error {
+		if len(obj) == 0 {
+			return nil // no such member in this line
+		}
+		m, err := rows.read(obj)
+		if err != nil {
+			return streamError(err, dec.InputOffset())
+		}
+		if m == nil {
+			return nil // null
+		}
+		return row(m)
+	}
 	if first == '[' { // Splunk 4 results: one JSON array of rows
 		if _, err := dec.Token(); err != nil {
 			return streamError(err, dec.InputOffset())
 		}
+		var obj json.RawMessage
 		for dec.More() {
-			var m map[string]values
-			if err := dec.Decode(&m); err != nil {
+			if err := dec.Decode(&obj); err != nil {
 				return streamError(err, dec.InputOffset())
 			}
-			if m != nil {
-				if err := row(asRow(m)); err != nil {
-					return err
-				}
+			if err := deliver(obj); err != nil {
+				return err
 			}
 		}
 		if _, err := dec.Token(); err != nil {
@@ -161,8 +158,14 @@ func readExport(r io.Reader, row func(map[string][]string) error, note func(Mess
 		}
 	}
 	preview := false
+	var line exportLine
 	for {
-		var line exportLine
+		// Decode leaves members absent from a line untouched: reset them,
+		// keeping the buffers.
+		line.Preview = optBool{}
+		line.Result = line.Result[:0]
+		line.Results = line.Results[:0]
+		line.Messages = nil
 		if err := dec.Decode(&line); err == io.EOF {
 			return nil
 		} else if err != nil {
@@ -183,34 +186,237 @@ func readExport(r io.Reader, row func(map[string][]string) error, note func(Mess
 			return &Error{Status: http.StatusOK, InBand: true, Messages: failed,
 				Hint: "the results received so far are incomplete; fix the search or check splunkd's search.log"}
 		}
-		if line.Preview != nil {
-			preview = *line.Preview
+		if line.Preview.set {
+			preview = line.Preview.v
 		}
 		if preview {
-			continue
+			continue // a preview table is never read
 		}
-		if line.Result != nil {
-			if err := row(asRow(line.Result)); err != nil {
-				return err
-			}
+		if err := deliver(line.Result); err != nil {
+			return err
 		}
-		for _, m := range line.Results {
-			if m == nil {
-				continue
-			}
-			if err := row(asRow(m)); err != nil {
+		for _, obj := range line.Results {
+			if err := deliver(obj); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-func asRow(m map[string]values) map[string][]string {
-	out := make(map[string][]string, len(m))
-	for k, v := range m {
-		out[k] = v
+// maxInternedKeys bounds rowReader's table of field names: a stream whose
+// rows all have new names costs an allocation per name, not memory.
+const maxInternedKeys = 1024
+
+// rowReader reads the result objects of an export stream (field values as
+// Export describes them; null is a field without values) into one reused
+// map and one reused array of values, with interned field names, so that a
+// row costs one allocation per value string.
+type rowReader struct {
+	row  map[string][]string
+	vals []string
+	keys map[string]string
+}
+
+var errRowSyntax = errors.New("a result row is not valid JSON")
+
+// read parses obj, a JSON value that the decoder has validated, and
+// returns the row, or nil for null. The row is valid until the next read.
+func (p *rowReader) read(obj []byte) (map[string][]string, error) {
+	i := skipSpace(obj, 0)
+	if bytes.HasPrefix(obj[i:], []byte("null")) {
+		return nil, nil
 	}
-	return out
+	if i >= len(obj) || obj[i] != '{' {
+		return nil, fmt.Errorf("a result row is %s, not a JSON object", shorten(string(obj[i:]), 40))
+	}
+	if p.row == nil {
+		p.row = make(map[string][]string)
+		p.keys = make(map[string]string)
+	}
+	clear(p.row)
+	p.vals = p.vals[:0]
+	for i++; ; {
+		i = skipSpace(obj, i)
+		if i >= len(obj) {
+			return nil, errRowSyntax
+		}
+		switch obj[i] {
+		case '}':
+			return p.row, nil
+		case ',':
+			i++
+			continue
+		}
+		key, next, err := p.key(obj, i)
+		if err != nil {
+			return nil, err
+		}
+		i = skipSpace(obj, next)
+		if i >= len(obj) || obj[i] != ':' {
+			return nil, errRowSyntax
+		}
+		vals, next, err := p.value(obj, skipSpace(obj, i+1))
+		if err != nil {
+			return nil, err
+		}
+		p.row[key], i = vals, next
+	}
+}
+
+// key reads the member name starting at obj[i].
+func (p *rowReader) key(obj []byte, i int) (string, int, error) {
+	end, escaped := stringEnd(obj, i)
+	if end < 0 {
+		return "", 0, errRowSyntax
+	}
+	lit := obj[i+1 : end-1]
+	if escaped {
+		k, err := unquote(obj[i:end])
+		return k, end, err
+	}
+	if k, ok := p.keys[string(lit)]; ok {
+		return k, end, nil
+	}
+	if !utf8.Valid(lit) {
+		k, err := unquote(obj[i:end])
+		return k, end, err
+	}
+	k := string(lit)
+	if len(p.keys) < maxInternedKeys {
+		p.keys[k] = k
+	}
+	return k, end, nil
+}
+
+// value reads the field value starting at obj[i] onto p.vals and returns
+// its values.
+func (p *rowReader) value(obj []byte, i int) ([]string, int, error) {
+	if i >= len(obj) {
+		return nil, 0, errRowSyntax
+	}
+	start := len(p.vals)
+	switch obj[i] {
+	case '"':
+		s, end, err := p.str(obj, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		for { // Splunk 4/5 multi-value encoding; only an escaped string has "\n"
+			v, rest, more := strings.Cut(s, "\n")
+			p.vals = append(p.vals, v)
+			if !more {
+				break
+			}
+			s = rest
+		}
+		return p.vals[start:len(p.vals):len(p.vals)], end, nil
+	case '[':
+		for i++; ; {
+			i = skipSpace(obj, i)
+			if i >= len(obj) {
+				return nil, 0, errRowSyntax
+			}
+			switch obj[i] {
+			case ']':
+				if len(p.vals) == start {
+					return []string{}, i + 1, nil
+				}
+				return p.vals[start:len(p.vals):len(p.vals)], i + 1, nil
+			case ',':
+				i++
+			case '"':
+				s, end, err := p.str(obj, i)
+				if err != nil {
+					return nil, 0, err
+				}
+				p.vals, i = append(p.vals, s), end
+			case 'n': // null reads as ""
+				p.vals, i = append(p.vals, ""), i+len("null")
+			default:
+				return nil, 0, errors.New("a multi-value field holds a non-string value")
+			}
+		}
+	case 'n':
+		return nil, i + len("null"), nil
+	}
+	return nil, 0, fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(obj[i:valueEnd(obj, i)]), 40))
+}
+
+// str reads the JSON string starting at obj[i].
+func (p *rowReader) str(obj []byte, i int) (string, int, error) {
+	end, escaped := stringEnd(obj, i)
+	if end < 0 {
+		return "", 0, errRowSyntax
+	}
+	if lit := obj[i+1 : end-1]; !escaped && utf8.Valid(lit) {
+		return string(lit), end, nil
+	}
+	s, err := unquote(obj[i:end])
+	return s, end, err
+}
+
+// unquote decodes a JSON string literal with escapes or invalid UTF-8 (as
+// encoding/json does: invalid bytes become U+FFFD).
+func unquote(lit []byte) (string, error) {
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return "", err
+	}
+	return s, nil
+}
+
+// stringEnd returns the index just past the JSON string literal starting
+// at b[i], and whether it holds escapes; -1 if it does not end.
+func stringEnd(b []byte, i int) (end int, escaped bool) {
+	for i++; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			return i + 1, escaped
+		case '\\':
+			escaped = true
+			i++
+		}
+	}
+	return -1, escaped
+}
+
+// valueEnd returns the index just past the JSON value starting at b[i].
+func valueEnd(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			end, _ := stringEnd(b, i)
+			if end < 0 {
+				return len(b)
+			}
+			if depth == 0 {
+				return end
+			}
+			i = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\r', '\n':
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return len(b)
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
+		i++
+	}
+	return i
 }
 
 func peekNonSpace(br *bufio.Reader) (byte, error) {

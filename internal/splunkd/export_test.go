@@ -3,6 +3,7 @@ package splunkd
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,10 +46,18 @@ func collect(t testing.TB, r io.Reader) ([]map[string][]string, error) {
 	t.Helper()
 	var rows []map[string][]string
 	err := readExport(r, func(m map[string][]string) error {
-		rows = append(rows, m)
+		rows = append(rows, copyRow(m)) // m is reused for the next row
 		return nil
 	}, nil)
 	return rows, err
+}
+
+func copyRow(m map[string][]string) map[string][]string {
+	out := make(map[string][]string, len(m))
+	for k, v := range m {
+		out[k] = slices.Clone(v)
+	}
+	return out
 }
 
 func column(rows []map[string][]string, field string) []string {
@@ -159,6 +169,48 @@ func TestReadExportStreamShapes(t *testing.T) {
 				t.Errorf("hosts = %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// The row map is reused: a row never shows fields of an earlier row, a
+// line without result delivers nothing, and the strings handed over stay
+// valid after the callback.
+func TestReadExportReusedRowIsFresh(t *testing.T) {
+	in := strings.Join([]string{
+		`{"preview":false,"result":{"a":"1","b":["x","y"]}}`,
+		`{"preview":false,"result":{"a":"2"}}`,
+		`{"messages":[{"type":"INFO","text":"no row here"}]}`,
+		`{"preview":false,"results":[{"c":"3"},null,{"a":"\u00e9\nz","b":[]}]}`,
+		`{"preview":false}`,
+		`{"result":{}}`,
+		`{"preview":false,"result":{"a":null,"d":[null,"w"]}}`,
+	}, "\n")
+	var rows []map[string][]string
+	var kept []string
+	err := readExport(strings.NewReader(in), func(m map[string][]string) error {
+		rows = append(rows, copyRow(m))
+		for _, v := range m {
+			kept = append(kept, v...)
+		}
+		return nil
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []map[string][]string{
+		{"a": {"1"}, "b": {"x", "y"}},
+		{"a": {"2"}},
+		{"c": {"3"}},
+		{"a": {"é", "z"}, "b": {}},
+		{},
+		{"a": nil, "d": {"", "w"}},
+	}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows = %q\nwant %q", rows, want)
+	}
+	slices.Sort(kept)
+	if want := []string{"", "1", "2", "3", "w", "x", "y", "z", "é"}; !reflect.DeepEqual(kept, want) {
+		t.Errorf("strings kept from the callbacks = %q, want %q", kept, want)
 	}
 }
 
@@ -377,6 +429,77 @@ func FuzzExportReader(f *testing.F) {
 		}
 		if err != nil && !errors.Is(err, stop) && err.Error() == "" {
 			t.Fatal("empty error text")
+		}
+	})
+}
+
+// refValues is the result field decoding rowReader replaced: encoding/json
+// into map[string]refValues. FuzzRowReader holds rowReader to it.
+type refValues []string
+
+func (v *refValues) UnmarshalJSON(b []byte) error {
+	switch b[0] {
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = strings.Split(s, "\n")
+		return nil
+	case '[':
+		var a []string
+		if err := json.Unmarshal(b, &a); err != nil {
+			return err
+		}
+		*v = a
+		return nil
+	case 'n':
+		*v = nil
+		return nil
+	}
+	return errors.New("not a string or a list of strings")
+}
+
+// FuzzRowReader: for every JSON value, rowReader reads the same row as
+// encoding/json does, or fails when it fails, also when its map and
+// buffers are reused from a previous row.
+func FuzzRowReader(f *testing.F) {
+	for _, s := range []string{
+		`{"a":"1","b":["x","y"]}`, `{}`, `null`, `[]`, `"s"`, `1`,
+		`{"a":null,"b":[null,"w"],"c":[]}`, `{"a":"x\ny","b":["p\nq"]}`,
+		`{"\u0061":"\ud83d\ude00","a":"dup"}`, "{\"k\xff\":\"v\xfe\"}",
+		` { "a" : [ "1" , "2" ] , "b" : "3" } `, `{"a":{"x":[1]}}`, `{"a":[["x"]]}`,
+		`{"a":true}`, `{"a":-1.5e3}`, `{"a":["x",{"y":"]"}]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !json.Valid(data) {
+			return // rowReader reads what the decoder has validated
+		}
+		var want map[string]refValues
+		wantErr := json.Unmarshal(data, &want)
+		var p rowReader
+		if _, err := p.read([]byte(`{"a":"old","z":["o","p"]}`)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.read(data)
+		if (err != nil) != (wantErr != nil) {
+			t.Fatalf("%q: err = %v, encoding/json: %v", data, err, wantErr)
+		}
+		if err != nil {
+			if err.Error() == "" {
+				t.Fatal("empty error text")
+			}
+			return
+		}
+		if (got == nil) != (want == nil) || len(got) != len(want) {
+			t.Fatalf("%q: read %q, encoding/json %q", data, got, want)
+		}
+		for k, v := range want {
+			if g, ok := got[k]; !ok || !slices.Equal(g, v) || (g == nil) != (v == nil) {
+				t.Fatalf("%q: field %q = %q, encoding/json %q", data, k, g, v)
+			}
 		}
 	})
 }

@@ -266,7 +266,7 @@ func (p *rowReader) read(obj []byte) (map[string][]string, error) {
 // key reads the member name starting at obj[i].
 func (p *rowReader) key(obj []byte, i int) (string, int, error) {
 	end, escaped := stringEnd(obj, i)
-	if end < 0 {
+	if obj[i] != '"' || end < 0 {
 		return "", 0, errRowSyntax
 	}
 	lit := obj[i+1 : end-1]
@@ -339,7 +339,7 @@ func (p *rowReader) value(obj []byte, i int) ([]string, int, error) {
 	case 'n':
 		return nil, i + len("null"), nil
 	}
-	return nil, 0, fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(obj[i:valueEnd(obj, i)]), 40))
+	return nil, 0, fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(valueText(obj, i)), 40))
 }
 
 // str reads the JSON string starting at obj[i].
@@ -380,17 +380,15 @@ func stringEnd(b []byte, i int) (end int, escaped bool) {
 	return -1, escaped
 }
 
-// valueEnd returns the index just past the JSON value starting at b[i].
+// valueEnd returns the index just past the JSON value starting at b[i],
+// or -1 if b ends inside it.
 func valueEnd(b []byte, i int) int {
 	depth := 0
 	for ; i < len(b); i++ {
 		switch b[i] {
 		case '"':
 			end, _ := stringEnd(b, i)
-			if end < 0 {
-				return len(b)
-			}
-			if depth == 0 {
+			if end < 0 || depth == 0 {
 				return end
 			}
 			i = end - 1
@@ -409,7 +407,18 @@ func valueEnd(b []byte, i int) int {
 			}
 		}
 	}
+	if depth > 0 {
+		return -1
+	}
 	return len(b)
+}
+
+// valueText returns the JSON value starting at b[i], for a message.
+func valueText(b []byte, i int) []byte {
+	if end := valueEnd(b, i); end > i {
+		return b[i:end]
+	}
+	return b[i:]
 }
 
 func skipSpace(b []byte, i int) int {

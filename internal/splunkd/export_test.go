@@ -470,10 +470,13 @@ func FuzzRowReader(f *testing.F) {
 		`{"\u0061":"\ud83d\ude00","a":"dup"}`, "{\"k\xff\":\"v\xfe\"}",
 		` { "a" : [ "1" , "2" ] , "b" : "3" } `, `{"a":{"x":[1]}}`, `{"a":[["x"]]}`,
 		`{"a":true}`, `{"a":-1.5e3}`, `{"a":["x",{"y":"]"}]}`,
+		"{0a\":\"", `{"a":["x",`, `{"a":"x"`, `{"a":{]}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var loose rowReader
+		loose.read(data) // any bytes: must not panic
 		if !json.Valid(data) {
 			return // rowReader reads what the decoder has validated
 		}

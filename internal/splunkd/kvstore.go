@@ -87,28 +87,50 @@ func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.
 		if err != nil {
 			return nil, err
 		}
-		var results [][]json.RawMessage
-		if err := json.Unmarshal(resp, &results); err != nil {
-			return nil, fmt.Errorf("KV store %s batch_find: answer is not a JSON array of result arrays: %v", k.coll, err)
-		}
-		if len(results) != len(chunk) {
-			return nil, fmt.Errorf("KV store %s batch_find: %d result arrays for %d queries", k.coll, len(results), len(chunk))
-		}
-		for i, docs := range results {
-			for _, raw := range docs {
-				var r record.Record
-				if err := json.Unmarshal(raw, &r); err != nil {
-					// A document this version cannot read is treated as
-					// missing: the domain is enriched and the record rewritten.
-					k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, chunk[i], err)
-					continue
-				}
-				out[chunk[i]] = r
-				break
-			}
+		if err := k.readFound(resp, chunk, out); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// readFound adds to out the records of a batch_find answer to one query
+// per key, decoding the answer in one pass.
+func (k *KVStore) readFound(answer []byte, keys []string, out map[string]record.Record) error {
+	var results [][]found
+	if err := json.Unmarshal(answer, &results); err != nil {
+		return fmt.Errorf("KV store %s batch_find: answer is not a JSON array of result arrays: %v", k.coll, err)
+	}
+	if len(results) != len(keys) {
+		return fmt.Errorf("KV store %s batch_find: %d result arrays for %d queries", k.coll, len(results), len(keys))
+	}
+	for i, docs := range results {
+		for _, d := range docs {
+			if d.err != nil {
+				// A document this version cannot read is treated as
+				// missing: the domain is enriched and the record rewritten.
+				k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, keys[i], d.err)
+				continue
+			}
+			out[keys[i]] = d.rec
+			break
+		}
+	}
+	return nil
+}
+
+// found is one document of a batch_find answer, decoded in the answer's
+// single pass (json.Unmarshal validates the answer, then each document is
+// read once by record's lenient decoding). A document this version cannot read keeps its error
+// instead of failing the whole answer.
+type found struct {
+	rec record.Record
+	err error
+}
+
+func (f *found) UnmarshalJSON(b []byte) error {
+	f.err = f.rec.UnmarshalJSON(b) // b is valid JSON: json.Unmarshal checked the answer
+	return nil
 }
 
 // Save upserts recs with batch_save, at most MaxBatchSave documents per

@@ -1,6 +1,7 @@
 package splunkd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/splunktest"
 )
@@ -206,4 +208,59 @@ func TestKVCollectionNameEscaped(t *testing.T) {
 	if _, err := missing.Get(context.Background(), []string{"a"}); !IsNotFound(err) {
 		t.Errorf("unknown collection: err = %v, want 404", err)
 	}
+}
+
+// Documents come back in whatever form the KV store or outputlookup left
+// them: every readable form counts as stored, and one unreadable document
+// is skipped with a WARN (its domain is looked up again) without losing
+// the other records of the answer.
+func TestKVGetLenientAndSkipsUnreadable(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithCollection(DefaultApp, coll))
+	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "a.example", "domain": "a.example", "vt_found": 1,
+		"last_analysis_positive": 6.0, "categories": "malware", "enriched_time": 1.8e9})
+	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "bad.example", "domain": "bad.example", "vt_found": "maybe", "enriched_time": 1})
+	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "c.example", "domain": "c.example", "vt_found": "false", "enriched_time": "1800000001"})
+	var logs bytes.Buffer
+	kv := newClient(t, s, func(c *Config) { c.Logger = logging.New(&logs, logging.Info) }).KVStore(coll)
+	got, err := kv.Get(context.Background(), []string{"a.example", "bad.example", "c.example", "d.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]record.Record{
+		"a.example": {Key: "a.example", Domain: "a.example", VTFound: true, LastAnalysisPositive: int64p(6),
+			Categories: []string{"malware"}, EnrichedTime: 1800000000},
+		"c.example": {Key: "c.example", Domain: "c.example", EnrichedTime: 1800000001},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Get = %+v\nwant %+v", got, want)
+	}
+	if l := logs.String(); !strings.HasPrefix(l, "WARN") || !strings.Contains(l, "bad.example") || !strings.Contains(l, "vt_found") || strings.Count(l, "\n") != 1 {
+		t.Errorf("log %q: want one WARN naming bad.example and the unreadable field", l)
+	}
+}
+
+// BenchmarkKVFindAnswer is the client's share of a freshness read: one
+// batch_find answer of 1000 records, shaped as vtsync stores them and as
+// the KV store returns them (with _user), decoded into the result map.
+func BenchmarkKVFindAnswer(b *testing.B) {
+	answer := []byte("[")
+	keys := make([]string, MaxBatchFind)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("host%d.example.com", i)
+		if i > 0 {
+			answer = append(answer, ',')
+		}
+		answer = fmt.Appendf(answer, `[{"_key":%q,"domain":%q,"vt_found":true,"whois_creation_date":"2023-04-05","whois_creation_time":1680652800,"last_analysis_positive":%d,"last_analysis_suspicious":0,"last_analysis_time":1771827200,"cert_issuer":"C=US, O=Let's Encrypt, CN=R10","cert_issuer_org":"Let's Encrypt","cert_not_before":1758844800,"categories":["business","information technology"],"reputation":0,"registrar":"NameCheap, Inc.","enriched_time":1771913600,"_user":"nobody"}]`, keys[i], keys[i], i%3)
+	}
+	answer = append(answer, ']')
+	kv := (&Client{log: logging.Discard()}).KVStore(coll)
+	b.SetBytes(int64(len(answer)))
+	b.ReportAllocs()
+	for b.Loop() {
+		out := make(map[string]record.Record)
+		if err := kv.readFound(answer, keys, out); err != nil || len(out) != len(keys) {
+			b.Fatal(len(out), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/record")
 }

@@ -128,7 +128,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	}
 
 	enr, err := vt.New(vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		Timeout: vtTimeout, ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
+		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
 	if err != nil {
 		return fail("Cannot set up the VirusTotal client: %v", err)
 	}

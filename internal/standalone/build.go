@@ -118,7 +118,7 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 		}
 		e, err := vt.New(vt.Config{
 			APIKey: key, BaseURL: c.Params.VTAPIURL, RequestsPerMinute: c.Params.RequestsPerMinute,
-			ProxyURL: c.Params.ProxyURL, Logger: log,
+			ProxyURL: c.Params.ProxyURL, MaxConns: c.Params.MaxConcurrency, Logger: log,
 		})
 		if err != nil {
 			return nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))

@@ -32,6 +32,7 @@ const (
 	DefaultRequestsPerMinute = 4 // a public API key
 	DefaultTimeout           = 30 * time.Second
 	DefaultMaxRetries        = 3
+	DefaultMaxConns          = 32
 )
 
 const (
@@ -55,6 +56,7 @@ type Config struct {
 	Timeout           time.Duration // per HTTP request; 0 is DefaultTimeout
 	ProxyURL          string        // proxy_url; "" uses the HTTPS_PROXY/HTTP_PROXY/NO_PROXY environment
 	MaxRetries        int           // retries of a transient failure; 0 is DefaultMaxRetries, <0 none
+	MaxConns          int           // lookups in flight at once (max_concurrency): connections kept for reuse; 0 is DefaultMaxConns
 	Agent             string        // User-Agent product; "" is vtsync/<version>
 	Logger            *logging.Logger
 	Now               func() time.Time // stamps enriched_time; nil is time.Now
@@ -108,6 +110,12 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 	case cfg.RequestsPerMinute < 0:
 		return nil, fmt.Errorf("requests_per_minute is %d: it must be at least 1", cfg.RequestsPerMinute)
 	}
+	switch {
+	case cfg.MaxConns == 0:
+		cfg.MaxConns = DefaultMaxConns
+	case cfg.MaxConns < 0:
+		return nil, fmt.Errorf("max_concurrency is %d: it must be at least 1", cfg.MaxConns)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -137,12 +145,16 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 			}
 			proxy = http.ProxyURL(pu)
 		}
-		rt = &http.Transport{ // http.DefaultTransport's settings, with our proxy
+		// http.DefaultTransport's settings, with our proxy, and an idle
+		// pool as large as the lookups in flight: connections that answer
+		// together all stay open, instead of the surplus being closed and
+		// the next lookups paying new TCP and TLS handshakes.
+		rt = &http.Transport{
 			Proxy:                 proxy,
 			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          100,
-			MaxIdleConnsPerHost:   32,
+			MaxIdleConns:          cfg.MaxConns,
+			MaxIdleConnsPerHost:   cfg.MaxConns,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,

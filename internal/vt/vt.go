@@ -205,19 +205,27 @@ func withGrace(parent context.Context, grace time.Duration) (context.Context, co
 // newLimiter returns the limiter that keeps requests under perMinute in any
 // 60-second window.
 //
-// A token bucket of burst 1 grants one request per interval: two grants are
-// never closer than the interval, so any perMinute+1 grants span at least
-// perMinute intervals. With interval = (60 s + windowGuard) / perMinute that
-// span is over a minute, with windowGuard to spare for network jitter.
+// It is a token bucket of burst b = max(1, perMinute/100), refilled one
+// token per interval = (60 s + windowGuard) / (perMinute + 1 - b), created
+// empty. Any perMinute+1 grants then include at most b from the bucket and
+// at least perMinute+1-b a refill apart, so they span at least 60 s +
+// windowGuard: VirusTotal sees at most perMinute in any minute, with
+// windowGuard to spare for network jitter.
 //
-// A new limiter is full: its first request would go out at once, possibly
-// right after the previous run's (or process's) last request, and that pair
-// would be closer than the interval. So the first token is spent here and
-// the first request waits one interval, which keeps the spacing across runs.
+// The burst lets a process that was kept off the CPU for a moment (a busy
+// search head, GC) catch up on the slots that passed, instead of losing
+// them: with burst 1 a stall longer than the queued workers cover loses
+// throughput for good. It costs 1% of the rate (b/perMinute); below 200
+// per minute b is 1 and nothing changes.
+//
+// A new limiter is empty: its first request waits one interval, so a run's
+// first requests cannot land right after the previous run's (or process's)
+// last ones.
 func newLimiter(perMinute int, now time.Time) *rate.Limiter {
-	interval := (time.Minute + windowGuard) / time.Duration(perMinute)
-	lim := rate.NewLimiter(rate.Every(interval), 1)
-	lim.ReserveN(now, 1)
+	burst := max(1, perMinute/100)
+	interval := (time.Minute + windowGuard) / time.Duration(perMinute+1-burst)
+	lim := rate.NewLimiter(rate.Every(interval), burst)
+	lim.ReserveN(now, burst)
 	return lim
 }
 

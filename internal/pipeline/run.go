@@ -250,6 +250,7 @@ func (r *runner) replay(ctx context.Context) bool {
 		return true
 	}
 	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(pending))
+	pending = r.newerThanStored(ctx, pending)
 	for i := 0; i < len(pending); i += r.opt.BatchSize {
 		batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
 		if !r.save(ctx, batch) {
@@ -258,6 +259,37 @@ func (r *runner) replay(ctx context.Context) bool {
 		r.sum.Replayed += len(batch)
 	}
 	return true
+}
+
+// newerThanStored drops journaled answers that the store already holds in
+// the same or a newer version (a search head that was captain replays its
+// journal after another member refreshed those domains), and clears them
+// from the journal. If the store cannot tell, every answer is kept.
+func (r *runner) newerThanStored(ctx context.Context, pending []record.Record) []record.Record {
+	keys := make([]string, len(pending))
+	for i, rec := range pending {
+		keys[i] = rec.Key
+	}
+	stored, err := r.store.Get(ctx, keys)
+	if err != nil {
+		return pending
+	}
+	keep := pending[:0]
+	var done []string
+	for _, rec := range pending {
+		if cur, ok := stored[rec.Key]; ok && cur.EnrichedTime >= rec.EnrichedTime {
+			done = append(done, rec.Key)
+			continue
+		}
+		keep = append(keep, rec)
+	}
+	if len(done) > 0 {
+		if err := r.state.Done(done); err != nil {
+			r.log.Warnf("Input %s: cannot clear %d superseded answers from the journal in %s: %v", r.opt.Input, len(done), r.state.Path(), err)
+		}
+		r.log.Infof("Input %s: %d of the journaled answers are older than the stored records and were dropped", r.opt.Input, len(done))
+	}
+	return keep
 }
 
 // collect streams the source into chunks of new distinct registered

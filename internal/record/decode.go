@@ -2,12 +2,13 @@ package record
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/vtsync/vtsync/internal/jsonlex"
 )
 
 // UnmarshalJSON reads a record leniently: the KV store (MongoDB keeps
@@ -22,7 +23,7 @@ import (
 // one pass without reflection, relying on what encoding/json guarantees an
 // Unmarshaler: data is one valid JSON value.
 func (r *Record) UnmarshalJSON(data []byte) error {
-	i := skipSpace(data, 0)
+	i := jsonlex.SkipSpace(data, 0)
 	if bytes.HasPrefix(data[i:], []byte("null")) {
 		*r = Record{}
 		return nil
@@ -32,7 +33,7 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 	}
 	var d recordDecoder
 	for i++; ; {
-		i = skipSpace(data, i)
+		i = jsonlex.SkipSpace(data, i)
 		if i >= len(data) {
 			return errSyntax
 		}
@@ -47,24 +48,24 @@ func (r *Record) UnmarshalJSON(data []byte) error {
 		if data[i] != '"' {
 			return errSyntax
 		}
-		end, escaped := stringEnd(data, i)
+		end, escaped := jsonlex.StringEnd(data, i)
 		if end < 0 {
 			return errSyntax
 		}
 		key := data[i+1 : end-1]
 		if escaped || !utf8.Valid(key) {
-			k, err := unquote(data[i:end])
+			k, err := jsonlex.Unquote(data[i:end])
 			if err != nil {
 				return err
 			}
 			key = []byte(k)
 		}
-		i = skipSpace(data, end)
+		i = jsonlex.SkipSpace(data, end)
 		if i >= len(data) || data[i] != ':' {
 			return errSyntax
 		}
-		i = skipSpace(data, i+1)
-		end = valueEnd(data, i)
+		i = jsonlex.SkipSpace(data, i+1)
+		end = jsonlex.ValueEnd(data, i)
 		if end <= i {
 			return errSyntax
 		}
@@ -272,7 +273,7 @@ func setStrings(dst *[]string, name string, v []byte) error {
 		var buf [8]string
 		list := buf[:0]
 		for i := 1; ; {
-			i = skipSpace(v, i)
+			i = jsonlex.SkipSpace(v, i)
 			if i >= len(v) {
 				return errSyntax
 			}
@@ -285,7 +286,7 @@ func setStrings(dst *[]string, name string, v []byte) error {
 			case ',':
 				i++
 			case '"':
-				end, _ := stringEnd(v, i)
+				end, _ := jsonlex.StringEnd(v, i)
 				if end < 0 {
 					return errSyntax
 				}
@@ -297,7 +298,7 @@ func setStrings(dst *[]string, name string, v []byte) error {
 			case 'n': // null
 				list, i = append(list, ""), i+len("null")
 			default:
-				return fmt.Errorf("%s holds %s, not a string", name, short(valueText(v, i)))
+				return fmt.Errorf("%s holds %s, not a string", name, short(jsonlex.ValueText(v, i)))
 			}
 		}
 	}
@@ -309,78 +310,7 @@ func str(lit []byte) (string, error) {
 	if in := lit[1 : len(lit)-1]; bytes.IndexByte(in, '\\') < 0 && utf8.Valid(in) {
 		return string(in), nil
 	}
-	return unquote(lit)
-}
-
-// unquote decodes a string literal with escapes or invalid UTF-8 (which
-// becomes U+FFFD, as in encoding/json).
-func unquote(lit []byte) (string, error) {
-	var s string
-	err := json.Unmarshal(lit, &s)
-	return s, err
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the string literal starting at
-// b[i], and whether it holds escapes; -1 if it does not end.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i + 1, escaped
-		case '\\':
-			escaped = true
-			i++
-		}
-	}
-	return -1, escaped
-}
-
-// valueEnd returns the index just past the JSON value starting at b[i],
-// or -1 if b ends inside it.
-func valueEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			end, _ := stringEnd(b, i)
-			if end < 0 || depth == 0 {
-				return end
-			}
-			i = end - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i
-			}
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		case ',', ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	if depth > 0 {
-		return -1
-	}
-	return len(b)
-}
-
-// valueText returns the JSON value starting at b[i], for a message.
-func valueText(b []byte, i int) []byte {
-	if end := valueEnd(b, i); end > i {
-		return b[i:end]
-	}
-	return b[i:]
+	return jsonlex.Unquote(lit)
 }
 
 // short quotes at most 40 bytes of a value for an error message.

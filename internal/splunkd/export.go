@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vtsync/vtsync/internal/jsonlex"
 	"github.com/vtsync/vtsync/internal/params"
 )
 
@@ -222,7 +223,7 @@ var errRowSyntax = errors.New("a result row is not valid JSON")
 // read parses obj, a JSON value that the decoder has validated, and
 // returns the row, or nil for null. The row is valid until the next read.
 func (p *rowReader) read(obj []byte) (map[string][]string, error) {
-	i := skipSpace(obj, 0)
+	i := jsonlex.SkipSpace(obj, 0)
 	if bytes.HasPrefix(obj[i:], []byte("null")) {
 		return nil, nil
 	}
@@ -236,7 +237,7 @@ func (p *rowReader) read(obj []byte) (map[string][]string, error) {
 	clear(p.row)
 	p.vals = p.vals[:0]
 	for i++; ; {
-		i = skipSpace(obj, i)
+		i = jsonlex.SkipSpace(obj, i)
 		if i >= len(obj) {
 			return nil, errRowSyntax
 		}
@@ -251,11 +252,11 @@ func (p *rowReader) read(obj []byte) (map[string][]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		i = skipSpace(obj, next)
+		i = jsonlex.SkipSpace(obj, next)
 		if i >= len(obj) || obj[i] != ':' {
 			return nil, errRowSyntax
 		}
-		vals, next, err := p.value(obj, skipSpace(obj, i+1))
+		vals, next, err := p.value(obj, jsonlex.SkipSpace(obj, i+1))
 		if err != nil {
 			return nil, err
 		}
@@ -265,20 +266,20 @@ func (p *rowReader) read(obj []byte) (map[string][]string, error) {
 
 // key reads the member name starting at obj[i].
 func (p *rowReader) key(obj []byte, i int) (string, int, error) {
-	end, escaped := stringEnd(obj, i)
+	end, escaped := jsonlex.StringEnd(obj, i)
 	if obj[i] != '"' || end < 0 {
 		return "", 0, errRowSyntax
 	}
 	lit := obj[i+1 : end-1]
 	if escaped {
-		k, err := unquote(obj[i:end])
+		k, err := jsonlex.Unquote(obj[i:end])
 		return k, end, err
 	}
 	if k, ok := p.keys[string(lit)]; ok {
 		return k, end, nil
 	}
 	if !utf8.Valid(lit) {
-		k, err := unquote(obj[i:end])
+		k, err := jsonlex.Unquote(obj[i:end])
 		return k, end, err
 	}
 	k := string(lit)
@@ -312,7 +313,7 @@ func (p *rowReader) value(obj []byte, i int) ([]string, int, error) {
 		return p.vals[start:len(p.vals):len(p.vals)], end, nil
 	case '[':
 		for i++; ; {
-			i = skipSpace(obj, i)
+			i = jsonlex.SkipSpace(obj, i)
 			if i >= len(obj) {
 				return nil, 0, errRowSyntax
 			}
@@ -339,93 +340,20 @@ func (p *rowReader) value(obj []byte, i int) ([]string, int, error) {
 	case 'n':
 		return nil, i + len("null"), nil
 	}
-	return nil, 0, fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(valueText(obj, i)), 40))
+	return nil, 0, fmt.Errorf("a field value is %s, not a string or a list of strings", shorten(string(jsonlex.ValueText(obj, i)), 40))
 }
 
 // str reads the JSON string starting at obj[i].
 func (p *rowReader) str(obj []byte, i int) (string, int, error) {
-	end, escaped := stringEnd(obj, i)
+	end, escaped := jsonlex.StringEnd(obj, i)
 	if end < 0 {
 		return "", 0, errRowSyntax
 	}
 	if lit := obj[i+1 : end-1]; !escaped && utf8.Valid(lit) {
 		return string(lit), end, nil
 	}
-	s, err := unquote(obj[i:end])
+	s, err := jsonlex.Unquote(obj[i:end])
 	return s, end, err
-}
-
-// unquote decodes a JSON string literal with escapes or invalid UTF-8 (as
-// encoding/json does: invalid bytes become U+FFFD).
-func unquote(lit []byte) (string, error) {
-	var s string
-	if err := json.Unmarshal(lit, &s); err != nil {
-		return "", err
-	}
-	return s, nil
-}
-
-// stringEnd returns the index just past the JSON string literal starting
-// at b[i], and whether it holds escapes; -1 if it does not end.
-func stringEnd(b []byte, i int) (end int, escaped bool) {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			return i + 1, escaped
-		case '\\':
-			escaped = true
-			i++
-		}
-	}
-	return -1, escaped
-}
-
-// valueEnd returns the index just past the JSON value starting at b[i],
-// or -1 if b ends inside it.
-func valueEnd(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			end, _ := stringEnd(b, i)
-			if end < 0 || depth == 0 {
-				return end
-			}
-			i = end - 1
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i
-			}
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		case ',', ' ', '\t', '\r', '\n':
-			if depth == 0 {
-				return i
-			}
-		}
-	}
-	if depth > 0 {
-		return -1
-	}
-	return len(b)
-}
-
-// valueText returns the JSON value starting at b[i], for a message.
-func valueText(b []byte, i int) []byte {
-	if end := valueEnd(b, i); end > i {
-		return b[i:end]
-	}
-	return b[i:]
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
-		i++
-	}
-	return i
 }
 
 func peekNonSpace(br *bufio.Reader) (byte, error) {

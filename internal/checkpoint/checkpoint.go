@@ -219,7 +219,7 @@ func (s *State) Pending() ([]record.Record, error) {
 		})
 	})
 	if err == nil && len(bad) > 0 {
-		err = s.Done(bad)
+		_ = s.Done(bad) // if this fails, the next Pending drops them again
 	}
 	return recs, err
 }
@@ -269,6 +269,19 @@ func (s *State) Take(now time.Time, limit int) (bool, error) {
 		return put(b, today, used+1)
 	})
 	return ok && err == nil, err
+}
+
+// Refund gives back one lookup of now's UTC day that Take spent for a
+// request that was not sent after all.
+func (s *State) Refund(now time.Time) error {
+	today := day(now)
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBudget)
+		if used := get(b, today); used > 0 {
+			return put(b, today, used-1)
+		}
+		return nil
+	})
 }
 
 func dropOtherDays(b *bolt.Bucket, today string) error {

@@ -336,3 +336,21 @@ func TestPendingDropsUnreadableEntries(t *testing.T) {
 		t.Errorf("Len = %d after dropping the damaged entry, want 1", n)
 	}
 }
+
+func TestRefund(t *testing.T) {
+	s := open(t, t.TempDir(), "main")
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for range 2 {
+		if ok, err := s.Take(now, 5); !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+	}
+	if err := s.Refund(now); err != nil || s.UsedToday(now) != 1 {
+		t.Errorf("after a refund: used %d, %v; want 1", s.UsedToday(now), err)
+	}
+	s.Refund(now)
+	s.Refund(now)
+	if s.UsedToday(now) != 0 {
+		t.Errorf("refunds went below zero: %d", s.UsedToday(now))
+	}
+}

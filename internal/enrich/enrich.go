@@ -46,20 +46,34 @@ var ErrNotSent = errors.New("no request was sent")
 
 type gateKey struct{}
 
-// WithGate returns a context under which enrichers call gate right before
-// each request they send, retries included. The pipeline counts requests
-// against the daily lookup budget there; a non-nil error means "do not
-// send", and the enricher returns it (wrapping ErrNotSent if no request
-// was sent for the domain yet).
-func WithGate(ctx context.Context, gate func() error) context.Context {
-	return context.WithValue(ctx, gateKey{}, gate)
+type gates struct {
+	gate   func() error
+	refund func()
+}
+
+// WithGate returns a context under which enrichers call gate before each
+// request they mean to send, retries included, and refund when a request
+// that passed the gate is not sent after all (the run stopped while it
+// waited for a request slot). The pipeline counts requests against the
+// daily lookup budget there. A non-nil error from gate means "do not
+// send", and the enricher returns it (wrapping ErrNotSent if no request was
+// sent for the domain yet).
+func WithGate(ctx context.Context, gate func() error, refund func()) context.Context {
+	return context.WithValue(ctx, gateKey{}, gates{gate, refund})
 }
 
 // Gate calls ctx's gate, if any. Enrichers that send paid requests call it
-// before each one.
+// before waiting for each request's slot.
 func Gate(ctx context.Context) error {
-	if g, ok := ctx.Value(gateKey{}).(func() error); ok {
-		return g()
+	if g, ok := ctx.Value(gateKey{}).(gates); ok && g.gate != nil {
+		return g.gate()
 	}
 	return nil
+}
+
+// Refund gives back what Gate took for a request that was not sent.
+func Refund(ctx context.Context) {
+	if g, ok := ctx.Value(gateKey{}).(gates); ok && g.refund != nil {
+		g.refund()
+	}
 }

@@ -71,6 +71,8 @@ func ValueText(b []byte, i int) []byte {
 	return b[i:]
 }
 
+// SkipSpace returns the index of the first byte at or after b[i] that is
+// not JSON white space.
 func SkipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\r' || b[i] == '\n') {
 		i++

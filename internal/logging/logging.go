@@ -6,6 +6,7 @@ package logging
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -105,6 +106,12 @@ func (l *Logger) Fatalf(format string, args ...any) { l.Logf(Fatal, format, args
 // rule for keeping keys, session keys and passwords out of logs, events and
 // error messages.
 func Scrub(s string, secrets ...string) string {
+	if len(secrets) > 1 {
+		// Longest first: a secret that contains another must not be cut
+		// into pieces that no longer match.
+		secrets = slices.Clone(secrets)
+		slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	}
 	for _, sec := range secrets {
 		if sec != "" {
 			s = strings.ReplaceAll(s, sec, "****")

@@ -70,3 +70,10 @@ func TestSecretsAreSharedWithDerivedLoggers(t *testing.T) {
 	zero.Redact("secret-three-123")
 	zero.With("x").Infof("nothing")
 }
+
+func TestScrubLongestFirst(t *testing.T) {
+	key := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	if got := Scrub("key "+key+" pw cdef0", "cdef0", key); got != "key **** pw ****" {
+		t.Errorf("Scrub = %q: a secret inside another leaked pieces", got)
+	}
+}

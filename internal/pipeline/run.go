@@ -184,8 +184,9 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if !r.replay(ctx) {
 		// The store refuses what we already paid for: searching and checking
 		// freshness against it now would only hold the lock until the deadline.
-		r.log.Errorf("Input %s: the answers left by a previous run could not be saved; this run does not search or look up. They stay in the journal for the next run; check the KV store (splunkd health, collection).", in)
-		return r.finish(ctx, StatusPartial, nil)
+		err := fmt.Errorf("input %s: the answers left by a previous run could not be saved; this run does not search or look up. They stay in the journal for the next run; check the KV store (splunkd health, collection)", in)
+		r.log.Errorf("%v", err)
+		return r.finish(ctx, StatusFailed, err)
 	}
 	if !r.opt.Lookups {
 		r.sum.Role = "shc_member"
@@ -198,7 +199,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	defer context.AfterFunc(ctx, func() { r.stop() })()
 	lookCtx, cancelLookups := context.WithCancelCause(ctx)
 	defer cancelLookups(nil)
-	lookCtx = enrich.WithGate(lookCtx, r.gate)
+	lookCtx = enrich.WithGate(lookCtx, r.gate, r.spend.refund)
 
 	chunks := make(chan []string, 16)
 	work := make(chan string)
@@ -413,19 +414,31 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
 			}
 		}
-		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && ctx.Err() != nil,
+		// A lookup the gate refused mid-retry (the run stopped, the budget
+		// ran out) failed because the run is ending, not by itself.
+		gated := errors.Is(err, errRunStopped) || errors.Is(err, errBudgetSpent)
+		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
 			notSent: errors.Is(err, enrich.ErrNotSent)}
 	}
 }
 
-// errBudgetSpent is the gate's answer once the daily budget is spent.
-var errBudgetSpent = errors.New("the daily lookup budget is spent")
+// The gate's answers when it refuses a request.
+var (
+	errBudgetSpent = errors.New("the daily lookup budget is spent")
+	errRunStopped  = errors.New("the run is stopping: no new requests")
+)
 
-// gate is called by the enricher right before each request: it spends one
-// unit of the daily budget, durably, or refuses.
+// gate is called by the enricher before each request it means to send: it
+// spends one unit of the daily budget, durably, or refuses.
 func (r *runner) gate() error {
+	if r.isStopped() {
+		return errRunStopped
+	}
 	if !r.spend.take(r) {
-		return errBudgetSpent
+		if r.budgetOut.Load() {
+			return errBudgetSpent
+		}
+		return errRunStopped
 	}
 	return nil
 }
@@ -642,6 +655,15 @@ func (b *budget) take(r *runner) bool {
 		r.stop()
 	}
 	return ok && err == nil
+}
+
+// refund gives back a unit take reserved for a request that was not sent.
+func (b *budget) refund() {
+	if b.state != nil {
+		_ = b.state.Refund(b.now()) // at worst the day's count is one too high
+		return
+	}
+	b.spent.Add(-1)
 }
 
 func (b *budget) reserve() (bool, error) {

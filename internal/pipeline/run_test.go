@@ -500,7 +500,7 @@ func TestSaveFailureIsReplayedNextRun(t *testing.T) {
 }
 
 // A run whose replay the store still refuses neither searches nor looks
-// up: it ends at once, keeping the journal for the next run.
+// up: it fails at once, keeping the journal for the next run.
 func TestFailedReplayEndsTheRun(t *testing.T) {
 	dir := t.TempDir()
 	store := newStore()
@@ -514,12 +514,13 @@ func TestFailedReplayEndsTheRun(t *testing.T) {
 	store.gets = 0
 	vt := newVT(t0.Unix())
 	s, err := run(t, opt, &rows{values: domains(20, "other%d.com")}, store, vt)
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		t.Error("a run that could not save its journal returned no error")
 	}
 	// One read: the replay's check for newer records; no freshness checks.
-	if s.Status != StatusPartial || s.Candidates != 0 || store.gets != 1 || len(vt.called()) != 0 {
-		t.Errorf("status %s, %d candidates, %d store reads, %d lookups; want partial and nothing else",
+	// Failed, not partial: it did nothing, and the health alert must see it.
+	if s.Status != StatusFailed || s.Candidates != 0 || store.gets != 1 || len(vt.called()) != 0 {
+		t.Errorf("status %s, %d candidates, %d store reads, %d lookups; want failed and nothing else",
 			s.Status, s.Candidates, store.gets, len(vt.called()))
 	}
 	store.failSave = nil

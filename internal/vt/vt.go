@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -70,7 +71,9 @@ type Enricher struct {
 	transport  http.RoundTripper
 	timeout    time.Duration
 	agent      string
-	limiter    *rate.Limiter
+	perMinute  int
+	limOnce    sync.Once
+	limiter    *rate.Limiter // made at the first request; see lim
 	maxRetries int
 	retryBase  time.Duration // first retry waits retryBase/2..retryBase
 	retryMax   time.Duration
@@ -166,7 +169,7 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		transport:  rt,
 		timeout:    cfg.Timeout,
 		agent:      cfg.Agent,
-		limiter:    newLimiter(cfg.RequestsPerMinute, time.Now()),
+		perMinute:  cfg.RequestsPerMinute,
 		maxRetries: cfg.MaxRetries,
 		retryBase:  2 * time.Second,
 		retryMax:   30 * time.Second,
@@ -200,6 +203,15 @@ func withGrace(parent context.Context, grace time.Duration) (context.Context, co
 		}
 	}()
 	return ctx, func() { cancel(nil) }
+}
+
+// lim returns the enricher's limiter, made at the first request rather than
+// in New: a new limiter is empty, so the first request waits one interval
+// from the moment a run is ready to send, whatever it did before (taking
+// its checkpoint lock, the search).
+func (e *Enricher) lim() *rate.Limiter {
+	e.limOnce.Do(func() { e.limiter = newLimiter(e.perMinute, time.Now()) })
+	return e.limiter
 }
 
 // newLimiter returns the limiter that keeps requests under perMinute in any
@@ -246,7 +258,14 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		if err := e.quotaPaused(domain); err != nil {
 			return record.Record{}, notSent(attempt, err)
 		}
-		if err := e.limiter.Wait(ctx); err != nil {
+		// The caller's budget is spent before waiting for a slot, not
+		// between the slot and the request: a slow budget write must not
+		// shift requests out of the limiter's spacing.
+		if err := enrich.Gate(ctx); err != nil {
+			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
+		}
+		if err := e.lim().Wait(ctx); err != nil {
+			enrich.Refund(ctx)
 			if ctx.Err() != nil {
 				return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
 			}
@@ -254,10 +273,8 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 				domain, context.DeadlineExceeded))
 		}
 		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
+			enrich.Refund(ctx)
 			return record.Record{}, notSent(attempt, err)
-		}
-		if err := enrich.Gate(ctx); err != nil { // the caller's budget
-			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
 		}
 		e.calls.Add(1)
 		resp, status, err := e.send(ctx, u)
@@ -331,13 +348,6 @@ func (e *Enricher) backoff(n int) time.Duration {
 
 func (e *Enricher) redact(s string) string { return logging.Scrub(s, e.key) }
 
-// get sends one GET through vt-go and returns its result and the HTTP
-// status (0 when no response arrived).
-//
-// vt-go has no context parameter, so the context travels in the transport:
-// each request gets its own small vt.Client and http.Client whose
-// RoundTripper binds ctx (with the per-request timeout) to the request and
-// records the status, around the one shared connection pool.
 // notSent marks err as a lookup that sent nothing, if attempt is the first.
 func notSent(attempt int, err error) error {
 	if attempt == 1 {
@@ -346,7 +356,14 @@ func notSent(attempt int, err error) error {
 	return err
 }
 
-// send sends one request; once sent, it may outlive ctx by e.grace.
+// send sends one GET through vt-go and returns its result and the HTTP
+// status (0 when no response arrived). Once sent, it may outlive ctx by
+// e.grace.
+//
+// vt-go has no context parameter, so the context travels in the transport:
+// each request gets its own small vt.Client and http.Client whose
+// RoundTripper binds ctx (with the per-request timeout) to the request and
+// records the status, around the one shared connection pool.
 func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
 	ctx, stop := withGrace(ctx, e.grace)
 	defer stop()

@@ -493,8 +493,8 @@ func TestNewChecksConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if e.base.String() != DefaultBaseURL || e.timeout != DefaultTimeout || e.maxRetries != DefaultMaxRetries ||
-		e.agent != "vtsync/"+version.Version || e.limiter.Burst() != 1 {
-		t.Errorf("defaults: %s %s %d %q burst %d", e.base, e.timeout, e.maxRetries, e.agent, e.limiter.Burst())
+		e.agent != "vtsync/"+version.Version || e.lim().Burst() != 1 {
+		t.Errorf("defaults: %s %s %d %q burst %d", e.base, e.timeout, e.maxRetries, e.agent, e.lim().Burst())
 	}
 }
 
@@ -587,6 +587,36 @@ func TestEnrichKeepsAnswerInFlightAtCancel(t *testing.T) {
 		}
 		if took := time.Since(start).Round(time.Second); took != time.Second+inFlightGrace {
 			t.Errorf("a request still running was abandoned after %s, want %s (cancel + grace)", took, time.Second+inFlightGrace)
+		}
+	})
+}
+
+// The caller's gate (the daily budget) is passed before waiting for a
+// request slot, and refunded when the slot never comes; a request that is
+// sent keeps its unit.
+func TestEnrichGateAndRefund(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		e := inMemory(t, srv, Config{RequestsPerMinute: 1}) // first slot after 61 s
+		var gated, refunded atomic.Int32
+		ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(5*time.Second, cancel)
+		if _, err := e.Enrich(cctx, "a.example"); !errors.Is(err, enrich.ErrNotSent) {
+			t.Errorf("cancelled while waiting: %v, want ErrNotSent", err)
+		}
+		if gated.Load() != 1 || refunded.Load() != 1 || srv.Requests() != 0 {
+			t.Errorf("gate %d, refund %d, requests %d; want 1, 1, 0", gated.Load(), refunded.Load(), srv.Requests())
+		}
+		if _, err := e.Enrich(ctx, "a.example"); err != nil {
+			t.Fatal(err)
+		}
+		if gated.Load() != 2 || refunded.Load() != 1 || srv.Requests() != 1 {
+			t.Errorf("gate %d, refund %d, requests %d; want 2, 1, 1", gated.Load(), refunded.Load(), srv.Requests())
+		}
+		refuse := enrich.WithGate(t.Context(), func() error { return errors.New("budget spent") }, func() { t.Error("refund without a unit taken") })
+		if _, err := e.Enrich(refuse, "b.example"); !errors.Is(err, enrich.ErrNotSent) || srv.Requests() != 1 {
+			t.Errorf("refused by the gate: %v after %d requests", err, srv.Requests())
 		}
 	})
 }

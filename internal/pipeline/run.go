@@ -190,7 +190,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	}
 	if !r.opt.Lookups {
 		r.sum.Role = "shc_member"
-		r.log.Infof("Input %s: this search head cluster member is not the captain: no search and no VirusTotal lookups this run (the captain does them)", in)
+		r.log.Infof("Input %s: this search head does not look up this run (a search head cluster member that is not, or may not be, the captain): no search and no VirusTotal lookups", in)
 		return r.finish(ctx, StatusSkipped, nil)
 	}
 

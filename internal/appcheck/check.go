@@ -31,7 +31,7 @@ type Problem struct {
 
 func (p Problem) String() string { return p.File + ": " + p.Msg }
 
-// Names the app's objects must carry (PRODUCT.md, "Names").
+// Names the app's objects must carry (fixed: the detection, the dashboards and other apps use them).
 const (
 	Collection = "vtsync_domains" // KV collection and its lookup definition
 	Sourcetype = "vtsync:run"     // run summary events

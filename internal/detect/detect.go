@@ -1,4 +1,4 @@
-// Package detect evaluates the detection of PRODUCT.md in Go: over network
+// Package detect evaluates the app's detection search in Go: over network
 // events and the stored records, it finds the registered domains that
 // non-browser processes contacted and that are young, use a Let's Encrypt
 // certificate while young, or are flagged by antivirus engines. It mirrors

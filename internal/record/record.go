@@ -3,7 +3,7 @@
 package record
 
 // Record is one document of the vtsync_domains collection. Its JSON field
-// names are fixed (PRODUCT.md, "The KV record"); fields VirusTotal did not
+// names are fixed (README, "The KV record"); fields VirusTotal did not
 // provide are omitted so that Splunk sees them as null, never as zero.
 type Record struct {
 	Key                    string   `json:"_key"`

@@ -79,3 +79,29 @@ func SkipSpace(b []byte, i int) int {
 	}
 	return i
 }
+
+// Int parses a JSON integer exactly: an optional minus sign and decimal
+// digits, no fraction, exponent, quotes or white space, within int64.
+func Int(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	if n > 1<<63-1 {
+		return 0, false
+	}
+	if neg {
+		return -int64(n), true
+	}
+	return int64(n), true
+}

@@ -45,3 +45,16 @@ func TestStringEndAndUnquote(t *testing.T) {
 		t.Errorf("ValueText = %q", v)
 	}
 }
+
+func TestInt(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "-37": -37, "1483018099": 1483018099, "9223372036854775807": 1<<63 - 1} {
+		if n, ok := Int([]byte(in)); !ok || n != want {
+			t.Errorf("Int(%q) = %d, %t", in, n, ok)
+		}
+	}
+	for _, in := range []string{"", "-", "1.0", "1e3", `"7"`, " 7", "9223372036854775808", "12345678901234567890"} {
+		if _, ok := Int([]byte(in)); ok {
+			t.Errorf("Int(%q) accepted", in)
+		}
+	}
+}

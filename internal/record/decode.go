@@ -213,7 +213,7 @@ func (d *recordDecoder) setNumber(dst **int64, slot int, name string, v []byte) 
 // null and "".
 func number(name string, v []byte) (n int64, ok bool, err error) {
 	t := bytes.Trim(v, `"`)
-	if n, ok := plainInt(t); ok {
+	if n, ok := jsonlex.Int(t); ok {
 		return n, true, nil
 	}
 	switch string(t) {
@@ -230,28 +230,6 @@ func number(name string, v []byte) (n int64, ok bool, err error) {
 	return int64(math.Round(f)), true, nil
 }
 
-// plainInt parses an optional minus and 1 to 18 decimal digits, the form
-// vtsync writes, without strconv's generality.
-func plainInt(b []byte) (int64, bool) {
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		n = -n
-	}
-	return n, true
-}
 
 // setStrings reads a list of strings (null elements read as ""), or one
 // string (a multi-value field with a single value, as outputlookup may

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/vtsync/vtsync/internal/jsonlex"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -255,33 +256,6 @@ func count(raw json.RawMessage) *int64 {
 	return &n
 }
 
-// integer decodes a JSON integer: an optional minus sign and digits, no
-// fraction, exponent or quotes, within int64.
-func integer(raw json.RawMessage) (int64, bool) {
-	b := bytes.TrimSpace(raw)
-	neg := len(b) > 0 && b[0] == '-'
-	if neg {
-		b = b[1:]
-	}
-	if len(b) == 0 || len(b) > 19 {
-		return 0, false
-	}
-	var n uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + uint64(c-'0')
-	}
-	if n > 1<<63-1 {
-		return 0, false
-	}
-	if neg {
-		return -int64(n), true
-	}
-	return int64(n), true
-}
-
 // str decodes a JSON string. Strings without escapes (nearly all) are
 // sliced out directly.
 func str(raw json.RawMessage) (string, bool) {
@@ -303,3 +277,7 @@ func isObject(raw json.RawMessage) bool {
 	b := bytes.TrimSpace(raw)
 	return len(b) > 0 && b[0] == '{'
 }
+
+// integer decodes a JSON integer within int64 (no fraction, exponent or
+// quotes).
+func integer(raw json.RawMessage) (int64, bool) { return jsonlex.Int(bytes.TrimSpace(raw)) }

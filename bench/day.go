@@ -132,14 +132,13 @@ type dayRun struct {
 }
 
 type dayResult struct {
-	cfg                 dayConfig
-	blog                []dayRun
-	cold, warm          []dayRun
-	perCall             map[time.Duration]time.Duration // measured sequential per-call time
-	newDomains          int
-	population          int
-	distinctDay         int
-	coldStatus, warmErr string
+	cfg         dayConfig
+	blog        []dayRun
+	cold, warm  []dayRun
+	perCall     map[time.Duration]time.Duration // measured sequential per-call time
+	newDomains  int
+	population  int
+	distinctDay int
 }
 
 func scenarioDay(ctx context.Context, quick bool, logf func(string, ...any)) (string, bool) {

@@ -49,13 +49,13 @@ type childReport struct {
 
 type scaleResult struct {
 	scaleCase
-	report              childReport
-	user, sys, wall     time.Duration
-	finds, saves        int64
-	findQueries         int64
-	exportBytes         int64
-	storedBefore, fresh int
-	err                 error
+	report          childReport
+	user, sys, wall time.Duration
+	finds, saves    int64
+	findQueries     int64
+	exportBytes     int64
+	storedBefore    int
+	err             error
 }
 
 // hostFor returns the host name of the i-th registered domain with a

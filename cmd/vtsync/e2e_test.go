@@ -234,7 +234,7 @@ func TestModularInputSyncsCollection(t *testing.T) {
 	neg := docs["unknown-example.net"]
 	neg["enriched_time"] = float64(time.Now().Add(-25 * time.Hour).Unix())
 	e.splunk.PutDocument("vtsync", "vtsync_domains", neg)
-	out, _ = e.run("********")
+	e.run("********")
 	if got := e.vt.Requests(); got != 5 {
 		t.Errorf("third run made %d VirusTotal calls, want 2 (the stale records only)", got-3)
 	}

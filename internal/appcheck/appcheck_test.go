@@ -80,8 +80,6 @@ func appendTo(t *testing.T, dir, rel, text string) {
 	}
 }
 
-const detection = "[vtsync - Recently registered domains contacted by non-browser processes]"
-
 // TestBrokenApps breaks a copy of the app one way at a time; the check must
 // name the problem.
 func TestBrokenApps(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -65,7 +66,7 @@ func OpenReadOnly(path string) (*Store, error) {
 }
 
 func openError(path string, err error) error {
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("store %s is in use by another vtsync process (a run in progress?); try again when it has finished", path)
 	}
 	return fmt.Errorf("store %s: %w", path, err)

@@ -230,7 +230,6 @@ func number(name string, v []byte) (n int64, ok bool, err error) {
 	return int64(math.Round(f)), true, nil
 }
 
-
 // setStrings reads a list of strings (null elements read as ""), or one
 // string (a multi-value field with a single value, as outputlookup may
 // write it); null and "" leave dst as it is.

@@ -27,12 +27,7 @@ unit:
 
 # Each fuzz target runs briefly; longer: make fuzz FUZZTIME=5m.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./internal/...); do \
-	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$t"; \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) bash build/fuzz.sh
 
 # Standalone mode on the embedded default: sample Sysmon events, saved
 # VirusTotal answers, an embedded store; no Splunk and no VirusTotal key.

@@ -2,9 +2,14 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/record"
@@ -59,5 +64,54 @@ func TestNoSaveAfterFailedSave(t *testing.T) {
 	}
 	if got := len(store.keys()); got != 20 || s.Replayed+int(vt.Calls()) != 20 {
 		t.Errorf("store holds %d of 20; replayed %d, looked up %d", got, s.Replayed, vt.Calls())
+	}
+}
+
+// Lookups already past the budget gate and waiting for a request slot when
+// the quota runs out are called off: at a few requests a minute their slot
+// comes long after the 429, and they must not send then.
+func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
+	var sent, waiting atomic.Int64
+	var causes sync.Map
+	enr := enrich.Func(func(ctx context.Context, d string) (record.Record, error) {
+		if err := enrich.Gate(ctx); err != nil {
+			return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
+		}
+		if d == "w0.com" {
+			sent.Add(1)
+			// The others are queued on the limiter before this answer.
+			for waiting.Load() < 3 {
+				runtime.Gosched()
+			}
+			return record.Record{}, fmt.Errorf("429 QuotaExceededError: %w", enrich.ErrQuotaExceeded)
+		}
+		waiting.Add(1)
+		<-ctx.Done() // the slot never comes in this test
+		causes.Store(d, context.Cause(ctx))
+		enrich.Refund(ctx)
+		return record.Record{}, fmt.Errorf("no request slot: %w (%w)", ctx.Err(), enrich.ErrNotSent)
+	})
+	opt := opts(t)
+	opt.MaxConcurrency = 4
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := Run(ctx, opt, &rows{values: domains(4, "w%d.com")}, newStore(), enr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSummary(t, s)
+	if sent.Load() != 1 || s.QuotaState != QuotaExceeded || s.Status != StatusPartial {
+		t.Errorf("sent %d, quota_state %s, status %s; want 1, quota_exceeded, partial", sent.Load(), s.QuotaState, s.Status)
+	}
+	n := 0
+	causes.Range(func(d, c any) bool {
+		n++
+		if !errors.Is(c.(error), enrich.ErrQuotaExceeded) {
+			t.Errorf("lookup of %s waiting for a slot ended by %v, want the quota stop", d, c)
+		}
+		return true
+	})
+	if n != 3 || s.Deferred != 3 {
+		t.Errorf("%d waiting lookups called off, %d deferred; want 3 and 3", n, s.Deferred)
 	}
 }

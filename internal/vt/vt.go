@@ -12,6 +12,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
@@ -254,32 +255,40 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		return record.Record{}, fmt.Errorf("VirusTotal lookup of %q: not a domain name", domain)
 	}
 	u := e.base.JoinPath("domains", domain)
+	sentAny := false // whether any attempt reached VirusTotal
 	for attempt := 1; ; attempt++ {
 		if err := e.quotaPaused(domain); err != nil {
-			return record.Record{}, notSent(attempt, err)
+			return record.Record{}, notSent(sentAny, err)
 		}
 		// The caller's budget is spent before waiting for a slot, not
 		// between the slot and the request: a slow budget write must not
 		// shift requests out of the limiter's spacing.
 		if err := enrich.Gate(ctx); err != nil {
-			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
+			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
 		}
 		if err := e.lim().Wait(ctx); err != nil {
 			enrich.Refund(ctx)
 			if ctx.Err() != nil {
-				return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
+				return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
 			}
-			return record.Record{}, notSent(attempt, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
+			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
 				domain, context.DeadlineExceeded))
 		}
 		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
 			enrich.Refund(ctx)
-			return record.Record{}, notSent(attempt, err)
+			return record.Record{}, notSent(sentAny, err)
 		}
-		e.calls.Add(1)
-		resp, status, err := e.send(ctx, u)
+		resp, status, sent, err := e.send(ctx, u)
+		if sent {
+			e.calls.Add(1)
+			sentAny = true
+		} else {
+			// Refused connection, DNS, proxy or TLS failure: VirusTotal
+			// never saw the request, so it costs no budget.
+			enrich.Refund(ctx)
+		}
 		if err != nil && ctx.Err() != nil {
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
 		}
 		out, why := classify(status, resp, err)
 		why = e.redact(why)
@@ -302,7 +311,7 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); lookups stop until the minute, daily (00:00 UTC) or monthly quota resets — lower requests_per_minute if this repeats",
 				domain, enrich.ErrQuotaExceeded, why)
 		case unauthorized:
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); check api_key in the vtsync input (Splunk keeps it in storage/passwords) and that the key is active on virustotal.com",
+			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); check api_key in the vtsync input (Splunk keeps it in storage/passwords) and that the key is active on virustotal.com and allowed domain lookups",
 				domain, enrich.ErrUnauthorized, why)
 		case failed:
 			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", domain, why)
@@ -348,28 +357,31 @@ func (e *Enricher) backoff(n int) time.Duration {
 
 func (e *Enricher) redact(s string) string { return logging.Scrub(s, e.key) }
 
-// notSent marks err as a lookup that sent nothing, if attempt is the first.
-func notSent(attempt int, err error) error {
-	if attempt == 1 {
+// notSent marks err as a lookup that sent nothing, unless one of its
+// attempts did.
+func notSent(sentAny bool, err error) error {
+	if !sentAny {
 		return fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
 	}
 	return err
 }
 
-// send sends one GET through vt-go and returns its result and the HTTP
-// status (0 when no response arrived). Once sent, it may outlive ctx by
+// send sends one GET through vt-go and returns its result, the HTTP
+// status (0 when no response arrived) and whether the request reached the
+// server (its headers were written). Once sent, it may outlive ctx by
 // e.grace.
 //
 // vt-go has no context parameter, so the context travels in the transport:
 // each request gets its own small vt.Client and http.Client whose
 // RoundTripper binds ctx (with the per-request timeout) to the request and
 // records the status, around the one shared connection pool.
-func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, error) {
+func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, bool, error) {
 	ctx, stop := withGrace(ctx, e.grace)
 	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	rt := &boundTransport{ctx: ctx, base: e.transport}
+	rt := &boundTransport{base: e.transport}
+	rt.ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { rt.sent.Store(true) }})
 	c := vtgo.NewClient(e.key, vtgo.WithHTTPClient(&http.Client{
 		Transport:     rt,
 		Timeout:       e.timeout,
@@ -377,16 +389,18 @@ func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, e
 	}))
 	c.Agent = e.agent
 	resp, err := c.Get(u)
-	return resp, rt.status, err
+	return resp, rt.status, rt.status != 0 || rt.sent.Load(), err
 }
 
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
-// boundTransport sends a request under ctx and records its status.
+// boundTransport sends a request under ctx and records its status and
+// whether it was sent (ctx's trace sets sent).
 type boundTransport struct {
 	ctx    context.Context
 	base   http.RoundTripper
 	status int
+	sent   atomic.Bool
 }
 
 func (t *boundTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -448,11 +462,12 @@ func classify(status int, resp *vtgo.Response, err error) (outcome, string) {
 			return notFound, why
 		case "QuotaExceededError":
 			return quota, why
-		case "WrongCredentialsError", "AuthenticationRequiredError", "UserNotActiveError":
+		case "WrongCredentialsError", "AuthenticationRequiredError", "UserNotActiveError",
+			"ForbiddenError": // the key may not look domains up: every lookup would fail alike
 			return unauthorized, why
 		case "TooManyRequestsError", "TransientError", "DeadlineExceededError", "FailedDependencyError":
 			return retry, why
-		case "BadRequestError", "InvalidArgumentError", "ForbiddenError":
+		case "BadRequestError", "InvalidArgumentError":
 			return failed, why
 		}
 		return byStatus(status), why

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -307,6 +308,11 @@ func TestEnrichRedactsEchoedKey(t *testing.T) {
 	if e.Calls() != 1 {
 		t.Errorf("403 was retried: %d calls", e.Calls())
 	}
+	// A key that may not look domains up fails every lookup alike: the
+	// run stops instead of spending a request on each due domain.
+	if !errors.Is(err, enrich.ErrUnauthorized) || !strings.Contains(err.Error(), "allowed domain lookups") {
+		t.Errorf("403 ForbiddenError: %v, want the run-stopping key error saying what to check", err)
+	}
 }
 
 func TestEnrichCancelWhileWaitingForSlot(t *testing.T) {
@@ -538,7 +544,7 @@ func TestClassify(t *testing.T) {
 		{502, nil, vtgo.Error{Code: "SomethingNew"}, retry},
 		{400, nil, vtgo.Error{Code: "BadRequestError"}, failed},
 		{400, nil, vtgo.Error{Code: "InvalidArgumentError"}, failed},
-		{403, nil, vtgo.Error{Code: "ForbiddenError"}, failed},
+		{403, nil, vtgo.Error{Code: "ForbiddenError"}, unauthorized},
 		{500, &vtgo.Response{}, nil, retry},
 		{404, &vtgo.Response{}, nil, failed}, // a 404 without NotFoundError is not a negative answer
 		{401, &vtgo.Response{}, nil, unauthorized},
@@ -619,4 +625,30 @@ func TestEnrichGateAndRefund(t *testing.T) {
 			t.Errorf("refused by the gate: %v after %d requests", err, srv.Requests())
 		}
 	})
+}
+
+// A request that never reached VirusTotal (here: connection refused) costs
+// no budget and is not counted as a call, retries included.
+func TestEnrichUnsentRequestIsRefunded(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String() + "/api/v3"
+	ln.Close() // nothing listens there now
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 60000, MaxRetries: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.retryBase, e.retryMax = time.Millisecond, time.Millisecond
+	var gated, refunded atomic.Int32
+	ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+	_, err = e.Enrich(ctx, "a.example")
+	// A failed lookup, not a deferred one: the run reports the outage.
+	if err == nil || errors.Is(err, enrich.ErrNotSent) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Enrich = %v, want a failed lookup that says the connection was refused", err)
+	}
+	if gated.Load() != 3 || refunded.Load() != 3 || e.Calls() != 0 {
+		t.Errorf("gate %d, refund %d, calls %d; want 3 attempts, all refunded, no call", gated.Load(), refunded.Load(), e.Calls())
+	}
 }

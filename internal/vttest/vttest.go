@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"os"
 	"path/filepath"
 	"slices"
@@ -535,6 +536,11 @@ func isObject(b []byte) bool {
 type memTransport struct{ s *Server }
 
 func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	// The request reaches the server here, as a real transport's would once
+	// it has written the request headers.
+	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil && tr.WroteHeaders != nil {
+		tr.WroteHeaders()
+	}
 	rec := httptest.NewRecorder()
 	done := make(chan any, 1)
 	go func() {

@@ -47,7 +47,9 @@ var (
 	bucketBudget  = []byte("budget")  // YYYY-MM-DD (UTC) → uint64 lookups
 	bucketMeta    = []byte("meta")
 
-	keyJournalLen = "journal_len" // uint64: keys in bucketJournal
+	keyJournalLen  = "journal_len"  // uint64: keys in bucketJournal
+	keyQuotaStreak = "quota_streak" // uint64: quota stops in a row
+	keyQuotaUntil  = "quota_until"  // uint64: Unix seconds lookups are held back to
 )
 
 // State is one input's open state. It holds the input's exclusive lock
@@ -281,6 +283,39 @@ func (s *State) Refund(now time.Time) error {
 			return put(b, today, used-1)
 		}
 		return nil
+	})
+}
+
+// QuotaHold returns how many runs in a row VirusTotal stopped with its
+// quota exceeded, and until when the input's lookups are held back
+// (zero when they are not).
+func (s *State) QuotaHold() (streak int, until time.Time) {
+	_ = s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		streak = int(get(b, keyQuotaStreak))
+		if u := get(b, keyQuotaUntil); u > 0 {
+			until = time.Unix(int64(u), 0)
+		}
+		return nil
+	})
+	return streak, until
+}
+
+// SetQuotaHold records the quota stops in a row and the time lookups are
+// held back to; a streak of 0 clears the hold.
+func (s *State) SetQuotaHold(streak int, until time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketMeta)
+		if streak <= 0 {
+			if err := b.Delete([]byte(keyQuotaStreak)); err != nil {
+				return err
+			}
+			return b.Delete([]byte(keyQuotaUntil))
+		}
+		if err := put(b, keyQuotaStreak, uint64(streak)); err != nil {
+			return err
+		}
+		return put(b, keyQuotaUntil, uint64(max(until.Unix(), 0)))
 	})
 }
 

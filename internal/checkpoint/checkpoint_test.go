@@ -354,3 +354,28 @@ func TestRefund(t *testing.T) {
 		t.Errorf("refunds went below zero: %d", s.UsedToday(now))
 	}
 }
+
+// The quota hold outlives the process, and a streak of 0 clears it.
+func TestQuotaHoldSurvivesReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir, "main")
+	if n, until := s.QuotaHold(); n != 0 || !until.IsZero() {
+		t.Fatalf("new state holds: %d until %v", n, until)
+	}
+	until := t0.Add(30 * time.Minute)
+	if err := s.SetQuotaHold(2, until); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s = open(t, dir, "main")
+	defer s.Close()
+	if n, got := s.QuotaHold(); n != 2 || !got.Equal(until) {
+		t.Errorf("after reopen: %d until %v; want 2 until %v", n, got, until)
+	}
+	if err := s.SetQuotaHold(0, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if n, got := s.QuotaHold(); n != 0 || !got.IsZero() {
+		t.Errorf("after clearing: %d until %v", n, got)
+	}
+}

@@ -83,7 +83,28 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				wantError(t, r, "quota")
 			},
-			next: func(e *env) {},
+			next: func(e *env) {
+				// The next run, minutes later, does not ask VirusTotal again.
+				before := e.vt.Requests()
+				r := e.run()
+				wantStatus(e.t, r, pipeline.StatusPartial, pipeline.QuotaExceeded)
+				if e.vt.Requests() != before || r.summary.Deferred != 1 {
+					e.t.Errorf("run within the quota hold: %d VirusTotal requests, %d deferred; want none and 1", e.vt.Requests()-before, r.summary.Deferred)
+				}
+				wantLine(e.t, r, []string{"WARN"}, "quota was exceeded", "no lookups until")
+				// 15 minutes later the hold is over.
+				st, err := checkpoint.Open(e.checkpoint, "default")
+				if err != nil {
+					e.t.Fatal(err)
+				}
+				defer st.Close()
+				if n, until := st.QuotaHold(); n != 1 || time.Until(until) < 14*time.Minute {
+					e.t.Fatalf("quota hold %d until %v, want 1 stop, 15 minutes", n, until)
+				}
+				if err := st.SetQuotaHold(1, time.Now().Add(-time.Second)); err != nil {
+					e.t.Fatal(err)
+				}
+			},
 		},
 		{
 			name:  "too many requests",

@@ -32,6 +32,12 @@ const (
 	flushGrace  = 5 * time.Second
 	// maxErrors bounds Summary.Errors.
 	maxErrors = 20
+	// quotaHoldFirst is how long an input makes no lookups after VirusTotal
+	// said its key's quota is exceeded; each further stop in a row doubles
+	// it, up to the next 00:00 UTC, when daily quotas reset. Asking again
+	// every run would hammer VirusTotal, which can suspend a key that
+	// keeps querying over its limits.
+	quotaHoldFirst = 15 * time.Minute
 )
 
 // Quota states (Summary.QuotaState).
@@ -142,8 +148,12 @@ type runner struct {
 	stopped   chan struct{} // closed: start no more lookups
 	keyBad    atomic.Bool
 	quotaGone atomic.Bool
-	budgetOut atomic.Bool
-	storeBad  atomic.Bool
+	answered  atomic.Bool // VirusTotal answered a lookup this run
+	// The quota hold at the start (see quotaHoldFirst).
+	quotaStreak int
+	quotaHeld   time.Time // non-zero: this run makes no lookups until then
+	budgetOut   atomic.Bool
+	storeBad    atomic.Bool
 }
 
 type result struct {
@@ -194,6 +204,8 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		return r.finish(ctx, StatusSkipped, nil)
 	}
 
+	r.holdForQuota()
+
 	// Stop dispatching new lookups as soon as the run is cancelled; in-flight
 	// ones see the cancellation through lookCtx.
 	defer context.AfterFunc(ctx, func() { r.stop() })()
@@ -214,6 +226,9 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	go func() { workers.Wait(); close(results) }()
 	r.write(ctx, results)
 	stages.Wait()
+	if r.quotaStreak > 0 && r.answered.Load() && !r.quotaGone.Load() {
+		r.setQuotaHold(0, time.Time{}) // the quota is back
+	}
 
 	var runErr error
 	status := StatusOK
@@ -401,6 +416,7 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			if rec.EnrichedTime == 0 {
 				rec.EnrichedTime = r.opt.Now().Unix()
 			}
+			r.answered.Store(true)
 			r.journal(rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
@@ -411,6 +427,7 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {
 				r.stop()
+				r.quotaStopped()
 				// Lookups waiting for a request slot must not send once
 				// the slot comes (at a few requests a minute, long after
 				// the 429); requests already sent keep their grace to
@@ -590,6 +607,9 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 	switch {
 	case r.keyBad.Load():
 		s.QuotaState = QuotaKeyRejected
+	case !r.quotaHeld.IsZero():
+		s.QuotaState = QuotaExceeded
+		r.note("VirusTotal quota exceeded in an earlier run: no lookups until %s, %d due domains deferred", r.quotaHeld.UTC().Format(time.DateTime+" MST"), s.Deferred)
 	case r.quotaGone.Load():
 		s.QuotaState = QuotaExceeded
 		r.note("VirusTotal quota exceeded: lookups stopped, %d due domains deferred to the next run", s.Deferred)
@@ -622,6 +642,51 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 	r.log.Infof("Run of input %s finished: status=%s candidates=%d distinct=%d rejected=%d fresh=%d due=%d looked_up=%d found=%d not_found=%d failed=%d deferred=%d replayed=%d kv_writes=%d quota_state=%s duration=%.1fs",
 		in, s.Status, s.Candidates, s.Distinct, s.RejectedTotal, s.Fresh, s.Due, s.LookedUp, s.Found, s.NotFound, s.Failed, s.Deferred, s.Replayed, s.KVWrites, s.QuotaState, s.Duration)
 	return *s, err
+}
+
+// holdForQuota keeps this run from looking up while an earlier run's quota
+// stop holds (see quotaHoldFirst). The search still runs, so the summary
+// says how many domains wait.
+func (r *runner) holdForQuota() {
+	if r.state == nil {
+		return
+	}
+	var until time.Time
+	r.quotaStreak, until = r.state.QuotaHold()
+	if r.quotaStreak == 0 || !r.opt.Now().Before(until) {
+		return
+	}
+	r.quotaHeld = until
+	r.quotaGone.Store(true)
+	r.stop()
+	r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d runs in a row): no lookups until %s; due domains wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
+		r.opt.Input, r.quotaStreak, until.UTC().Format(time.DateTime+" MST"))
+}
+
+// quotaStopped holds the input's lookups back after VirusTotal refused one
+// for the quota: quotaHoldFirst after a run that got answers, twice the
+// last wait after one that got none, never past the next 00:00 UTC.
+func (r *runner) quotaStopped() {
+	if r.state == nil {
+		return
+	}
+	streak := r.quotaStreak + 1
+	if r.answered.Load() {
+		streak = 1
+	}
+	now := r.opt.Now()
+	until := now.Add(quotaHoldFirst << min(streak-1, 16))
+	if midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour); until.After(midnight) {
+		until = midnight
+	}
+	r.setQuotaHold(streak, until)
+	r.log.Infof("Input %s: no lookups until %s (VirusTotal quota exceeded, %d runs in a row)", r.opt.Input, until.UTC().Format(time.DateTime+" MST"), streak)
+}
+
+func (r *runner) setQuotaHold(streak int, until time.Time) {
+	if err := r.state.SetQuotaHold(streak, until); err != nil {
+		r.log.Warnf("Input %s: cannot record the quota hold in %s: %v", r.opt.Input, r.state.Path(), err)
+	}
 }
 
 // budget is the input's daily lookup budget, persisted in the checkpoint

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -113,5 +115,81 @@ func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 	})
 	if n != 3 || s.Deferred != 3 {
 		t.Errorf("%d waiting lookups called off, %d deferred; want 3 and 3", n, s.Deferred)
+	}
+}
+
+// After VirusTotal said the quota is exceeded, the next runs make no
+// lookups for 15 minutes, then twice as long after each further stop in a
+// row, never past 00:00 UTC; a run that gets answers again ends the hold.
+func TestQuotaStopHoldsLaterRuns(t *testing.T) {
+	opt := opts(t)
+	opt.StateDir = t.TempDir()
+	opt.MaxConcurrency = 1
+	store := newStore()
+	src := &rows{values: domains(20, "h%d.com")}
+	quotaAfter := 0 // answers before the quota runs out; <0: no quota error
+	runAt := func(at time.Time) (Summary, int64, string) {
+		t.Helper()
+		vt := newVT(t0.Unix())
+		vt.answer = func(ctx context.Context, n int, d string) (record.Record, error) {
+			if quotaAfter >= 0 && n > quotaAfter {
+				return record.Record{}, fmt.Errorf("429 QuotaExceededError: %w", enrich.ErrQuotaExceeded)
+			}
+			return vt.found(d), nil
+		}
+		var logs bytes.Buffer
+		opt.Logger = logging.New(&logs, logging.Info)
+		opt.Now = func() time.Time { return at }
+		s, err := run(t, opt, src, store, vt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s, vt.Calls(), logs.String()
+	}
+	at := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
+
+	quotaAfter = 2
+	if s, calls, _ := runAt(at); calls != 3 || s.QuotaState != QuotaExceeded {
+		t.Fatalf("first run: %d calls, quota_state %s", calls, s.QuotaState)
+	}
+	// Within 15 minutes: no lookups, the search still counts what waits.
+	s, calls, logs := runAt(at.Add(14 * time.Minute))
+	if calls != 0 || s.QuotaState != QuotaExceeded || s.Status != StatusPartial || s.Deferred != 18 || s.Distinct != 20 {
+		t.Errorf("held run: %d calls, summary %+v", calls, s)
+	}
+	if !strings.Contains(logs, "WARN") || !strings.Contains(logs, "12:15:00 UTC") || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "12:15:00 UTC") {
+		t.Errorf("held run should say until when, in a WARN line and in errors:\n%s%q", logs, s.Errors)
+	}
+	// After 15 minutes one request goes out; refused again, the wait doubles.
+	quotaAfter = 0
+	if _, calls, _ := runAt(at.Add(15 * time.Minute)); calls != 1 {
+		t.Errorf("after the hold: %d calls, want 1", calls)
+	}
+	if _, calls, _ := runAt(at.Add(44 * time.Minute)); calls != 0 {
+		t.Errorf("29 minutes after the second stop: %d calls, want 0", calls)
+	}
+	if _, calls, _ := runAt(at.Add(45 * time.Minute)); calls != 1 {
+		t.Errorf("30 minutes after the second stop: %d calls, want 1", calls)
+	}
+	// The third stop in a row (12:45) waits an hour, the fourth two hours,
+	// and so on, but never past 00:00 UTC.
+	if _, calls, _ := runAt(time.Date(2025, 3, 10, 23, 50, 0, 0, time.UTC)); calls != 1 {
+		t.Errorf("third stop: %d calls", calls)
+	}
+	if _, calls, _ := runAt(time.Date(2025, 3, 10, 23, 59, 59, 0, time.UTC)); calls != 0 {
+		t.Errorf("before midnight: %d calls, want 0", calls)
+	}
+	// The daily quota is back at 00:00 UTC: answers end the hold.
+	quotaAfter = -1
+	if s, calls, _ := runAt(time.Date(2025, 3, 11, 0, 0, 0, 0, time.UTC)); calls != 18 || s.QuotaState != QuotaOK || s.Status != StatusOK {
+		t.Errorf("after midnight: %d calls, summary %+v", calls, s)
+	}
+	quotaAfter = 0
+	store = newStore() // everything is due again
+	if _, calls, _ := runAt(time.Date(2025, 3, 11, 0, 5, 0, 0, time.UTC)); calls != 1 {
+		t.Errorf("a new stop: %d calls", calls)
+	}
+	if _, calls, _ := runAt(time.Date(2025, 3, 11, 0, 20, 0, 0, time.UTC)); calls != 1 {
+		t.Errorf("15 minutes after a first stop (the streak restarted): %d calls, want 1", calls)
 	}
 }

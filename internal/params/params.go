@@ -22,6 +22,9 @@ const Mask = "********"
 // generating tstats command).
 const DefaultSearch = "| `vtsync_candidates`"
 
+// vtDefaultURL is the default vt_api_url.
+const vtDefaultURL = "https://www.virustotal.com/api/v3"
+
 // Arg documents one parameter.
 type Arg struct {
 	Name        string
@@ -37,17 +40,17 @@ var Args = []Arg{
 	{Name: "search", Title: "Candidate search", DataType: "string", Default: DefaultSearch,
 		Description: "SPL whose result rows carry the candidate domains. It must start with 'search ' or '|'; a bare query such as 'index=main ...' is sent as 'search index=main ...'. Start a macro with '| ' when it expands to a generating command such as tstats."},
 	{Name: "earliest_time", Title: "Earliest time", DataType: "string", Default: "-20m",
-		Description: "Start of the search window, e.g. -20m."},
+		Description: "Start of the search window, as a Splunk time: relative such as -20m or -1d@d, now, epoch seconds, or 05/01/2024:00:00:00. Real-time (rt) times are refused."},
 	{Name: "latest_time", Title: "Latest time", DataType: "string", Default: "now",
-		Description: "End of the search window, e.g. now."},
+		Description: "End of the search window, as a Splunk time such as now or -5m@m (see earliest_time)."},
 	{Name: "domain_field", Title: "Domain field", DataType: "string", Default: "ut_domain",
 		Description: "Result field holding the domain or host name; always reduced to the registered domain."},
 	{Name: "collection", Title: "KV store collection", DataType: "string", Default: "vtsync_domains",
 		Description: "KV store collection that receives one record per registered domain."},
 	{Name: "api_key", Title: "VirusTotal API key", DataType: "string", Default: "",
 		Description: "VirusTotal API key. Entered once: the first run moves it to storage/passwords (realm vtsync, user = input name) and replaces it here with ********."},
-	{Name: "vt_api_url", Title: "VirusTotal API URL", DataType: "string", Default: "https://www.virustotal.com/api/v3",
-		Description: "Base URL of VirusTotal API v3 (for proxies, mirrors and tests)."},
+	{Name: "vt_api_url", Title: "VirusTotal API URL", DataType: "string", Default: vtDefaultURL,
+		Description: "Base URL of VirusTotal API v3 (for proxies, mirrors and tests); it must end in /api/v3."},
 	{Name: "requests_per_minute", Title: "Requests per minute", DataType: "number", Default: "4",
 		Description: "VirusTotal requests per minute, never exceeded. 4 for a public key; premium keys set more."},
 	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
@@ -118,7 +121,13 @@ func Parse(raw map[string]string) (Params, error) {
 		return p, err
 	}
 	p.EarliestTime = v("earliest_time")
+	if err := validTime("earliest_time", p.EarliestTime); err != nil {
+		return p, err
+	}
 	p.LatestTime = v("latest_time")
+	if err := validTime("latest_time", p.LatestTime); err != nil {
+		return p, err
+	}
 	p.DomainField = v("domain_field")
 	if !ValidName(p.DomainField) {
 		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name; use letters, digits and _ (for example ut_domain)", p.DomainField)}
@@ -135,6 +144,11 @@ func Parse(raw map[string]string) (Params, error) {
 	}
 	if p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url")); err != nil {
 		return p, err
+	}
+	if u, _ := url.Parse(p.VTAPIURL); !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "" {
+		// Any other path makes every lookup a 404, which reads as "domain
+		// not found" and would be stored as such.
+		return p, &Error{"vt_api_url", fmt.Sprintf("%q is not the base URL of VirusTotal API v3: its path must end in /api/v3, with no query (the default is %s)", p.VTAPIURL, vtDefaultURL)}
 	}
 	ints := []struct {
 		name     string
@@ -170,7 +184,8 @@ func Parse(raw map[string]string) (Params, error) {
 }
 
 // NormalizeSearch returns the SPL to send to splunkd: it must start with
-// "search " or "|"; a bare query is prefixed with "search ". A leading macro
+// the search command (search followed by white space) or "|"; a bare query
+// is prefixed with "search ". A leading macro
 // is refused, because splunkd only accepts it once written as "| `m`" (a
 // generating macro) or "search `m`".
 func NormalizeSearch(s string) (string, error) {
@@ -182,10 +197,27 @@ func NormalizeSearch(s string) (string, error) {
 		return s, nil
 	case strings.HasPrefix(s, "`"):
 		return "", &Error{"search", "starts with a macro; splunkd needs the search to start with 'search ' or '|': write '| " + s + "' if the macro starts with a generating command such as tstats, else 'search " + s + "'"}
-	case len(s) > 7 && strings.EqualFold(s[:7], "search ") || strings.EqualFold(s, "search"):
+	case hasSearchCommand(s):
 		return s, nil
 	}
 	return "search " + s, nil
+}
+
+// hasSearchCommand reports whether s starts with the search command: the
+// word search (in any case) alone or followed by white space.
+func hasSearchCommand(s string) bool {
+	const cmd = "search"
+	if len(s) < len(cmd) || !strings.EqualFold(s[:len(cmd)], cmd) {
+		return false
+	}
+	if len(s) == len(cmd) {
+		return true
+	}
+	switch s[len(cmd)] {
+	case ' ', '\t', '\n', '\r', '\v', '\f':
+		return true
+	}
+	return false
 }
 
 // ValidName reports whether s is usable as a Splunk object name (a field,

@@ -47,6 +47,8 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		{"max_run_seconds", "5"},
 		{"vt_api_url", "ftp://mirror.example/api"},
 		{"vt_api_url", "https://user:" + key + "@vt.example/api/v3"},
+		{"earliest_time", "-20x"},
+		{"latest_time", "rt"},
 		{"proxy_url", "proxy.example:3128"},
 		{"domain_field", "ut domain"},
 		{"collection", "vtsync/domains"},
@@ -90,6 +92,12 @@ func TestNormalizeSearch(t *testing.T) {
 		"|`vtsync_candidates`":          "|`vtsync_candidates`",
 		"searchindex=main":              "search searchindex=main",
 		"index=main | search `mymacro`": "search index=main | search `mymacro`",
+		"search\tindex=main":            "search\tindex=main",
+		"search\nindex=main":            "search\nindex=main",
+		"Search\r\nindex=main":          "Search\r\nindex=main",
+		"search":                        "search",
+		"search_index=main":             "search search_index=main",
+		"search|head 1":                 "search search|head 1",
 	}
 	for in, want := range cases {
 		got, err := NormalizeSearch(in)
@@ -113,6 +121,39 @@ func TestWarningsOnConcurrencyBelowRate(t *testing.T) {
 	for _, raw := range []map[string]string{{}, {"requests_per_minute": "1000", "max_concurrency": "7"}} {
 		if p, _ := Parse(raw); len(p.Warnings()) != 0 {
 			t.Errorf("%v: unexpected warnings %q", raw, p.Warnings())
+		}
+	}
+}
+
+// A vt_api_url that is not the API v3 base turns every lookup into a 404,
+// which would be stored as "not found": refuse it up front.
+func TestVTAPIURLMustBeTheV3Base(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://www.virustotal.com/api/v3":  "https://www.virustotal.com/api/v3",
+		"https://www.virustotal.com/api/v3/": "https://www.virustotal.com/api/v3",
+		"http://127.0.0.1:8080/vt/api/v3":    "http://127.0.0.1:8080/vt/api/v3",
+	} {
+		p, err := Parse(map[string]string{"vt_api_url": in})
+		if err != nil || p.VTAPIURL != want {
+			t.Errorf("vt_api_url=%q: got %q, %v; want %q", in, p.VTAPIURL, err, want)
+		}
+	}
+	for _, in := range []string{
+		"https://www.virustotal.com",
+		"https://www.virustotal.com/",
+		"https://www.virustotal.com/api",
+		"https://www.virustotal.com/api/v2",
+		"https://www.virustotal.com/api/v3/domains",
+		"https://www.virustotal.com/api/v3x",
+		"https://www.virustotal.com/vtapi/v2",
+		"https://proxy.example/api/v3?key=1",
+		"https://proxy.example/api/v3#frag",
+	} {
+		_, err := Parse(map[string]string{"vt_api_url": in})
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Param != "vt_api_url" ||
+			!strings.Contains(err.Error(), "/api/v3") || !strings.Contains(err.Error(), "https://www.virustotal.com/api/v3") {
+			t.Errorf("vt_api_url=%q: got %v, want an error naming vt_api_url and showing the default", in, err)
 		}
 	}
 }

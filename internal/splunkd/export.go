@@ -57,7 +57,7 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) && e.Status == http.StatusBadRequest {
-			e.Hint = "splunkd refused the search: check the search parameter (" + shorten(spl, 200) + ")"
+			e.Hint = refusalHint(e, spl, earliest, latest)
 		}
 		return c.redact(err)
 	}
@@ -83,6 +83,26 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 		return fmt.Errorf("splunkd search export: results incomplete: %w", ctx.Err())
 	}
 	return c.redact(err)
+}
+
+// refusalHint says which parameter to fix when splunkd refuses an export
+// with HTTP 400: a time bound its messages name ("Invalid earliest_time."),
+// else the search.
+func refusalHint(e *Error, spl, earliest, latest string) string {
+	var bad []string
+	for _, b := range []struct{ name, value string }{{"earliest_time", earliest}, {"latest_time", latest}} {
+		for _, m := range e.Messages {
+			if strings.Contains(strings.ToLower(m.Text), b.name) {
+				bad = append(bad, b.name+" ("+shorten(b.value, 100)+")")
+				break
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return "splunkd refused the search window: check the " + strings.Join(bad, " and the ") +
+			" parameter; use a Splunk time such as -20m, -1d@d or now"
+	}
+	return "splunkd refused the search: check the search parameter (" + shorten(spl, 200) + ")"
 }
 
 type exportLine struct {

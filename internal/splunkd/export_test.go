@@ -352,6 +352,56 @@ func TestExportSearchPrefix(t *testing.T) {
 	}
 }
 
+// splunkd's HTTP 400 about a time bound must send the admin to that
+// parameter, not to the search.
+func TestExportRefusalNamesTheParameter(t *testing.T) {
+	fake := newClient(t, splunktest.New(t, splunktest.WithExportRows(map[string]any{"domain": "a.example"})))
+	// The fake runs any search it can start; a parse error comes from a
+	// stand-in answering as splunkd does.
+	parseError := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"messages":[{"type":"FATAL","text":"Error in 'search' command: Unable to parse the search: Unbalanced parentheses."}]}`))
+	}))
+	defer parseError.Close()
+	standIn, err := New(Config{BaseURL: parseError.URL, SessionKey: "stand-in-session-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		c                        *Client
+		search, earliest, latest string
+		want, notWant            []string
+	}{
+		{fake, "search x", "-20x", "now", []string{"Invalid earliest_time.", "check the earliest_time (-20x) parameter"}, []string{"search parameter", "latest_time"}},
+		{fake, "search x", "-20m", "-5y@q+x", []string{"Invalid latest_time.", "check the latest_time (-5y@q+x) parameter"}, []string{"search parameter", "earliest_time ("}},
+		{standIn, "search (x", "-20m", "now", []string{"Unbalanced parentheses.", "check the search parameter (search (x)"}, []string{"earliest_time", "latest_time"}},
+	}
+	for _, c := range cases {
+		err := c.c.Export(context.Background(), c.search, c.earliest, c.latest, func(map[string][]string) error { return nil })
+		var e *Error
+		if !errors.As(err, &e) || e.Status != http.StatusBadRequest {
+			t.Errorf("%s %s %s: err = %v, want HTTP 400 *Error", c.search, c.earliest, c.latest, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error %q lacks %q", err, w)
+			}
+		}
+		for _, w := range c.notWant {
+			if strings.Contains(err.Error(), w) {
+				t.Errorf("error %q should not mention %q", err, w)
+			}
+		}
+	}
+	// Both bounds named by splunkd: both are named.
+	e := &Error{Status: http.StatusBadRequest, Messages: []Message{{"FATAL", "Invalid earliest_time."}, {"FATAL", "Invalid latest_time."}}}
+	if h := refusalHint(e, "search x", "a", "b"); !strings.Contains(h, "earliest_time (a) and the latest_time (b)") {
+		t.Errorf("hint %q does not name both bounds", h)
+	}
+}
+
 func TestSearchSource(t *testing.T) {
 	s := splunktest.New(t, splunktest.WithExportRows(
 		map[string]any{"ut_domain": "a.example", "count": "3"},

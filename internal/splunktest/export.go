@@ -3,7 +3,9 @@ package splunktest
 import (
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strings"
+	"time"
 )
 
 var bom = []byte{0xEF, 0xBB, 0xBF}
@@ -19,16 +21,27 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request, app string
 		return
 	}
 	search := r.PostForm.Get("search")
-	spl := strings.TrimLeft(search, " \t\r\n")
+	spl := strings.TrimLeft(search, " \t\r\n\v\f")
 	switch {
 	case spl == "":
 		writeMessages(w, r, http.StatusBadRequest, "FATAL", "Empty search.")
 		return
-	case strings.HasPrefix(spl, "|"),
-		len(spl) > 7 && strings.EqualFold(spl[:7], "search "):
+	case strings.HasPrefix(spl, "|"), searchCommand.MatchString(spl):
 	default:
 		writeMessages(w, r, http.StatusBadRequest, "FATAL", "Unknown search command '"+firstCommand(spl)+"'.")
 		return
+	}
+	for _, name := range []string{"earliest_time", "latest_time"} {
+		v := r.PostForm.Get(name)
+		switch {
+		case v == "": // no bound
+		case realTime.MatchString(v):
+			writeMessages(w, r, http.StatusBadRequest, "ERROR", "splunktest does not serve real-time searches ("+name+"="+v+")")
+			return
+		case !isSplunkTime(v):
+			writeMessages(w, r, http.StatusBadRequest, "FATAL", "Invalid "+name+".")
+			return
+		}
 	}
 	if r.Form.Get("output_mode") != "json" {
 		writeMessages(w, r, http.StatusBadRequest, "ERROR", "splunktest serves the export in output_mode=json only")
@@ -79,6 +92,33 @@ func (s *Server) exportSearch(w http.ResponseWriter, r *http.Request, app string
 		w.Write(append(b, '\n'))
 	}
 	flush()
+}
+
+// searchCommand matches SPL that starts with the search command.
+var searchCommand = regexp.MustCompile(`^[sS][eE][aA][rR][cC][hH](?:[ \t\r\n\v\f]|$)`)
+
+// Time bounds as splunkd reads them: now, epoch seconds, a chain of
+// relative offsets and snap-tos (-1d@d+8h; the count may be left out, as in
+// -h), or an absolute time (%m/%d/%Y:%H:%M:%S or ISO 8601).
+const timeUnit = `(?:s|secs?|seconds?|m|min|minutes?|h|hrs?|hours?|d|days?|w|weeks?|mon|months?|q|qtrs?|quarters?|y|yrs?|years?|us|ms|cs|ds)`
+
+var (
+	timeModifier = regexp.MustCompile(`^(?:now|[0-9]+(?:\.[0-9]+)?|(?:[+-][0-9]*` + timeUnit + `|@(?:` + timeUnit + `|w[0-7]))+)$`)
+	realTime     = regexp.MustCompile(`^[+-]*[rR][tT]`)
+)
+
+var absoluteTimeLayouts = []string{"1/2/2006:15:4:5", "2006-01-02T15:04:05", time.RFC3339, "2006-01-02T15:04:05Z0700"}
+
+func isSplunkTime(v string) bool {
+	if timeModifier.MatchString(strings.ToLower(v)) { // units are matched in any case
+		return true
+	}
+	for _, layout := range absoluteTimeLayouts {
+		if _, err := time.Parse(layout, v); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func exportLine(preview bool, offset int, last bool, row map[string]any) []byte {

@@ -287,7 +287,9 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 			// never saw the request, so it costs no budget.
 			enrich.Refund(ctx)
 		}
-		if err != nil && ctx.Err() != nil {
+		// An answer that arrived counts even when the run is ending: a
+		// "not found" comes as an error too, and is as paid as an object.
+		if err != nil && status == 0 && ctx.Err() != nil {
 			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
 		}
 		out, why := classify(status, resp, err)

@@ -582,6 +582,13 @@ func TestEnrichKeepsAnswerInFlightAtCancel(t *testing.T) {
 		if err != nil || !rec.VTFound || rec.Reputation == nil || *rec.Reputation != 5 {
 			t.Errorf("answer in flight at cancellation: got %+v, %v; want the found record", rec, err)
 		}
+		// "Not found" reaches vt-go as an error, and is as paid for.
+		ctx, cancel = context.WithCancel(t.Context())
+		time.AfterFunc(time.Second, cancel)
+		rec, err = e.Enrich(ctx, "unknown.example")
+		if err != nil || rec.VTFound || rec.Key != "unknown.example" {
+			t.Errorf("not-found answer in flight at cancellation: got %+v, %v; want the not-found record", rec, err)
+		}
 
 		slow := vttest.NewInMemory(vttest.WithLatency(time.Minute))
 		e = inMemory(t, slow, Config{RequestsPerMinute: 60000})

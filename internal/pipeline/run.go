@@ -427,13 +427,13 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {
 				r.stop()
-				r.quotaStopped()
 				// Lookups waiting for a request slot must not send once
 				// the slot comes (at a few requests a minute, long after
 				// the 429); requests already sent keep their grace to
 				// bring in their paid answers.
 				cancel(err)
 				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
+				r.quotaStopped()
 			}
 		}
 		// A lookup the gate refused mid-retry (the run stopped, the budget

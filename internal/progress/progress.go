@@ -96,12 +96,14 @@ func (b *Bar) clear() {
 	}
 }
 
-// Done removes the bar from the screen.
+// Done removes the bar from the screen; the next Update starts a new run,
+// whose rate and ETA count from its own start.
 func (b *Bar) Done() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.clear()
 	b.line = ""
+	b.start, b.drawn = time.Time{}, time.Time{}
 }
 
 // Writer returns a writer for log lines: each write clears the bar, writes

@@ -80,3 +80,24 @@ func TestWriteSummary(t *testing.T) {
 		t.Fatal("a buffer is not a terminal")
 	}
 }
+
+func TestBarDoneResetsRate(t *testing.T) {
+	var out bytes.Buffer
+	b := New(&out)
+	now := time.Unix(0, 0)
+	b.now = func() time.Time { return now }
+	b.Update(0, 4)
+	now = now.Add(2 * time.Second)
+	b.Update(4, 4)
+	b.Done()
+	// The next run (vtsync run --every) starts 15 minutes later: its rate
+	// counts from its own start, not the first run's.
+	now = now.Add(15 * time.Minute)
+	out.Reset()
+	b.Update(0, 10)
+	now = now.Add(5 * time.Second)
+	b.Update(5, 10)
+	if !strings.HasSuffix(out.String(), "5/10 lookups  1.0/s  ETA 5s") {
+		t.Fatalf("second run's bar: %q, want a rate of 1.0/s and ETA 5s", out.String())
+	}
+}

@@ -730,8 +730,10 @@ func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) Splu
 func rules(e *errs, d rawDetect) detect.Rules {
 	r := detect.DefaultRules()
 	if s := strings.TrimSpace(d.MaxAgeDays); s != "" {
+		// Plain decimals only: ParseFloat also reads NaN, Inf and hex
+		// floats, and NaN would pass any range check written as v < 0.
 		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || v < 0 || v > 36500 {
+		if err != nil || strings.Trim(s, "0123456789.") != "" || !(v >= 0 && v <= 36500) {
 			e.add("detect.max_age_days", "%q must be a number of days from 0 to 36500", s)
 		}
 		r.MaxAgeDays = v

@@ -77,6 +77,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -339,6 +340,14 @@ func parse(file string, data []byte) (*Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&raw); err != nil {
+		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
+	}
+	// A second document would be ignored, and its settings with it.
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		return nil, &Error{File: file, Line: next.Line, Msg: "a second YAML document starts here; the configuration is one document: remove this '---' line and merge what follows into the first"}
+	case !errors.Is(err, io.EOF):
 		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
 	}
 	return resolve(file, &raw, lines)

@@ -175,6 +175,10 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`bad.yaml:3: detect.max_age_days: "+Inf" must be a number of days from 0 to 36500`}},
 		{"max_age_days hex float", "source: {file: {path: e}}\ndetect:\n  max_age_days: 0x1p-2\n",
 			[]string{`bad.yaml:3: detect.max_age_days: "0x1p-2" must be a number of days from 0 to 36500`}},
+		{"second document", "source: {file: {path: e}}\n\n---\nbogus: 1\n",
+			[]string{"bad.yaml:3: a second YAML document starts here; the configuration is one document: remove this '---' line and merge what follows into the first"}},
+		{"broken second document", "source: {file: {path: e}}\n---\n[\n",
+			[]string{"bad.yaml:3: not valid YAML: did not find expected node content"}},
 		{"broken YAML", "source:\n  file: [\n",
 			[]string{"bad.yaml:2: not valid YAML: did not find expected node content"}},
 		{"empty file", "",
@@ -190,6 +194,14 @@ func TestLoadErrors(t *testing.T) {
 				t.Fatalf("errors:\n got %q\nwant %q", got, c.want)
 			}
 		})
+	}
+}
+
+func TestLoadOneDocument(t *testing.T) {
+	for _, y := range []string{"---\nsource: {file: {path: e}}\n", "source: {file: {path: e}}\n...\n"} {
+		if _, err := parse("c.yaml", []byte(y)); err != nil {
+			t.Errorf("%q: %v", y, err)
+		}
 	}
 }
 

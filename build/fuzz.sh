@@ -3,11 +3,11 @@
 #
 # Go 1.26's fuzz coordinator can end a duration-bounded run with a bare
 # "context deadline exceeded" failure when -fuzztime expires while a worker is
-# mid-call (golang/go#75804, fixed in Go 1.27). That failure writes no failing
-# input. A target that fails that way, and only that way, is run once more
-# with a count bound (-fuzztime Nx, the executions the first run reached),
-# which has no deadline to race. Any other failure, or one that wrote a
-# failing input under testdata/fuzz/, fails at once.
+# mid-call (golang/go#75804, fixed in Go 1.27). A target that fails that way
+# and only that way -- no other failure line, no input being minimised, no new
+# file under its testdata/fuzz/ -- is run once more with a count bound
+# (-fuzztime Nx, the executions the first run reached), which has no deadline
+# to race. Any other failure fails at once.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 GO=${GO:-go}
@@ -15,15 +15,21 @@ FUZZTIME=${FUZZTIME:-5s}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
-for pkg in $($GO list ./internal/...); do
-  for t in $($GO test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+corpus() { ls "$1/testdata/fuzz/$2" 2>/dev/null | sort; }
+
+pkgs=$($GO list -f '{{.ImportPath}} {{.Dir}}' ./internal/...) || exit 1
+while read -r pkg dir; do
+  targets=$($GO test -list '^Fuzz' "$pkg") || { echo "$targets"; exit 1; }
+  for t in $(echo "$targets" | grep '^Fuzz'); do
     echo "fuzz $pkg $t"
+    before=$(corpus "$dir" "$t")
     if $GO test -run '^$' -fuzz "^$t\$" -fuzztime "$FUZZTIME" "$pkg" 2>&1 | tee "$out"; then
       continue
     fi
-    if grep -q 'Failing input written' "$out" ||
+    if grep -q -e 'Failing input written' -e '^fuzz: minimizing' "$out" ||
       [ "$(grep -c -- '^    ' "$out")" != 1 ] ||
-      ! grep -q '^    context deadline exceeded$' "$out"; then
+      ! grep -q '^    context deadline exceeded$' "$out" ||
+      [ "$(corpus "$dir" "$t")" != "$before" ]; then
       exit 1
     fi
     n=$(grep -o 'execs: [0-9]*' "$out" | tail -1 | grep -o '[0-9]*$')
@@ -31,4 +37,4 @@ for pkg in $($GO list ./internal/...); do
     echo "fuzz $t: Go's fuzz coordinator hit its deadline race (golang/go#75804) and wrote no failing input; running it again for ${n} executions"
     $GO test -run '^$' -fuzz "^$t\$" -fuzztime "${n}x" "$pkg" || exit 1
   done
-done
+done <<<"$pkgs"

@@ -59,7 +59,8 @@ func ParseFormat(s, path string) (Format, error) {
 }
 
 // Fields names the fields of an event record. An empty name means: the
-// first of the default names (DefaultFields) that the record has.
+// first of the default names (DefaultFields) that has a value in the
+// record (not missing, empty or null).
 type Fields struct {
 	Domain  string // destination host name (or a URL, or a domain)
 	Process string // process image or name; a path is reduced to its base name
@@ -166,16 +167,33 @@ func emitRecord(r record, fields Fields, fn func(Event) error) error {
 	return nil
 }
 
-func lookup(r record, name string, defaults []string) ([]string, bool) {
+// lookup returns the values of field name or, when name is "", of the
+// first default name with a value: in a CSV export every column is on
+// every row (a Sysmon DNS query has an empty DestinationHostname and its
+// QueryName), and NDJSON has null and "". ok reports whether the record has
+// the field at all, even empty (an empty destination is junk the sync
+// counts).
+func lookup(r record, name string, defaults []string) (vals []string, ok bool) {
 	if name != "" {
 		return r.values(name)
 	}
 	for _, n := range defaults {
-		if v, ok := r.values(n); ok {
+		v, has := r.values(n)
+		if has && hasValue(v) {
 			return v, true
 		}
+		ok = ok || has
 	}
-	return nil, false
+	return nil, ok
+}
+
+func hasValue(vals []string) bool {
+	for _, v := range vals {
+		if strings.TrimSpace(v) != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func first(r record, name string, defaults []string) string {

@@ -233,3 +233,37 @@ func FuzzReadCSV(f *testing.F) {
 		})
 	})
 }
+
+// A CSV export has every column on every row: the default names skip the
+// empty cells (a Sysmon DNS query's DestinationHostname, a row's UtcTime)
+// and take the next name's value. NDJSON's null and "" likewise.
+func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "sysmon.csv")
+	os.WriteFile(csvPath, []byte("UtcTime,_time,Computer,host,Image,DestinationHostname,QueryName\n"+
+		"2025-03-14 14:00:00.000,,WS-1,,C:\\x\\rundll32.exe,cdn-telemetry-sync.com,\n"+
+		"2025-03-14 14:00:01.000,,WS-2,,C:\\x\\nslookup.exe,,dns-only.example.com\n"+
+		",1741960862,,ws-3,powershell.exe,,ps.example.net\n"+
+		"2025-03-14 14:00:03.000,,WS-4,,curl.exe,,\n"), 0o600)
+	want := []Event{
+		{utc("2025-03-14T14:00:00Z"), "WS-1", "rundll32.exe", "cdn-telemetry-sync.com"},
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com"},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "powershell.exe", "ps.example.net"},
+		{utc("2025-03-14T14:00:03Z"), "WS-4", "curl.exe", ""}, // no destination at all: junk the sync counts
+	}
+	if got := collect(t, csvPath, "", Fields{}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("csv:\n got %+v\nwant %+v", got, want)
+	}
+
+	jsonPath := filepath.Join(dir, "sysmon.ndjson")
+	os.WriteFile(jsonPath, []byte(`{"UtcTime":"2025-03-14 14:00:01.000","Computer":"WS-2","Image":"nslookup.exe","DestinationHostname":"","QueryName":"dns-only.example.com"}`+"\n"+
+		`{"UtcTime":null,"_time":1741960862,"Computer":"","host":"ws-3","Image":null,"process_name":"x","process":"powershell.exe","DestinationHostname":null,"query":[],"QueryName":["","ps.example.net"]}`+"\n"), 0o600)
+	want = []Event{
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com"},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", ""},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "ps.example.net"},
+	}
+	if got := collect(t, jsonPath, "", Fields{}); !reflect.DeepEqual(got, want) {
+		t.Fatalf("ndjson:\n got %+v\nwant %+v", got, want)
+	}
+}

@@ -38,6 +38,9 @@ const (
 	// every run would hammer VirusTotal, which can suspend a key that
 	// keeps querying over its limits.
 	quotaHoldFirst = 15 * time.Minute
+	// quotaHoldSlack shortens each hold, so that the run 15 minutes later
+	// on a schedule goes ahead although starts jitter by seconds.
+	quotaHoldSlack = time.Minute
 )
 
 // Quota states (Summary.QuotaState).
@@ -653,7 +656,7 @@ func (r *runner) holdForQuota() {
 	}
 	var until time.Time
 	r.quotaStreak, until = r.state.QuotaHold()
-	if r.quotaStreak == 0 || !r.opt.Now().Before(until) {
+	if r.quotaStreak == 0 || !r.now.Before(until) {
 		return
 	}
 	r.quotaHeld = until
@@ -665,7 +668,8 @@ func (r *runner) holdForQuota() {
 
 // quotaStopped holds the input's lookups back after VirusTotal refused one
 // for the quota: quotaHoldFirst after a run that got answers, twice the
-// last wait after one that got none, never past the next 00:00 UTC.
+// last wait after one that got none, counted from the run's start (runs
+// start on a schedule), never past the next 00:00 UTC.
 func (r *runner) quotaStopped() {
 	if r.state == nil {
 		return
@@ -674,8 +678,8 @@ func (r *runner) quotaStopped() {
 	if r.answered.Load() {
 		streak = 1
 	}
-	now := r.opt.Now()
-	until := now.Add(quotaHoldFirst << min(streak-1, 16))
+	now := r.now
+	until := now.Add(quotaHoldFirst<<min(streak-1, 16) - quotaHoldSlack)
 	if midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour); until.After(midnight) {
 		until = midnight
 	}

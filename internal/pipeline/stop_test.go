@@ -119,8 +119,9 @@ func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 }
 
 // After VirusTotal said the quota is exceeded, the next runs make no
-// lookups for 15 minutes, then twice as long after each further stop in a
-// row, never past 00:00 UTC; a run that gets answers again ends the hold.
+// lookups for 15 minutes from the run's start (less a minute, for schedule
+// jitter), then twice as long after each further stop in a row, never past
+// 00:00 UTC; a run that gets answers again ends the hold.
 func TestQuotaStopHoldsLaterRuns(t *testing.T) {
 	opt := opts(t)
 	opt.StateDir = t.TempDir()
@@ -139,7 +140,13 @@ func TestQuotaStopHoldsLaterRuns(t *testing.T) {
 		}
 		var logs bytes.Buffer
 		opt.Logger = logging.New(&logs, logging.Info)
-		opt.Now = func() time.Time { return at }
+		var clock atomic.Int64 // the run's start, then 20 s later: the 429 comes mid-run
+		opt.Now = func() time.Time {
+			if clock.Add(1) == 1 {
+				return at
+			}
+			return at.Add(20 * time.Second)
+		}
 		s, err := run(t, opt, src, store, vt)
 		if err != nil {
 			t.Fatal(err)
@@ -153,26 +160,28 @@ func TestQuotaStopHoldsLaterRuns(t *testing.T) {
 		t.Fatalf("first run: %d calls, quota_state %s", calls, s.QuotaState)
 	}
 	// Within 15 minutes: no lookups, the search still counts what waits.
-	s, calls, logs := runAt(at.Add(14 * time.Minute))
+	s, calls, logs := runAt(at.Add(13*time.Minute + 30*time.Second))
 	if calls != 0 || s.QuotaState != QuotaExceeded || s.Status != StatusPartial || s.Deferred != 18 || s.Distinct != 20 {
 		t.Errorf("held run: %d calls, summary %+v", calls, s)
 	}
-	if !strings.Contains(logs, "WARN") || !strings.Contains(logs, "12:15:00 UTC") || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "12:15:00 UTC") {
+	if !strings.Contains(logs, "WARN") || !strings.Contains(logs, "12:14:00 UTC") || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "12:14:00 UTC") {
 		t.Errorf("held run should say until when, in a WARN line and in errors:\n%s%q", logs, s.Errors)
 	}
-	// After 15 minutes one request goes out; refused again, the wait doubles.
+	// The run 15 minutes later, even if it starts 30 s early, sends one
+	// request; refused again, the wait doubles.
 	quotaAfter = 0
-	if _, calls, _ := runAt(at.Add(15 * time.Minute)); calls != 1 {
+	second := at.Add(14*time.Minute + 30*time.Second)
+	if _, calls, _ := runAt(second); calls != 1 {
 		t.Errorf("after the hold: %d calls, want 1", calls)
 	}
-	if _, calls, _ := runAt(at.Add(44 * time.Minute)); calls != 0 {
-		t.Errorf("29 minutes after the second stop: %d calls, want 0", calls)
+	if _, calls, _ := runAt(second.Add(28 * time.Minute)); calls != 0 {
+		t.Errorf("28 minutes after the second stop: %d calls, want 0", calls)
 	}
-	if _, calls, _ := runAt(at.Add(45 * time.Minute)); calls != 1 {
+	if _, calls, _ := runAt(second.Add(30 * time.Minute)); calls != 1 {
 		t.Errorf("30 minutes after the second stop: %d calls, want 1", calls)
 	}
-	// The third stop in a row (12:45) waits an hour, the fourth two hours,
-	// and so on, but never past 00:00 UTC.
+	// The third stop in a row (12:44:30) waits an hour, the fourth two
+	// hours, and so on, but never past 00:00 UTC.
 	if _, calls, _ := runAt(time.Date(2025, 3, 10, 23, 50, 0, 0, time.UTC)); calls != 1 {
 		t.Errorf("third stop: %d calls", calls)
 	}

@@ -369,9 +369,11 @@ func notSent(sentAny bool, err error) error {
 }
 
 // send sends one GET through vt-go and returns its result, the HTTP
-// status (0 when no response arrived) and whether the request reached the
-// server (its headers were written). Once sent, it may outlive ctx by
-// e.grace.
+// status (0 when no response arrived) and whether the request may have
+// reached the server: false only when no connection was ever obtained
+// (refused, DNS, proxy or TLS failure), so that an unsent request is
+// never counted as sent the other way round. Once sent, it may outlive
+// ctx by e.grace.
 //
 // vt-go has no context parameter, so the context travels in the transport:
 // each request gets its own small vt.Client and http.Client whose
@@ -383,7 +385,7 @@ func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, b
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
 	rt := &boundTransport{base: e.transport}
-	rt.ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { rt.sent.Store(true) }})
+	rt.ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { rt.sent.Store(true) }})
 	c := vtgo.NewClient(e.key, vtgo.WithHTTPClient(&http.Client{
 		Transport:     rt,
 		Timeout:       e.timeout,
@@ -397,7 +399,7 @@ func (e *Enricher) send(ctx context.Context, u *url.URL) (*vtgo.Response, int, b
 func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // boundTransport sends a request under ctx and records its status and
-// whether it was sent (ctx's trace sets sent).
+// whether it got a connection (ctx's trace sets sent).
 type boundTransport struct {
 	ctx    context.Context
 	base   http.RoundTripper

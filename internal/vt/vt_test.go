@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -657,5 +658,26 @@ func TestEnrichUnsentRequestIsRefunded(t *testing.T) {
 	}
 	if gated.Load() != 3 || refunded.Load() != 3 || e.Calls() != 0 {
 		t.Errorf("gate %d, refund %d, calls %d; want 3 attempts, all refunded, no call", gated.Load(), refunded.Load(), e.Calls())
+	}
+}
+
+// A TLS handshake that fails (an untrusted certificate) sent nothing either.
+func TestEnrichFailedHandshakeIsRefunded(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Error("the request reached the server through an untrusted certificate")
+	}))
+	defer srv.Close()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL + "/api/v3", RequestsPerMinute: 60000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gated, refunded atomic.Int32
+	ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+	if _, err := e.Enrich(ctx, "a.example"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Enrich = %v, want a certificate failure", err)
+	}
+	if gated.Load() != 1 || refunded.Load() != 1 || e.Calls() != 0 {
+		t.Errorf("gate %d, refund %d, calls %d; want 1, 1, 0", gated.Load(), refunded.Load(), e.Calls())
 	}
 }

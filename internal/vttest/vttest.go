@@ -536,10 +536,15 @@ func isObject(b []byte) bool {
 type memTransport struct{ s *Server }
 
 func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// The request reaches the server here, as a real transport's would once
-	// it has written the request headers.
-	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil && tr.WroteHeaders != nil {
-		tr.WroteHeaders()
+	// The request reaches the server here, over a connection, as a real
+	// transport's trace would tell.
+	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil {
+		if tr.GotConn != nil {
+			tr.GotConn(httptrace.GotConnInfo{})
+		}
+		if tr.WroteHeaders != nil {
+			tr.WroteHeaders()
+		}
 	}
 	rec := httptest.NewRecorder()
 	done := make(chan any, 1)

@@ -126,21 +126,54 @@ const maxLine = 4 << 20
 // event per value. Records without a destination field are skipped. A
 // malformed record is an error naming the file and line.
 func ReadEvents(ctx context.Context, path string, format Format, fields Fields, fn func(Event) error) error {
+	_, err := Read(ctx, path, format, fields, fn)
+	return err
+}
+
+// Stats counts what a read of an events file found.
+type Stats struct {
+	Records   int    // records with a destination field
+	BadTimes  int    // of them, records whose time has a value that does not parse
+	TimeField string // the field of the first such value
+	BadTime   string // the first such value
+}
+
+// Warning returns a warning about the file when the stats call for one
+// (times that could not be read: the detection's age rules skip those
+// events), or "".
+func (s Stats) Warning(path string) string {
+	if s.BadTimes == 0 {
+		return ""
+	}
+	example := s.BadTime
+	if len(example) > 64 {
+		example = example[:64] + "..."
+	}
+	return fmt.Sprintf("events file %s: %d of %d records have a time that cannot be read (field %s, such as %q), so the age rules skip them; "+
+		"times are read as RFC 3339 or ISO 8601 (offset Z, +hh:mm or +hhmm), \"2006-01-02 15:04:05.000\" (UTC, optionally with a UTC suffix), or epoch seconds or milliseconds; set time_field if another field holds the time",
+		path, s.BadTimes, s.Records, s.TimeField, example)
+}
+
+// Read is ReadEvents that also returns the read's stats.
+func Read(ctx context.Context, path string, format Format, fields Fields, fn func(Event) error) (Stats, error) {
 	if format == "" {
 		format = FormatOf(path)
 	}
 	if format != NDJSON && format != CSV {
-		return fmt.Errorf("events file %s: a %s file has no events (hosts, processes, times); use an NDJSON or CSV export", path, format)
+		return Stats{}, fmt.Errorf("events file %s: a %s file has no events (hosts, processes, times); use an NDJSON or CSV export", path, format)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("events file: %w", err)
+		return Stats{}, fmt.Errorf("events file: %w", err)
 	}
 	defer f.Close()
+	rd := &reader{path: path, fields: fields, fn: fn}
 	if format == CSV {
-		return readCSV(ctx, path, f, fields, fn)
+		err = rd.readCSV(ctx, f)
+	} else {
+		err = rd.readNDJSON(ctx, f)
 	}
-	return readNDJSON(ctx, path, f, fields, fn)
+	return rd.stats, err
 }
 
 // record is one decoded event record, read through field names.
@@ -148,43 +181,57 @@ type record interface {
 	values(name string) ([]string, bool) // all values of a field, and whether the record has it
 }
 
-func emitRecord(r record, fields Fields, fn func(Event) error) error {
-	dests, ok := lookup(r, fields.Domain, DefaultFields.Domain)
+// reader reads one file's records into events.
+type reader struct {
+	path   string
+	fields Fields
+	fn     func(Event) error
+	stats  Stats
+}
+
+func (rd *reader) emit(r record) error {
+	dests, _, ok := lookup(r, rd.fields.Domain, DefaultFields.Domain)
 	if !ok {
 		return nil
 	}
-	e := Event{Host: first(r, fields.Host, DefaultFields.Host), Process: ProcessName(first(r, fields.Process, DefaultFields.Process))}
-	e.Time, _ = ParseTime(first(r, fields.Time, DefaultFields.Time))
+	rd.stats.Records++
+	host, _ := first(r, rd.fields.Host, DefaultFields.Host)
+	proc, _ := first(r, rd.fields.Process, DefaultFields.Process)
+	e := Event{Host: host, Process: ProcessName(proc)}
+	if ts, field := first(r, rd.fields.Time, DefaultFields.Time); ts != "" {
+		var parsed bool
+		if e.Time, parsed = ParseTime(ts); !parsed {
+			if rd.stats.BadTimes == 0 {
+				rd.stats.TimeField, rd.stats.BadTime = field, ts
+			}
+			rd.stats.BadTimes++
+		}
+	}
 	if len(dests) == 0 {
 		dests = []string{""} // the field is there but empty: junk the sync counts
 	}
 	for _, d := range dests {
 		e.Dest = d
-		if err := fn(e); err != nil {
+		if err := rd.fn(e); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// lookup returns the values of field name or, when name is "", of the
-// first default name with a value: in a CSV export every column is on
-// every row (a Sysmon DNS query has an empty DestinationHostname and its
-// QueryName), and NDJSON has null and "". ok reports whether the record has
-// the field at all, even empty (an empty destination is junk the sync
-// counts).
-func lookup(r record, name string, defaults []string) (vals []string, ok bool) {
+func lookup(r record, name string, defaults []string) (vals []string, field string, ok bool) {
 	if name != "" {
-		return r.values(name)
+		vals, ok = r.values(name)
+		return vals, name, ok
 	}
 	for _, n := range defaults {
 		v, has := r.values(n)
 		if has && hasValue(v) {
-			return v, true
+			return v, n, true
 		}
 		ok = ok || has
 	}
-	return nil, ok
+	return nil, "", ok
 }
 
 func hasValue(vals []string) bool {
@@ -196,12 +243,13 @@ func hasValue(vals []string) bool {
 	return false
 }
 
-func first(r record, name string, defaults []string) string {
-	v, _ := lookup(r, name, defaults)
+// first returns the first value of a field (see lookup) and its name.
+func first(r record, name string, defaults []string) (string, string) {
+	v, field, _ := lookup(r, name, defaults)
 	if len(v) == 0 {
-		return ""
+		return "", field
 	}
-	return strings.TrimSpace(v[0])
+	return strings.TrimSpace(v[0]), field
 }
 
 // ProcessName returns the base name of a process image path, Windows or
@@ -214,31 +262,56 @@ func ProcessName(image string) string {
 	return image
 }
 
-// ParseTime reads an event time: RFC 3339, Sysmon's UtcTime
-// ("2006-01-02 15:04:05.000", UTC), the same with a T, or epoch seconds with
-// an optional fraction (Splunk's _time).
+// ParseTime reads an event time: RFC 3339 and ISO 8601 with an offset (Z,
+// +hh:mm, +hhmm or +hh), Sysmon's UtcTime ("2006-01-02 15:04:05.000",
+// UTC), the same with a T or a trailing Z or UTC, or epoch seconds
+// (Splunk's _time) or milliseconds, with an optional fraction.
 func ParseTime(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, false
 	}
-	if c := s[0]; c >= '0' && c <= '9' && !strings.ContainsAny(s, "-:T ") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f < 0 || f > 1e11 {
-			return time.Time{}, false
-		}
-		sec := int64(f)
-		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Millisecond), true
+	if c := s[0]; c >= '0' && c <= '9' && strings.Trim(s, "0123456789.eE+") == "" {
+		return parseEpoch(s) // decimal only: ParseFloat would also read hex and 1_000
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+	// "2006-01-02 15:04:05 UTC" → naive, read as UTC.
+	if t, ok := strings.CutSuffix(s, "UTC"); ok {
+		s = strings.TrimSpace(t)
 	}
-	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+	if len(s) > 10 && s[10] == ' ' {
+		s = s[:10] + "T" + s[11:]
+	}
+	for _, layout := range timeLayouts {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
+			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false
+}
+
+// timeLayouts are the date-times ParseTime reads (after a space between
+// date and time became a T); a layout without a zone reads UTC.
+var timeLayouts = []string{
+	"2006-01-02T15:04:05.999999999Z07:00",
+	"2006-01-02T15:04:05.999999999Z0700",
+	"2006-01-02T15:04:05.999999999Z07",
+	"2006-01-02T15:04:05.999999999",
+}
+
+// Epoch times in seconds end before maxEpochSeconds (year 5138); larger
+// numbers up to maxEpochSeconds*1000 are milliseconds.
+const maxEpochSeconds = 1e11
+
+func parseEpoch(s string) (time.Time, bool) {
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(f >= 0 && f < maxEpochSeconds*1000) {
+		return time.Time{}, false
+	}
+	if f >= maxEpochSeconds {
+		f /= 1000
+	}
+	sec := int64(f)
+	return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC().Round(time.Millisecond), true
 }
 
 // jsonRecord is an NDJSON object; values stay raw until asked for.
@@ -280,7 +353,8 @@ func (r jsonRecord) values(name string) ([]string, bool) {
 
 var bom = []byte("\xef\xbb\xbf")
 
-func readNDJSON(ctx context.Context, path string, r io.Reader, fields Fields, fn func(Event) error) error {
+func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
+	path := rd.path
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
 	for line := 1; sc.Scan(); line++ {
@@ -311,7 +385,7 @@ func readNDJSON(ctx context.Context, path string, r io.Reader, fields Fields, fn
 				rec = res
 			}
 		}
-		if err := emitRecord(rec, fields, fn); err != nil {
+		if err := rd.emit(rec); err != nil {
 			return err
 		}
 	}
@@ -341,7 +415,8 @@ func (r csvRecord) values(name string) ([]string, bool) {
 	return strings.Split(strings.ReplaceAll(r.row[i], "\r\n", "\n"), "\n"), true
 }
 
-func readCSV(ctx context.Context, path string, r io.Reader, fields Fields, fn func(Event) error) error {
+func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
+	path, fields := rd.path, rd.fields
 	br := bufio.NewReader(r)
 	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
 		br.Discard(3)
@@ -382,7 +457,7 @@ func readCSV(ctx context.Context, path string, r io.Reader, fields Fields, fn fu
 			return fmt.Errorf("events file %s: %w", path, err)
 		}
 		rec.row = row
-		if err := emitRecord(rec, fields, fn); err != nil {
+		if err := rd.emit(rec); err != nil {
 			return err
 		}
 	}

@@ -153,7 +153,24 @@ func TestParseTime(t *testing.T) {
 		{"1741960862.250", "2025-03-14T14:01:02.25Z"},
 		{"", ""},
 		{"yesterday", ""},
-		{"99999999999999", ""},
+		{"2025-03-14T12:00:00.000+0000", "2025-03-14T12:00:00Z"},
+		{"2025-03-14T14:00:00+0200", "2025-03-14T12:00:00Z"},
+		{"2025-03-14 12:00:00.5-05:30", "2025-03-14T17:30:00.5Z"},
+		{"2025-03-14T14:00:00+02", "2025-03-14T12:00:00Z"},
+		{"2025-03-14 12:00:00Z", "2025-03-14T12:00:00Z"},
+		{"2025-03-14 12:00:00 UTC", "2025-03-14T12:00:00Z"},
+		{"2025-03-14T12:00:00.250UTC", "2025-03-14T12:00:00.25Z"},
+		{"1741960862250", "2025-03-14T14:01:02.25Z"},
+		{"1741960862250.4", "2025-03-14T14:01:02.25Z"},
+		{"99999999999", "5138-11-16T09:46:39Z"},  // the last second read as seconds
+		{"100000000000", "1973-03-03T09:46:40Z"}, // milliseconds from here
+		{"100000000000000", ""},                  // beyond year 5138 in milliseconds
+		{"NaN", ""},
+		{"0x1p40", ""},
+		{"1_741_960_862", ""},
+		{"1.741960862e9", "2025-03-14T14:01:02Z"},
+		{"2025-03-14 12:00:00 CET", ""},
+		{"14/03/2025 12:00", ""},
 		{"-5", ""},
 	}
 	for _, c := range cases {
@@ -199,6 +216,18 @@ func TestParseFormat(t *testing.T) {
 	}
 }
 
+func checkStats(t *testing.T, st Stats) {
+	t.Helper()
+	if st.BadTimes < 0 || st.BadTimes > st.Records || (st.BadTimes > 0) != (st.BadTime != "") {
+		t.Fatalf("inconsistent stats %+v", st)
+	}
+	if st.BadTime != "" {
+		if _, ok := ParseTime(st.BadTime); ok {
+			t.Fatalf("stats name %q as unreadable, but it parses", st.BadTime)
+		}
+	}
+}
+
 // FuzzReadNDJSON checks that no input crashes the NDJSON reader and that
 // every event it yields is internally consistent.
 func FuzzReadNDJSON(f *testing.F) {
@@ -209,12 +238,14 @@ func FuzzReadNDJSON(f *testing.F) {
 	f.Add([]byte("\xef\xbb\xbf\n\n[]\n"))
 	f.Add([]byte(`{"DestinationHostname":"\u0000\ud800"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		readNDJSON(context.Background(), "fuzz", bytes.NewReader(data), Fields{}, func(e Event) error {
+		rd := &reader{path: "fuzz", fn: func(e Event) error {
 			if strings.ContainsAny(e.Process, `\/`) {
 				t.Fatalf("process %q is not a base name", e.Process)
 			}
 			return nil
-		})
+		}}
+		rd.readNDJSON(context.Background(), bytes.NewReader(data))
+		checkStats(t, rd.stats)
 	})
 }
 
@@ -225,12 +256,14 @@ func FuzzReadCSV(f *testing.F) {
 	f.Add([]byte("http_host\n\"a\nb\"\n\"unterminated"))
 	f.Add([]byte("a,a,http_host\n1\n1,2,3,4\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		readCSV(context.Background(), "fuzz", bytes.NewReader(data), Fields{}, func(e Event) error {
+		rd := &reader{path: "fuzz", fn: func(e Event) error {
 			if strings.ContainsAny(e.Process, `\/`) {
 				t.Fatalf("process %q is not a base name", e.Process)
 			}
 			return nil
-		})
+		}}
+		rd.readCSV(context.Background(), bytes.NewReader(data))
+		checkStats(t, rd.stats)
 	})
 }
 
@@ -266,4 +299,54 @@ func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
 	if got := collect(t, jsonPath, "", Fields{}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ndjson:\n got %+v\nwant %+v", got, want)
 	}
+}
+
+func TestReadCountsUnreadableTimes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e.ndjson")
+	os.WriteFile(path, []byte(`{"UtcTime":"2025-03-14T12:00:00.000+0000","DestinationHostname":"a.example.com"}`+"\n"+
+		`{"UtcTime":"14/03/2025 12:00","DestinationHostname":"b.example.com"}`+"\n"+
+		`{"UtcTime":"","_time":"yesterday","DestinationHostname":"c.example.com"}`+"\n"+
+		`{"DestinationHostname":"d.example.com"}`+"\n"+
+		`{"UtcTime":"garbage"}`+"\n"), 0o600)
+	var times []time.Time
+	st, err := Read(context.Background(), path, "", Fields{}, func(e Event) error { times = append(times, e.Time); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Stats{Records: 4, BadTimes: 2, TimeField: "UtcTime", BadTime: "14/03/2025 12:00"}); st != want {
+		t.Fatalf("stats %+v, want %+v", st, want)
+	}
+	if want := []time.Time{utc("2025-03-14T12:00:00Z"), {}, {}, {}}; !reflect.DeepEqual(times, want) {
+		t.Fatalf("times %v, want %v", times, want)
+	}
+	w := st.Warning(path)
+	for _, part := range []string{path, "2 of 4 records", "field UtcTime", `"14/03/2025 12:00"`, "age rules", "time_field"} {
+		if !strings.Contains(w, part) {
+			t.Errorf("warning %q does not contain %q", w, part)
+		}
+	}
+	if w := (Stats{Records: 3}).Warning(path); w != "" {
+		t.Errorf("warning without bad times: %q", w)
+	}
+}
+
+// FuzzParseTime checks that every time ParseTime reads is UTC and reads
+// back the same from its RFC 3339 form.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{"2025-03-14 14:01:02.345", "2025-03-14T12:00:00.000+0000", "2025-03-14 12:00:00 UTC",
+		"1741960862.250", "1741960862250", "2025-03-14T14:00:00+02", "1e11", "0x1p40", "UTC", "2025-03-14 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseTime(s)
+		if !ok {
+			return
+		}
+		if got.Location() != time.UTC {
+			t.Fatalf("ParseTime(%q) = %v, not UTC", s, got)
+		}
+		if again, ok := ParseTime(got.Format(time.RFC3339Nano)); got.Year() >= 0 && got.Year() <= 9999 && (!ok || !again.Equal(got)) {
+			t.Fatalf("ParseTime(%q) = %v, which reads back as %v %v", s, got, again, ok)
+		}
+	})
 }

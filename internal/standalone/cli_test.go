@@ -236,6 +236,28 @@ func TestDetectEventsFlag(t *testing.T) {
 	}
 }
 
+func TestDetectWarnsOfUnreadableTimes(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	if r := run(t, RunMain, "--config", cfg); r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	events := write(t, dir, "more.csv", "_time,host,process_name,http_host\n"+
+		"2025-03-14T15:10:00.000+0000,WS-200,rundll32.exe,cdn-telemetry-sync.com\n"+
+		"14.03.2025 15:11,WS-201,regsvr32.exe,brand-new-thing.com\n"+
+		"15.03.2025 15:11,WS-202,regsvr32.exe,brand-new-thing.com\n")
+	r := run(t, DetectMain, "--config", cfg, "--events", events)
+	if r.code != ExitOK {
+		t.Fatalf("detect: %+v", r)
+	}
+	if n := strings.Count(r.stderr, "WARN"); n != 1 || !strings.Contains(r.stderr, `2 of 3 records have a time that cannot be read (field _time, such as "14.03.2025 15:11")`) {
+		t.Fatalf("want one WARN naming the field and an example value, got:\n%s", r.stderr)
+	}
+	if r := run(t, DetectMain, "--config", cfg); strings.Contains(r.stderr, "WARN") {
+		t.Fatalf("the demo's events warn:\n%s", r.stderr)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
 	dir := copyDemo(t)
 	cfg := filepath.Join(dir, "vtsync.yaml")

@@ -86,12 +86,15 @@ func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesour
 		return nil, detect.Stats{}, errors.New("detect needs network events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")
 	}
 	d := detect.New(cfg.Rules)
-	err := filesource.ReadEvents(ctx, eventsPath, format, fields, func(e filesource.Event) error {
+	read, err := filesource.Read(ctx, eventsPath, format, fields, func(e filesource.Event) error {
 		d.Add(e)
 		return nil
 	})
 	if err != nil {
 		return nil, detect.Stats{}, err
+	}
+	if w := read.Warning(eventsPath); w != "" {
+		log.Warnf("%s", w)
 	}
 	store, closer, err := cfg.OpenStore(ctx, log, true)
 	if err != nil {

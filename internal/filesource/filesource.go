@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -167,12 +168,25 @@ func Read(ctx context.Context, path string, format Format, fields Fields, fn fun
 		return Stats{}, fmt.Errorf("events file: %w", err)
 	}
 	defer f.Close()
-	rd := &reader{path: path, fields: fields, fn: fn}
 	if format == CSV {
+		rd := newReader(path, fields, fn)
 		err = rd.readCSV(ctx, f)
-	} else {
-		err = rd.readNDJSON(ctx, f)
+		return rd.stats, err
 	}
+	// A configured field no record has is an error; check before the first
+	// event goes out, reading only until every configured field was seen
+	// (typically one record, the whole file only when one is missing).
+	if check := newReader(path, fields, func(Event) error { return nil }); check.unseen > 0 {
+		check.stopWhenSeen = true
+		if err := check.readNDJSON(ctx, f); err != errAllSeen {
+			return Stats{}, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return Stats{}, fmt.Errorf("events file %s: %w", path, err)
+		}
+	}
+	rd := newReader(path, fields, fn)
+	err = rd.readNDJSON(ctx, f)
 	return rd.stats, err
 }
 
@@ -187,9 +201,60 @@ type reader struct {
 	fields Fields
 	fn     func(Event) error
 	stats  Stats
+
+	configured   []configuredField
+	unseen       int      // configured fields no record had yet
+	stopWhenSeen bool     // emit returns errAllSeen once every one was seen
+	firstKeys    []string // the first NDJSON record's field names, for errors
+}
+
+// configuredField is a field name given in Fields, and the setting it
+// comes from.
+type configuredField struct {
+	name, key string
+	seen      bool
+}
+
+var errAllSeen = errors.New("every configured field was seen")
+
+func newReader(path string, fields Fields, fn func(Event) error) *reader {
+	rd := &reader{path: path, fields: fields, fn: fn}
+	for _, f := range []configuredField{
+		{name: fields.Domain, key: "domain_field"}, {name: fields.Process, key: "process_field"},
+		{name: fields.Host, key: "host_field"}, {name: fields.Time, key: "time_field"},
+	} {
+		if f.name != "" {
+			rd.configured = append(rd.configured, f)
+		}
+	}
+	rd.unseen = len(rd.configured)
+	return rd
+}
+
+// missing returns the configured fields not seen, as "a" (key), ....
+func (rd *reader) missing(sep string) string {
+	var out []string
+	for _, f := range rd.configured {
+		if !f.seen {
+			out = append(out, fmt.Sprintf("%q (%s)", f.name, f.key))
+		}
+	}
+	return strings.Join(out, sep)
 }
 
 func (rd *reader) emit(r record) error {
+	if rd.unseen > 0 {
+		for i := range rd.configured {
+			f := &rd.configured[i]
+			if _, has := r.values(f.name); has && !f.seen {
+				f.seen = true
+				rd.unseen--
+			}
+		}
+		if rd.unseen == 0 && rd.stopWhenSeen {
+			return errAllSeen
+		}
+	}
 	dests, _, ok := lookup(r, rd.fields.Domain, DefaultFields.Domain)
 	if !ok {
 		return nil
@@ -385,9 +450,20 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 				rec = res
 			}
 		}
+		if rd.firstKeys == nil {
+			rd.firstKeys = make([]string, 0, len(rec))
+			for k := range rec {
+				rd.firstKeys = append(rd.firstKeys, k)
+			}
+			slices.Sort(rd.firstKeys)
+		}
 		if err := rd.emit(rec); err != nil {
 			return err
 		}
+	}
+	if rd.unseen > 0 && rd.firstKeys != nil && sc.Err() == nil {
+		return fmt.Errorf("events file %s: no record has the field %s; field names are case-sensitive, and the first record has: %s",
+			path, rd.missing(", nor "), strings.Join(rd.firstKeys, ", "))
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -416,7 +492,7 @@ func (r csvRecord) values(name string) ([]string, bool) {
 }
 
 func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
-	path, fields := rd.path, rd.fields
+	path := rd.path
 	br := bufio.NewReader(r)
 	if b, _ := br.Peek(3); bytes.Equal(b, bom) {
 		br.Discard(3)
@@ -438,11 +514,13 @@ func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
 			rec.index[h] = i
 		}
 	}
-	if fields.Domain != "" {
-		if _, ok := rec.index[fields.Domain]; !ok {
-			return fmt.Errorf("events file %s: no column %q (domain_field); the header has: %s", path, fields.Domain, strings.Join(header, ", "))
-		}
+	for i := range rd.configured {
+		_, rd.configured[i].seen = rec.index[rd.configured[i].name]
 	}
+	if m := rd.missing(", no column "); m != "" {
+		return fmt.Errorf("events file %s: no column %s; column names are case-sensitive, and the header has: %s", path, m, strings.Join(header, ", "))
+	}
+	rd.unseen = 0
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			if err := ctx.Err(); err != nil {

@@ -350,3 +350,48 @@ func FuzzParseTime(f *testing.F) {
 		}
 	})
 }
+
+// A configured field name that the file does not have would silently turn
+// off what reads it (the browser filter, the host count, the age rules).
+func TestReadEventsConfiguredFieldMissing(t *testing.T) {
+	dir := t.TempDir()
+	csvPath := filepath.Join(dir, "e.csv")
+	os.WriteFile(csvPath, []byte("_time,host,Image,http_host\n2025-03-14T12:00:00Z,h,chrome.exe,a.example.com\n2025-03-14T12:00:01Z,h,chrome.exe,b.example.com\n"), 0o600)
+	jsonPath := filepath.Join(dir, "e.ndjson")
+	os.WriteFile(jsonPath, []byte(`{"_time":1741960862,"Image":"chrome.exe","http_host":"a.example.com"}`+"\n"+
+		`{"_time":1741960863,"host":"h","Image":"chrome.exe","http_host":"b.example.com"}`+"\n"), 0o600)
+	cases := []struct {
+		path   string
+		fields Fields
+		want   []string // "" = no error
+	}{
+		{csvPath, Fields{Process: "Image", Host: "host", Time: "_time", Domain: "http_host"}, nil},
+		{csvPath, Fields{Process: "image"}, []string{csvPath, `no column "image" (process_field)`, "the header has: _time, host, Image, http_host"}},
+		{csvPath, Fields{Host: "hots", Time: "time"}, []string{`no column "hots" (host_field), no column "time" (time_field)`}},
+		{jsonPath, Fields{Process: "Image", Host: "host", Time: "_time", Domain: "http_host"}, nil},
+		{jsonPath, Fields{Process: "image"}, []string{jsonPath, `no record has the field "image" (process_field)`, "the first record has: Image, _time, http_host"}},
+		{jsonPath, Fields{Time: "ts", Domain: "url"}, []string{`no record has the field "url" (domain_field), nor "ts" (time_field)`}},
+	}
+	for _, c := range cases {
+		n := 0
+		err := ReadEvents(context.Background(), c.path, "", c.fields, func(Event) error { n++; return nil })
+		if c.want == nil {
+			if err != nil || n != 2 {
+				t.Errorf("%s %+v: %d events, err %v", c.path, c.fields, n, err)
+			}
+			continue
+		}
+		if err == nil {
+			t.Errorf("%s %+v: no error", c.path, c.fields)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s %+v: err %q does not contain %q", c.path, c.fields, err, w)
+			}
+		}
+		if n != 0 {
+			t.Errorf("%s %+v: %d events passed on before the error", c.path, c.fields, n)
+		}
+	}
+}

@@ -422,7 +422,8 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 	path := rd.path
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), maxLine)
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -467,7 +468,7 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return fmt.Errorf("events file %s: a line is longer than %d bytes", path, maxLine)
+			return fmt.Errorf("events file %s:%d: the line is longer than %d bytes; is this an NDJSON file (one JSON object a line)?", path, line, maxLine)
 		}
 		return fmt.Errorf("events file %s: %w", path, err)
 	}
@@ -551,7 +552,8 @@ func readDomains(ctx context.Context, path string, emit func(string) error) erro
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 4096), maxLine)
-	for line := 1; sc.Scan(); line++ {
+	line := 1
+	for ; sc.Scan(); line++ {
 		if line%4096 == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -572,6 +574,9 @@ func readDomains(ctx context.Context, path string, emit func(string) error) erro
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return fmt.Errorf("domains file %s:%d: the line is longer than %d bytes; is this a list of domains, one a line?", path, line, maxLine)
+		}
 		return fmt.Errorf("domains file %s: %w", path, err)
 	}
 	return nil

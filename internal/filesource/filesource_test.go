@@ -395,3 +395,20 @@ func TestReadEventsConfiguredFieldMissing(t *testing.T) {
 		}
 	}
 }
+
+func TestLongLineNamed(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("x", maxLine+1)
+	ndjson := filepath.Join(dir, "e.ndjson")
+	os.WriteFile(ndjson, []byte(`{"query":"a.com"}`+"\n\n"+`{"query":"`+long+`"}`+"\n"), 0o600)
+	err := ReadEvents(context.Background(), ndjson, "", Fields{}, func(Event) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), ndjson+":3: the line is longer than 4194304 bytes") {
+		t.Errorf("ndjson: err = %v, want one naming %s:3", err, ndjson)
+	}
+	list := filepath.Join(dir, "domains.txt")
+	os.WriteFile(list, []byte("a.com\n"+long+"\n"), 0o600)
+	err = (&Source{Path: list}).Candidates(context.Background(), func(string) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), list+":2: the line is longer than 4194304 bytes") {
+		t.Errorf("domains: err = %v, want one naming %s:2", err, list)
+	}
+}

@@ -2,6 +2,7 @@ package standalone
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -164,11 +165,29 @@ func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Clie
 		return nil, err
 	}
 	log.Redact(cfg.Token, cfg.Password)
+	if sc.CAFile != "" {
+		if err := checkCAFile(sc.CAFile); err != nil {
+			return nil, c.errorAt(sc.caKey, "%v", err)
+		}
+	}
 	client, err := splunkd.New(cfg)
 	if err != nil {
 		return nil, c.errorAt(sc.key+".url", "%v", err)
 	}
 	return client, nil
+}
+
+// checkCAFile checks that a CA file holds a PEM certificate, so that the
+// error names the ca_file setting rather than the connection's URL.
+func checkCAFile(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return pathError(err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("%s holds no PEM certificate; give the PEM file of the CA that signed splunkd's certificate", path)
+	}
+	return nil
 }
 
 func (c *Config) secretEnv(key, name, what string) (string, error) {

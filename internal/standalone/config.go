@@ -147,6 +147,7 @@ type SplunkConn struct {
 	CAFile      string
 	App         string
 	key         string // YAML path of the section, for errors
+	caKey       string // YAML path of the ca_file in use (the section's, or inherited)
 }
 
 // EnrichConfig selects and configures the enricher. VirusTotal's URL,
@@ -714,7 +715,10 @@ func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) Splu
 	c := SplunkConn{
 		URL: or(r.URL, inherit.URL), TokenEnv: or(r.TokenEnv, inherit.TokenEnv),
 		Username: or(r.Username, inherit.Username), PasswordEnv: or(r.PasswordEnv, inherit.PasswordEnv),
-		CAFile: rel(or(r.CAFile, inherit.CAFile)), App: or(r.App, inherit.App), key: key,
+		CAFile: rel(or(r.CAFile, inherit.CAFile)), App: or(r.App, inherit.App), key: key, caKey: key + ".ca_file",
+	}
+	if strings.TrimSpace(r.CAFile) == "" && strings.TrimSpace(inherit.CAFile) != "" {
+		c.caKey = "source.splunk.ca_file"
 	}
 	if c.URL == "" {
 		e.add(key+".url", "is required: splunkd's management URL, such as https://127.0.0.1:8089")

@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 )
 
@@ -240,4 +242,37 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("loaded without types: %+v", c)
 		}
 	})
+}
+
+// A missing or non-PEM CA file is reported against the ca_file key that
+// set it (the KV store's own, or the one it inherits from source.splunk).
+func TestCAFileErrorNamesKey(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "not-a-cert.pem", "hello\n")
+	t.Setenv("VTSYNC_TEST_TOKEN", "splunk-token-0123")
+	cases := []struct{ yaml, want string }{
+		{"source:\n  splunk:\n    url: https://s.example:8089\n    token_env: VTSYNC_TEST_TOKEN\n    ca_file: missing.pem\n",
+			":5: source.splunk.ca_file: " + filepath.Join(dir, "missing.pem") + ": no such file or directory"},
+		{"source:\n  splunk:\n    url: https://s.example:8089\n    token_env: VTSYNC_TEST_TOKEN\n    ca_file: not-a-cert.pem\n",
+			":5: source.splunk.ca_file: " + filepath.Join(dir, "not-a-cert.pem") + " holds no PEM certificate"},
+		{"source: {file: {path: e.ndjson}}\nstore:\n  kvstore:\n    url: https://s.example:8089\n    token_env: VTSYNC_TEST_TOKEN\n    ca_file: not-a-cert.pem\n",
+			":6: store.kvstore.ca_file: "},
+		{"source:\n  splunk:\n    url: https://s.example:8089\n    token_env: VTSYNC_TEST_TOKEN\n    ca_file: missing.pem\nstore:\n  kvstore: {collection: c}\n",
+			":5: source.splunk.ca_file: "},
+	}
+	for _, c := range cases {
+		path := write(t, dir, "c.yaml", c.yaml)
+		cfg, err := Load(path)
+		if err != nil {
+			t.Fatalf("%q: %v", c.yaml, err)
+		}
+		if cfg.Store.Type == StoreKVStore {
+			_, _, err = cfg.OpenStore(context.Background(), logging.Discard(), false)
+		} else {
+			_, err = cfg.NewSource(logging.Discard())
+		}
+		if err == nil || !strings.Contains(err.Error(), path+c.want) {
+			t.Errorf("%q: err = %v, want %q", c.yaml, err, path+c.want)
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -84,7 +85,7 @@ func TestRoundTrip(t *testing.T) {
 	// Records survive a reopen.
 	path := s.Path()
 	s.Close()
-	ro, err := OpenReadOnly(path)
+	ro, err := OpenReadOnly(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,17 +131,78 @@ func TestAllSortedAndStops(t *testing.T) {
 }
 
 func TestOpenReadOnlyMissing(t *testing.T) {
-	_, err := OpenReadOnly(filepath.Join(t.TempDir(), "nope.db"))
+	_, err := OpenReadOnly(filepath.Join(t.TempDir(), "nope.db"), nil)
 	if err == nil || !strings.Contains(err.Error(), "nope.db") || !strings.Contains(err.Error(), "vtsync run") {
 		t.Fatalf("err = %v, want one naming the file and saying to run first", err)
 	}
 }
 
 func TestLockedByWriter(t *testing.T) {
-	s := open(t)
-	_, err := OpenReadOnly(s.Path())
+	defer func(w time.Duration) { sharedWait = w }(sharedWait)
+	sharedWait = 100 * time.Millisecond
+	s := open(t) // Open holds the lock until Close
+	var said []string
+	_, err := OpenReadOnly(s.Path(), func(msg string) { said = append(said, msg) })
 	if err == nil || !strings.Contains(err.Error(), "in use") {
 		t.Fatalf("err = %v, want 'in use' while a writer holds the file", err)
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "saving") || !strings.Contains(said[0], s.Path()) {
+		t.Fatalf("waiting messages %q, want one naming the file and saying a run is saving", said)
+	}
+}
+
+// A run's Shared store holds no lock between its calls: readers open the
+// file between two Saves, and a Save waits for a reader to finish.
+func TestSharedLetsReadersIn(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "state", "vtsync.db")
+	s, err := OpenShared(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	a, b := full(), record.NotFound("unknown-thing.top", 1741950001)
+	if err := s.Save(ctx, []record.Record{a}); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(path, func(msg string) { t.Errorf("reader waited: %s", msg) })
+	if err != nil {
+		t.Fatalf("reader during a run: %v", err)
+	}
+	if got, err := ro.Get(ctx, []string{a.Key}); err != nil || !reflect.DeepEqual(got[a.Key], a) {
+		t.Fatalf("reader: %v %+v", err, got)
+	}
+	saved := make(chan error, 1)
+	go func() { saved <- s.Save(ctx, []record.Record{b}) }() // waits for the reader
+	time.Sleep(50 * time.Millisecond)
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-saved; err != nil {
+		t.Fatalf("Save after the reader: %v", err)
+	}
+	got, err := s.Get(ctx, []string{a.Key, b.Key, "absent.example"})
+	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[b.Key], b) {
+		t.Fatalf("Get: %v %+v", err, got)
+	}
+}
+
+// A reader that finds a run's transaction in progress waits for it and
+// says why.
+func TestReaderWaitsForSave(t *testing.T) {
+	w := open(t) // stands for a Shared store's transaction in progress
+	path := w.Path()
+	var said []string
+	ro, err := OpenReadOnly(path, func(msg string) {
+		said = append(said, msg)
+		w.Close() // the transaction ends
+	})
+	if err != nil {
+		t.Fatalf("reader: %v", err)
+	}
+	ro.Close()
+	if len(said) != 1 || !strings.Contains(said[0], "waiting up to 30s") {
+		t.Fatalf("waiting messages %q", said)
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 )
 
 // Runtime is what one run needs, built from a Config. Close releases the
-// store (the embedded store's file lock).
+// store.
 type Runtime struct {
 	Source   pipeline.Source
 	Store    pipeline.Store
@@ -129,16 +129,23 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 	return nil, fmt.Errorf("enrich type %q", c.Enrich.Type)
 }
 
-// OpenStore opens the record store; readOnly opens the embedded store
-// shared with other readers, and fails if it does not exist yet.
+// OpenStore opens the record store. The embedded store of a run
+// (localstore.Shared) locks the file only during each Get and Save;
+// readOnly opens it shared with other readers, waiting for a run's
+// transaction if need be, and fails if it does not exist yet.
 func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool) (pipeline.Store, io.Closer, error) {
 	switch c.Store.Type {
 	case StoreEmbedded:
-		open := localstore.Open
 		if readOnly {
-			open = localstore.OpenReadOnly
+			s, err := localstore.OpenReadOnly(c.Store.Path, func(msg string) { log.Infof("%s", msg) })
+			if err != nil {
+				return nil, nil, c.errorAt("store.embedded.path", "%v", err)
+			}
+			return s, s, nil
 		}
-		s, err := open(c.Store.Path)
+		// A run holds the file only during each Get and Save, so that
+		// detect and export can read it while the run lasts.
+		s, err := localstore.OpenShared(c.Store.Path)
 		if err != nil {
 			return nil, nil, c.errorAt("store.embedded.path", "%v", err)
 		}

@@ -446,6 +446,40 @@ func TestRunOnceCancelledKeepsLookups(t *testing.T) {
 	}
 }
 
+// detect and export read the embedded store while a run is in progress:
+// the run holds the file only during each Get and Save.
+func TestDetectAndExportDuringRun(t *testing.T) {
+	dir := copyDemo(t)
+	path := filepath.Join(dir, "vtsync.yaml")
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	var exported, detected result
+	var exportErr error
+	sum, err := RunOnce(context.Background(), cfg, logging.Discard(), func(done, total int) {
+		if done < total/2 {
+			return
+		}
+		once.Do(func() {
+			var buf bytes.Buffer
+			_, exportErr = Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard())
+			exported = run(t, ExportMain, "--config", path)
+			detected = run(t, DetectMain, "--config", path, "--format", "json")
+		})
+	})
+	if err != nil || sum.Status != "ok" {
+		t.Fatalf("run: %v %+v", err, sum)
+	}
+	if exportErr != nil || exported.code != ExitOK || detected.code != ExitOK {
+		t.Fatalf("during the run: Export %v\nexport %+v\ndetect %+v", exportErr, exported, detected)
+	}
+	if !strings.HasPrefix(exported.stdout, "_key,") {
+		t.Fatalf("export during the run wrote %q", exported.stdout)
+	}
+}
+
 // TestSplunkSourceAndKVStore runs standalone mode against splunkd: the
 // candidates come from a search, the records go to the KV store, and
 // detect reads them back from there.

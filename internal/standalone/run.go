@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,14 +132,27 @@ func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *l
 	if err != nil {
 		return 0, err
 	}
-	defer closer.Close()
-	ls := store.(*localstore.Store)
+	// The export is written to memory under the lock and copied to w after,
+	// so that a slow reader of w (a pager) does not hold up a run's saves.
+	var buf bytes.Buffer
+	n, err := exportTo(&buf, store.(*localstore.Store), format)
+	if cerr := closer.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	_, err = buf.WriteTo(w)
+	return n, err
+}
+
+func exportTo(w io.Writer, ls *localstore.Store, format string) (int, error) {
 	if format == ExportCSV {
 		return ls.ExportCSV(w)
 	}
 	n := 0
 	enc := json.NewEncoder(w)
-	err = ls.All(func(r record.Record) error {
+	err := ls.All(func(r record.Record) error {
 		n++
 		return enc.Encode(r)
 	})

@@ -72,7 +72,10 @@ type Options struct {
 	// journal and reports.
 	Lookups  bool
 	StateDir string // checkpoint_dir: journal, daily budget, run lock; "" = no state
-	Logger   *logging.Logger
-	Progress func(done, total int) // optional, called as lookups finish
-	Now      func() time.Time      // optional clock for tests
+	// SourceHint says what to check when the source fails; the default
+	// suits a Splunk search: "check the search parameter and splunkd".
+	SourceHint string
+	Logger     *logging.Logger
+	Progress   func(done, total int) // optional, called as lookups finish
+	Now        func() time.Time      // optional clock for tests
 }

@@ -115,6 +115,9 @@ func withDefaults(opt Options) Options {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
+	if opt.SourceHint == "" {
+		opt.SourceHint = "check the search parameter and splunkd"
+	}
 	if opt.Logger == nil {
 		opt.Logger = logging.Discard()
 	}
@@ -236,7 +239,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	var runErr error
 	status := StatusOK
 	if srcErr != nil {
-		r.log.Errorf("Input %s: the search failed after %d candidate values: %v. Domains collected before the failure were processed; check the search parameter and splunkd.", in, r.sum.Candidates, srcErr)
+		r.log.Errorf("Input %s: the search failed after %d candidate values: %v. Domains collected before the failure were processed; %s.", in, r.sum.Candidates, srcErr, r.opt.SourceHint)
 		r.note("search failed after %d candidate values: %v", r.sum.Candidates, srcErr)
 		if r.sum.Candidates == 0 && ctx.Err() == nil {
 			runErr = fmt.Errorf("input %s: search failed: %w", in, srcErr)

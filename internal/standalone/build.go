@@ -62,7 +62,12 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, erro
 
 // Options returns the pipeline options of a run.
 func (c *Config) Options(log *logging.Logger) pipeline.Options {
+	hint := "" // the pipeline's: the search and splunkd
+	if c.Source.Type == SourceFile {
+		hint = "check the events file and source.file in " + c.File
+	}
 	return pipeline.Options{
+		SourceHint:           hint,
 		Input:                c.Name,
 		RefreshDays:          c.Params.RefreshDays,
 		NotFoundRefreshHours: c.Params.NotFoundRefreshHours,

@@ -608,3 +608,20 @@ func TestUnnamedConfigRuns(t *testing.T) {
 		t.Errorf("a store path equal to the state file: exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }
+
+// When the events file fails mid-read, the run says to check the file and
+// the configuration, not splunkd.
+func TestFileSourceFailureNamesTheFile(t *testing.T) {
+	dir := copyDemo(t)
+	b, err := os.ReadFile(filepath.Join(dir, "events.ndjson"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	write(t, dir, "events.ndjson", first+"\n{not json\n")
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	r := run(t, RunMain, "--config", cfg, "--once")
+	if !strings.Contains(r.stderr, "check the events file and source.file in "+cfg) || strings.Contains(r.stderr, "splunkd") {
+		t.Errorf("exit %d, stderr should point at the events file and the configuration:\n%s", r.code, r.stderr)
+	}
+}

@@ -59,43 +59,85 @@ type State struct {
 	path string
 
 	limit int // MaxPending; smaller in tests
+
+	// SetAside is the damaged state file Open renamed before starting this
+	// one, and why ("" when there was none): its unsaved answers are lost
+	// and today's budget count restarted.
+	SetAside string
 }
 
 // Open opens (creating if needed) the state of input under dir and takes
 // its exclusive lock. If another process or another open State holds the
 // lock, Open fails within about half a second with an error wrapping
 // ErrLocked.
+//
+// A damaged state file (bbolt refuses it, or panics on its pages) is
+// renamed <file>.corrupt-<unix time> and a new one is started, so that the
+// input does not fail at every run until someone deletes it; the returned
+// State says so in SetAside.
 func Open(dir, input string) (*State, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("checkpoint directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName(input))
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	s, damage := openFile(path)
+	if !errors.Is(damage, errDamaged) {
+		return s, damage
 	}
+	aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+	if err := os.Rename(path, aside); err != nil {
+		return nil, fmt.Errorf("%w; it could not be set aside (%v): delete it to start afresh (unsaved lookups in it are lost)", damage, err)
+	}
+	s, err := openFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("open state file %s: %w (delete it to start afresh; unsaved lookups in it are lost)", path, err)
+		return nil, err
 	}
+	s.SetAside = fmt.Sprintf("%s (%v)", aside, damage)
+	return s, nil
+}
+
+// errDamaged marks a state file bbolt cannot use.
+var errDamaged = errors.New("is damaged")
+
+func openFile(path string) (s *State, err error) {
+	defer func() {
+		// bbolt panics on some damaged pages rather than returning an error.
+		if p := recover(); p != nil {
+			s, err = nil, fmt.Errorf("state file %s %w: %v", path, errDamaged, p)
+		}
+	}()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+		return nil, fmt.Errorf("state file %s %w: %v", path, errDamaged, err)
+	case err != nil:
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			db.Close()
+		}
+	}()
 	// Workers journal and spend one lookup at a time; a short window still
 	// lets the ones that finish together share a commit.
 	db.MaxBatchDelay = 2 * time.Millisecond
-	s := &State{db: db, path: path, limit: MaxPending}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bucketJournal, bucketBudget, bucketMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
 		}
-		// Recount at every open: one pass, and the count is right whatever
-		// wrote the file before.
+		// Recount at every open: one pass over the journal's pages (a
+		// damaged one panics here, not in a later run's replay), and the
+		// count is right whatever wrote the file before.
 		return put(tx.Bucket(bucketMeta), keyJournalLen, uint64(tx.Bucket(bucketJournal).Stats().KeyN))
 	})
 	if err != nil {
-		db.Close()
 		return nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	return s, nil
+	return &State{db: db, path: path, limit: MaxPending}, nil
 }
 
 // FileName returns the state file name of input: the name with every byte

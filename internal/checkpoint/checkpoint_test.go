@@ -379,3 +379,68 @@ func TestQuotaHoldSurvivesReopen(t *testing.T) {
 		t.Errorf("after clearing: %d until %v", n, got)
 	}
 }
+
+// A damaged state file is set aside and a new one started: the input keeps
+// working, and the State says what happened. Some damage makes bbolt
+// panic rather than return an error.
+func TestDamagedStateIsSetAside(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		damage func(b []byte) []byte
+	}{
+		{"not a state file", func([]byte) []byte { return []byte("hello, this is not a bbolt file at all") }},
+		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"pages zeroed", func(b []byte) []byte {
+			clear(b[2*4096 : min(4*4096, len(b))])
+			return b
+		}},
+		{"page headers garbled", func(b []byte) []byte {
+			for i := 2 * 4096; i < len(b); i += 4096 {
+				for j := i; j < i+64 && j < len(b); j++ {
+					b[j] = 0xff
+				}
+			}
+			return b
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := open(t, dir, "main")
+			var recs []record.Record
+			for i := range 2000 {
+				recs = append(recs, rec(fmt.Sprintf("d%05d.com", i), true, 1))
+			}
+			if err := s.Journal(recs); err != nil {
+				t.Fatal(err)
+			}
+			path := s.Path()
+			s.Close()
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, c.damage(b), 0o600); err != nil {
+				t.Fatal(err)
+			}
+
+			s, err = Open(dir, "main")
+			if err != nil {
+				t.Fatalf("Open of a damaged state: %v, want a new state", err)
+			}
+			defer s.Close()
+			if !strings.Contains(s.SetAside, path+".corrupt-") || !strings.Contains(s.SetAside, "damaged") {
+				t.Errorf("SetAside = %q, want the renamed file and why", s.SetAside)
+			}
+			aside, _ := filepath.Glob(path + ".corrupt-*")
+			if len(aside) != 1 {
+				t.Errorf("set-aside files: %v", aside)
+			}
+			if pending, err := s.Pending(); err != nil || len(pending) != 0 {
+				t.Errorf("new state: %d pending, %v", len(pending), err)
+			}
+			if err := s.Journal(recs[:1]); err != nil || s.Len() != 1 {
+				t.Errorf("the new state does not work: %v, len %d", err, s.Len())
+			}
+		})
+	}
+}

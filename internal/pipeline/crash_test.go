@@ -1,16 +1,19 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -118,5 +121,29 @@ func TestCrashedRunIsReplayed(t *testing.T) {
 	}
 	if got := len(store.keys()); got != 60 || s.Status != StatusOK {
 		t.Errorf("store holds %d of 60 after the next run, status %q", got, s.Status)
+	}
+}
+
+// A damaged state file does not stop the input: the run says so in an
+// ERROR line and its summary, and works on a new state.
+func TestDamagedStateFileIsReported(t *testing.T) {
+	opt := opts(t)
+	opt.StateDir = t.TempDir()
+	path := filepath.Join(opt.StateDir, checkpoint.FileName(opt.Input))
+	if err := os.WriteFile(path, []byte("not a state file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	opt.Logger = logging.New(&logs, logging.Info)
+	store := newStore()
+	s, err := run(t, opt, &rows{values: domains(5, "dmg%d.com")}, store, newVT(t0.Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status != StatusPartial || s.Found != 5 || len(store.keys()) != 5 {
+		t.Errorf("status %s, found %d, stored %d; want partial and the 5 lookups done", s.Status, s.Found, len(store.keys()))
+	}
+	if !strings.Contains(logs.String(), "ERROR") || !strings.Contains(logs.String(), ".corrupt-") || len(s.Errors) == 0 || !strings.Contains(s.Errors[0], "damaged") {
+		t.Errorf("want an ERROR line and an error naming the set-aside file:\n%s%q", logs.String(), s.Errors)
 	}
 }

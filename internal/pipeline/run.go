@@ -187,6 +187,10 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		}
 		defer st.Close()
 		r.state = st
+		if st.SetAside != "" {
+			r.log.Errorf("Input %s: its state file in the checkpoint directory was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those domains up again), and today's lookup budget count starts again. Check the disk of the checkpoint directory.", in, st.SetAside)
+			r.note("state file damaged, set aside as %s", st.SetAside)
+		}
 	}
 	r.spend = &budget{limit: r.opt.DailyLookupBudget, state: r.state, now: r.opt.Now}
 	r.vtBefore, r.kvBefore = calls(r.enr), requests(r.store)
@@ -238,7 +242,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 
 	var runErr error
 	status := StatusOK
-	if srcErr != nil {
+	if srcErr != nil && ctx.Err() == nil { // a cancelled run says so in finish
 		r.log.Errorf("Input %s: the search failed after %d candidate values: %v. Domains collected before the failure were processed; %s.", in, r.sum.Candidates, srcErr, r.opt.SourceHint)
 		r.note("search failed after %d candidate values: %v", r.sum.Candidates, srcErr)
 		if r.sum.Candidates == 0 && ctx.Err() == nil {
@@ -274,6 +278,10 @@ func (r *runner) replay(ctx context.Context) bool {
 	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(pending))
 	pending = r.newerThanStored(ctx, pending)
 	for i := 0; i < len(pending); i += r.opt.BatchSize {
+		if ctx.Err() != nil { // SIGTERM, deadline: the rest stays journaled
+			r.log.Infof("Input %s: %d answers left by a previous run stay in the journal for the next run", r.opt.Input, len(pending)-i)
+			break
+		}
 		batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
 		if !r.save(ctx, batch) {
 			return false

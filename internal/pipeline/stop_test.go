@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
@@ -200,5 +201,56 @@ func TestQuotaStopHoldsLaterRuns(t *testing.T) {
 	}
 	if _, calls, _ := runAt(time.Date(2025, 3, 11, 0, 20, 0, 0, time.UTC)); calls != 1 {
 		t.Errorf("15 minutes after a first stop (the streak restarted): %d calls, want 1", calls)
+	}
+}
+
+// cancelOnSave cancels the run during its first Save (SIGTERM while a
+// replay is being saved) and counts the saves.
+type cancelOnSave struct {
+	*memStore
+	cancel context.CancelFunc
+	saves  atomic.Int32
+}
+
+func (s *cancelOnSave) Save(ctx context.Context, recs []record.Record) error {
+	s.saves.Add(1)
+	s.cancel()
+	return s.memStore.Save(ctx, recs)
+}
+
+// A run stopped while it replays a previous run's answers stops replaying:
+// the batch being saved completes, the rest stays journaled for the next
+// run instead of each batch getting its own grace.
+func TestStopDuringReplay(t *testing.T) {
+	opt := opts(t)
+	opt.StateDir = t.TempDir()
+	opt.BatchSize = 100
+	st, err := checkpoint.Open(opt.StateDir, opt.Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []record.Record
+	for i := range 2000 {
+		d := fmt.Sprintf("r%05d.com", i)
+		recs = append(recs, record.NotFound(d, t0.Unix()))
+	}
+	if err := st.Journal(recs); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	store := &cancelOnSave{memStore: newStore(), cancel: cancel}
+	s, _ := Run(ctx, opt, &rows{values: []string{"a.com"}}, store, newVT(t0.Unix()))
+	if store.saves.Load() != 1 || s.Replayed != 100 {
+		t.Errorf("%d saves, replayed %d after the stop; want the one batch being saved", store.saves.Load(), s.Replayed)
+	}
+	st, err = checkpoint.Open(opt.StateDir, opt.Input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Len() != 1900 {
+		t.Errorf("journal holds %d, want the 1900 answers not replayed", st.Len())
 	}
 }

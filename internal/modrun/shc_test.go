@@ -89,6 +89,28 @@ func TestUnknownRoleFailsClosed(t *testing.T) {
 	}
 }
 
+// A server/info answer without server_roles (missing or null) does not say
+// whether this is a cluster member: under shc_lookup=captain the input does
+// not look up, and says why.
+func TestServerInfoWithoutRolesFailsClosed(t *testing.T) {
+	for name, raw := range map[string]string{"missing": "", "null": "null"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, rows(3, "noroles%d.com"), []splunktest.Option{splunktest.WithServerRolesJSON(raw)})
+			r := e.run()
+			if !hasLine(r.stderr, []string{"WARN"}, "server_roles") || !hasLine(r.stderr, []string{"WARN"}, "not looking up this run") {
+				t.Errorf("no WARN line saying server_roles is unknown and no lookups are made:\n%s", r.stderr)
+			}
+			if n := e.vt.Requests(); n != 0 {
+				t.Errorf("%d VirusTotal requests without known roles under shc_lookup=captain, want 0", n)
+			}
+			if r.summary.Status != pipeline.StatusSkipped || r.summary.Role != "unknown" || r.code != 0 {
+				t.Errorf("status %s role %q exit %d, want skipped, unknown, 0", r.summary.Status, r.summary.Role, r.code)
+			}
+		})
+	}
+}
+
 // A member that is no longer the captain still saves the answers its last
 // run as captain journaled, without spending anything.
 func TestSearchHeadClusterMemberReplaysItsJournal(t *testing.T) {

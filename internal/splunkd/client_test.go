@@ -255,6 +255,43 @@ func TestServerRoles(t *testing.T) {
 	}
 }
 
+// An answer that does not state the roles is an error, not "no roles": a
+// caller must not take a cluster member for a standalone instance. An
+// empty list is a statement (no cluster role); a plain string is one role.
+func TestServerRolesAnswers(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		opt   splunktest.Option
+		roles []string
+		err   string
+	}{
+		{"missing", splunktest.WithServerRolesJSON(""), nil, "answered without server_roles"},
+		{"null", splunktest.WithServerRolesJSON("null"), nil, "answered server_roles: null"},
+		{"number", splunktest.WithServerRolesJSON("7"), nil, "server_roles is neither a list nor a string"},
+		{"empty list", splunktest.WithServerRoles(), []string{}, ""},
+		{"one string", splunktest.WithServerRolesJSON(`"shc_member"`), []string{"shc_member"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			roles, err := newClient(t, splunktest.New(t, c.opt)).ServerRoles(context.Background())
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("roles %q, err %v; want an error saying %q", roles, err, c.err)
+				}
+				if roles != nil {
+					t.Errorf("roles %q alongside the error, want none", roles)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(roles, c.roles) {
+				t.Errorf("roles = %q, want %q", roles, c.roles)
+			}
+		})
+	}
+}
+
 func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
 		"127.0.0.1": true, "127.1.2.3": true, "::1": true, "[::1]": true, "localhost": true, "LocalHost.": true,

@@ -100,7 +100,9 @@ func (c *Client) MaskInputParam(ctx context.Context, scheme, name, param string)
 }
 
 // ServerRoles returns splunkd's server_roles (GET /services/server/info),
-// e.g. "search_head", "kv_store", "shc_captain", "shc_member".
+// e.g. "search_head", "kv_store", "shc_captain", "shc_member". An answer
+// that does not state the roles (no server_roles, or null) is an error:
+// the caller cannot tell a cluster member from a standalone instance.
 func (c *Client) ServerRoles(ctx context.Context) ([]string, error) {
 	body, _, err := c.do(ctx, request{
 		method: http.MethodGet,
@@ -120,10 +122,18 @@ func (c *Client) ServerRoles(ctx context.Context) ([]string, error) {
 	if err := json.Unmarshal(v.Entry[0].Content, &content); err != nil {
 		return nil, fmt.Errorf("splunkd GET /services/server/info: %v", err)
 	}
-	var roles []string
-	if len(content.Roles) == 0 || string(content.Roles) == "null" {
-		return nil, nil
+	// splunkd always lists the roles; a standalone instance names several
+	// (indexer, search_head, kv_store, …) and a cluster member names
+	// shc_member. A missing or null server_roles states nothing, so the
+	// role is unknown. An empty list is a statement: no role, in particular
+	// no cluster role, and is returned as such.
+	switch {
+	case content.Roles == nil:
+		return nil, errors.New("splunkd GET /services/server/info answered without server_roles, so this instance's role is unknown")
+	case string(content.Roles) == "null":
+		return nil, errors.New("splunkd GET /services/server/info answered server_roles: null, so this instance's role is unknown")
 	}
+	var roles []string
 	if json.Unmarshal(content.Roles, &roles) != nil {
 		// A single role may come as a plain string.
 		var one string

@@ -48,6 +48,7 @@ type Server struct {
 	users       map[string]string
 	sessionKey  string
 	roles       []string
+	rolesJSON   *string // set by WithServerRolesJSON: raw server_roles, "" to omit it
 	infoDown    bool
 	collections map[string]map[string]map[string]map[string]any // app → collection → _key → document
 	passwords   map[string]map[string]*credential               // app → entity → credential
@@ -103,6 +104,11 @@ func WithServerInfoDown() Option { return func(s *Server) { s.infoDown = true } 
 
 // WithServerRoles sets server/info's server_roles.
 func WithServerRoles(roles ...string) Option { return func(s *Server) { s.roles = roles } }
+
+// WithServerRolesJSON makes server/info's server_roles the raw JSON value
+// raw (e.g. "null"), or leaves the key out when raw is "": answers that
+// do not state the roles, for testing that clients do not guess them.
+func WithServerRolesJSON(raw string) Option { return func(s *Server) { s.rolesJSON = &raw } }
 
 // WithCollection declares a KV store collection in app (collections.conf).
 func WithCollection(app, collection string) Option {
@@ -533,7 +539,7 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	roles, down := append([]string{}, s.roles...), s.infoDown
+	roles, rolesJSON, down := append([]string{}, s.roles...), s.rolesJSON, s.infoDown
 	s.mu.Unlock()
 	if down {
 		writeMessages(w, r, http.StatusServiceUnavailable, "ERROR", "Service Unavailable")
@@ -543,24 +549,33 @@ func (s *Server) serverInfo(w http.ResponseWriter, r *http.Request) {
 		writeAtom(w, "server-info")
 		return
 	}
+	s.mu.Lock()
+	kvStatus := "ready"
+	if s.kvInit != 0 {
+		kvStatus = "starting"
+	}
+	s.mu.Unlock()
+	content := map[string]any{
+		"serverName":    "splunktest",
+		"version":       "9.2.0",
+		"server_roles":  roles,
+		"kvStoreStatus": kvStatus,
+	}
+	switch {
+	case rolesJSON == nil:
+	case *rolesJSON == "":
+		delete(content, "server_roles")
+	case !json.Valid([]byte(*rolesJSON)):
+		s.t.Errorf("splunktest: WithServerRolesJSON(%q) is not JSON", *rolesJSON)
+	default:
+		content["server_roles"] = json.RawMessage(*rolesJSON)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"links": map[string]any{},
 		"entry": []map[string]any{{
-			"name": "server-info",
-			"id":   "https://127.0.0.1:8089/services/server/info/server-info",
-			"content": map[string]any{
-				"serverName":   "splunktest",
-				"version":      "9.2.0",
-				"server_roles": roles,
-				"kvStoreStatus": func() string {
-					s.mu.Lock()
-					defer s.mu.Unlock()
-					if s.kvInit != 0 {
-						return "starting"
-					}
-					return "ready"
-				}(),
-			},
+			"name":    "server-info",
+			"id":      "https://127.0.0.1:8089/services/server/info/server-info",
+			"content": content,
 		}},
 	})
 }

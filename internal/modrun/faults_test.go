@@ -37,8 +37,10 @@ type faultCase struct {
 	splunk []splunktest.Option
 	vt     []vttest.Option
 	setup  func(e *env)
-	limit  time.Duration // the run's deadline; 0: a safety net only
-	check  func(t *testing.T, e *env, r result)
+	// limit: the run's deadline, for cases that run into it on purpose.
+	// 0: a safety net only, and the run must end by itself before it.
+	limit time.Duration
+	check func(t *testing.T, e *env, r result)
 	// next: the fault is gone for a second run, which must complete the
 	// collection without buying anything again.
 	next func(e *env)
@@ -372,6 +374,9 @@ func TestFaultMatrix(t *testing.T) {
 			if testing.Verbose() {
 				t.Logf("run took %.1fs\n%s", r.summary.Duration, r.stderr)
 			}
+			if c.limit == 0 && r.cancelled {
+				t.Errorf("the run ended only because the test cancelled it at its %s safety deadline; it must end by itself\nstderr:\n%s", limit, r.stderr)
+			}
 			c.check(t, e, r)
 			e.assertKept(known, true)
 			e.assertBoughtOnce()
@@ -380,6 +385,9 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			c.next(e)
 			r = e.run()
+			if r.cancelled {
+				t.Errorf("the next run ended only because the test cancelled it\nstderr:\n%s", r.stderr)
+			}
 			wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
 			if got := len(e.splunk.Documents(app, collection)); got != nDomains {
 				t.Errorf("after the next run the collection holds %d of %d records", got, nDomains)

@@ -249,27 +249,37 @@ type result struct {
 	stderr  string
 	summary pipeline.Summary
 	raw     map[string]any // the summary event as JSON, for field names
+	// cancelled: the harness's deadline had passed when Run returned, so
+	// the run may have ended only because runWithin cancelled it.
+	cancelled bool
 }
 
-// runWithin runs the input once in process with ctx bounded by limit (a
-// safety net: a run that does not end by itself fails the test) and
-// checks what must hold whatever the run met.
+// runWithin runs the input once in process with ctx cancelled at limit and
+// checks what must hold whatever the run met. A run that has not returned
+// 10 s after limit fails the test; one that returned after the
+// cancellation has result.cancelled set, for callers whose run must end by
+// itself.
 func (e *env) runWithin(ctx context.Context, limit time.Duration) result {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	var out, errb syncBuffer
-	done := make(chan int, 1)
+	type ended struct {
+		code      int
+		cancelled bool
+	}
+	done := make(chan ended, 1)
 	go func() {
-		done <- Run(ctx, strings.NewReader(e.input()), &out, logging.New(&errb, logging.Info))
+		code := Run(ctx, strings.NewReader(e.input()), &out, logging.New(&errb, logging.Info))
+		done <- ended{code, ctx.Err() != nil}
 	}()
-	var code int
+	var end ended
 	select {
-	case code = <-done:
+	case end = <-done:
 	case <-time.After(limit + 10*time.Second):
 		e.t.Fatalf("the run did not end %s after its deadline\nstderr:\n%s", 10*time.Second, errb.String())
 	}
-	r := result{code: code, stdout: out.String(), stderr: errb.String()}
+	r := result{code: end.code, stdout: out.String(), stderr: errb.String(), cancelled: end.cancelled}
 	r.summary, r.raw = parseSummary(e.t, r.stdout)
 	checkLogLines(e.t, r.stderr)
 	e.checkNoSecrets(r)

@@ -487,8 +487,12 @@ func classify(status int, resp *vtgo.Response, err error) (outcome, string) {
 	case isCertificateError(err):
 		return failed, "TLS certificate not trusted: " + err.Error() +
 			" (a TLS-inspecting proxy's CA must be trusted by the system)"
+	case status == 0 && isTimeout(err):
+		// The request's context and the HTTP client share one timeout;
+		// whichever fires first, say it the same way.
+		return retry, "Timeout: no answer within the request timeout (" + err.Error() + ")"
 	case status == 0:
-		return retry, err.Error() // no response: timeout, reset, refused, DNS
+		return retry, err.Error() // no response: reset, refused, DNS
 	case status/100 == 2:
 		return retry, fmt.Sprintf("HTTP %d with an unreadable body: %v", status, err) // truncated or not JSON
 	}
@@ -504,6 +508,11 @@ func byStatus(status int) outcome {
 		return retry
 	}
 	return failed // other 4xx, redirects
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func isCertificateError(err error) bool {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -681,3 +682,24 @@ func TestEnrichFailedHandshakeIsRefunded(t *testing.T) {
 		t.Errorf("gate %d, refund %d, calls %d; want 1, 1, 0", gated.Load(), refunded.Load(), e.Calls())
 	}
 }
+
+// The per-request context and the HTTP client share one timeout; whichever
+// fires first, the retry is logged the same way.
+func TestClassifyTimeoutsAlike(t *testing.T) {
+	clientTimeout := &url.Error{Op: "Get", URL: "https://www.virustotal.com/api/v3/domains/a.example", Err: &timeoutErr{}}
+	ctxTimeout := &url.Error{Op: "Get", URL: "https://www.virustotal.com/api/v3/domains/a.example", Err: context.DeadlineExceeded}
+	for _, err := range []error{clientTimeout, ctxTimeout} {
+		out, why := classify(0, nil, err)
+		if out != retry || !strings.HasPrefix(why, "Timeout: ") {
+			t.Errorf("classify(%v) = %s, %q; want retry and a reason starting with Timeout", err, out, why)
+		}
+	}
+}
+
+type timeoutErr struct{}
+
+func (*timeoutErr) Error() string {
+	return "net/http: request canceled (Client.Timeout exceeded while awaiting headers)"
+}
+func (*timeoutErr) Timeout() bool   { return true }
+func (*timeoutErr) Temporary() bool { return true }

@@ -245,8 +245,9 @@ func (s *State) Done(domains []string) error {
 }
 
 // Pending returns the journaled records, in domain order: answers that were
-// paid for but not confirmed by the store (a crash, a store failure).
-func (s *State) Pending() ([]record.Record, error) {
+// paid for but not confirmed by the store (a crash, a store failure), and
+// how many entries it dropped because they could not be read.
+func (s *State) Pending() ([]record.Record, int, error) {
 	var recs []record.Record
 	var bad []string
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -265,7 +266,7 @@ func (s *State) Pending() ([]record.Record, error) {
 	if err == nil && len(bad) > 0 {
 		_ = s.Done(bad) // if this fails, the next Pending drops them again
 	}
-	return recs, err
+	return recs, len(bad), err
 }
 
 // UsedToday returns the lookups spent on now's UTC day (0 once Closed).

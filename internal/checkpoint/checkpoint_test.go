@@ -55,7 +55,7 @@ func TestJournalSurvivesCloseAndOpen(t *testing.T) {
 
 	s = open(t, dir, "main")
 	defer s.Close()
-	got, err := s.Pending()
+	got, _, err := s.Pending()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestJournalReplacesSameDomain(t *testing.T) {
 	if err := s.Journal([]record.Record{rec("a.com", true, 2)}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ := s.Pending()
+	got, _, _ := s.Pending()
 	if len(got) != 1 || !got[0].VTFound || got[0].EnrichedTime != 2 || s.Len() != 1 {
 		t.Fatalf("Pending = %+v (Len %d), want the later a.com record only", got, s.Len())
 	}
@@ -328,9 +328,9 @@ func TestPendingDropsUnreadableEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := s.Pending()
-	if err != nil || len(recs) != 1 || recs[0].Key != "good.example" {
-		t.Fatalf("Pending = %v, %v; want the readable record", recs, err)
+	recs, dropped, err := s.Pending()
+	if err != nil || len(recs) != 1 || recs[0].Key != "good.example" || dropped != 1 {
+		t.Fatalf("Pending = %v, %d dropped, %v; want the readable record and 1 dropped", recs, dropped, err)
 	}
 	if n := s.Len(); n != 1 {
 		t.Errorf("Len = %d after dropping the damaged entry, want 1", n)
@@ -435,7 +435,7 @@ func TestDamagedStateIsSetAside(t *testing.T) {
 			if len(aside) != 1 {
 				t.Errorf("set-aside files: %v", aside)
 			}
-			if pending, err := s.Pending(); err != nil || len(pending) != 0 {
+			if pending, _, err := s.Pending(); err != nil || len(pending) != 0 {
 				t.Errorf("new state: %d pending, %v", len(pending), err)
 			}
 			if err := s.Journal(recs[:1]); err != nil || s.Len() != 1 {

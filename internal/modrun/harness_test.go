@@ -371,7 +371,7 @@ func (e *env) assertKept(known map[string]bool, journaled bool) {
 		if err != nil {
 			e.t.Fatalf("opening the input's state: %v", err)
 		}
-		pending, err := st.Pending()
+		pending, _, err := st.Pending()
 		st.Close()
 		if err != nil {
 			e.t.Fatal(err)

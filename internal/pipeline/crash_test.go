@@ -91,7 +91,7 @@ func TestCrashedRunIsReplayed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("state after a crash: %v", err)
 	}
-	pending, err := st.Pending()
+	pending, _, err := st.Pending()
 	st.Close()
 	if err != nil {
 		t.Fatal(err)

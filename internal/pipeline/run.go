@@ -266,11 +266,15 @@ func (r *runner) replay(ctx context.Context) bool {
 	if r.state == nil {
 		return true
 	}
-	pending, err := r.state.Pending()
+	pending, dropped, err := r.state.Pending()
 	if err != nil {
 		r.log.Errorf("Input %s: cannot read the journal in %s: %v", r.opt.Input, r.state.Path(), err)
 		r.note("journal unreadable: %v", err)
 		return true
+	}
+	if dropped > 0 {
+		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those domains up again. Check the disk of the checkpoint directory.", r.opt.Input, dropped, r.state.Path())
+		r.note("%d unreadable journal entries dropped", dropped)
 	}
 	if len(pending) == 0 {
 		return true

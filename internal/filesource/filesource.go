@@ -173,18 +173,10 @@ func Read(ctx context.Context, path string, format Format, fields Fields, fn fun
 		err = rd.readCSV(ctx, f)
 		return rd.stats, err
 	}
-	// A configured field no record has is an error; check before the first
-	// event goes out, reading only until every configured field was seen
-	// (typically one record, the whole file only when one is missing).
-	if check := newReader(path, fields, func(Event) error { return nil }); check.unseen > 0 {
-		check.stopWhenSeen = true
-		if err := check.readNDJSON(ctx, f); err != errAllSeen {
-			return Stats{}, err
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return Stats{}, fmt.Errorf("events file %s: %w", path, err)
-		}
-	}
+	// A configured field no record has is an error, raised before the first
+	// event goes out: records are held back until every configured field was
+	// seen (typically after one record; the whole file only when one is
+	// missing). One pass, no seek: the file may be a pipe.
 	rd := newReader(path, fields, fn)
 	err = rd.readNDJSON(ctx, f)
 	return rd.stats, err
@@ -202,10 +194,10 @@ type reader struct {
 	fn     func(Event) error
 	stats  Stats
 
-	configured   []configuredField
-	unseen       int      // configured fields no record had yet
-	stopWhenSeen bool     // emit returns errAllSeen once every one was seen
-	firstKeys    []string // the first NDJSON record's field names, for errors
+	configured []configuredField
+	unseen     int      // configured fields no record had yet
+	held       []record // records read while unseen > 0, not yet passed on
+	firstKeys  []string // the first NDJSON record's field names, for errors
 }
 
 // configuredField is a field name given in Fields, and the setting it
@@ -214,8 +206,6 @@ type configuredField struct {
 	name, key string
 	seen      bool
 }
-
-var errAllSeen = errors.New("every configured field was seen")
 
 func newReader(path string, fields Fields, fn func(Event) error) *reader {
 	rd := &reader{path: path, fields: fields, fn: fn}
@@ -242,6 +232,11 @@ func (rd *reader) missing(sep string) string {
 	return strings.Join(out, sep)
 }
 
+// emit passes a record on, or holds it back while a configured field was
+// not seen yet: the read then ends in an error naming the field, and no
+// event must have gone out before it. A held record must not be reused by
+// the caller (NDJSON records are not; CSV checks its header instead, so
+// unseen is 0 before its first row).
 func (rd *reader) emit(r record) error {
 	if rd.unseen > 0 {
 		for i := range rd.configured {
@@ -251,10 +246,23 @@ func (rd *reader) emit(r record) error {
 				rd.unseen--
 			}
 		}
-		if rd.unseen == 0 && rd.stopWhenSeen {
-			return errAllSeen
+		if rd.unseen > 0 {
+			rd.held = append(rd.held, r)
+			return nil
+		}
+		held := rd.held
+		rd.held = nil
+		for _, h := range held {
+			if err := rd.event(h); err != nil {
+				return err
+			}
 		}
 	}
+	return rd.event(r)
+}
+
+// event calls fn for each destination of a record.
+func (rd *reader) event(r record) error {
 	dests, _, ok := lookup(r, rd.fields.Domain, DefaultFields.Domain)
 	if !ok {
 		return nil

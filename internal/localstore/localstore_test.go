@@ -173,13 +173,25 @@ func TestSharedLetsReadersIn(t *testing.T) {
 		t.Fatalf("reader: %v %+v", err, got)
 	}
 	saved := make(chan error, 1)
-	go func() { saved <- s.Save(ctx, []record.Record{b}) }() // waits for the reader
-	time.Sleep(50 * time.Millisecond)
+	go func() { saved <- s.Save(ctx, []record.Record{b}) }()
+	// The Save must still be waiting while the reader is open. The pause
+	// only gives a Save that did not wait the time to show it; it is no
+	// measure of speed.
+	select {
+	case err := <-saved:
+		t.Fatalf("Save returned (err %v) while a reader still had the store open; it must wait for the reader", err)
+	case <-time.After(300 * time.Millisecond):
+	}
 	if err := ro.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-saved; err != nil {
-		t.Fatalf("Save after the reader: %v", err)
+	select {
+	case err := <-saved:
+		if err != nil {
+			t.Fatalf("Save after the reader closed: %v", err)
+		}
+	case <-time.After(sharedWait / 2): // safety net only; Save gives up after sharedWait
+		t.Fatal("Save still waiting after the reader closed")
 	}
 	got, err := s.Get(ctx, []string{a.Key, b.Key, "absent.example"})
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[b.Key], b) {

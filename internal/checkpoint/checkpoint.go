@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -72,7 +73,7 @@ type State struct {
 // ErrLocked.
 //
 // A damaged state file (bbolt refuses it, or panics on its pages) is
-// renamed <file>.corrupt-<unix time> and a new one is started, so that the
+// renamed <file>.corrupt-<time> and a new one is started, so that the
 // input does not fail at every run until someone deletes it; the returned
 // State says so in SetAside.
 func Open(dir, input string) (*State, error) {
@@ -80,15 +81,41 @@ func Open(dir, input string) (*State, error) {
 		return nil, fmt.Errorf("checkpoint directory: %w", err)
 	}
 	path := filepath.Join(dir, FileName(input))
-	s, damage := openFile(path)
-	if !errors.Is(damage, errDamaged) {
-		return s, damage
+	s, damaged, err := openFile(path)
+	if !errors.Is(err, errDamaged) {
+		return s, err
 	}
-	aside := fmt.Sprintf("%s.corrupt-%d", path, time.Now().Unix())
+	return setAside(path, damaged, err)
+}
+
+// setAside renames the damaged state file at path (damaged: what it was
+// when found damaged) and opens a new one. Two runs may find it damaged at
+// once (bbolt has let go of its lock): a second, small bbolt file
+// (<file>.recover) serialises them, and under it only the file still found
+// damaged is renamed; a run that finds a new one in its place opens that
+// (or finds it locked). A bbolt panic can leave this process holding the
+// damaged file's lock (its memory map), so it is not opened again.
+func setAside(path string, damaged os.FileInfo, damage error) (*State, error) {
+	guard, err := bolt.Open(path+".recover", 0o600, &bolt.Options{Timeout: 2 * lockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("state file %s is damaged; cannot take the lock to set it aside: %w", path, err)
+	}
+	defer guard.Close()
+	if now, err := os.Stat(path); err != nil || damaged == nil || !os.SameFile(now, damaged) {
+		s, _, err := openFile(path) // set aside already: the new state
+		if errors.Is(err, errDamaged) {
+			return nil, err
+		}
+		return s, err
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
 	if err := os.Rename(path, aside); err != nil {
 		return nil, fmt.Errorf("%w; it could not be set aside (%v): delete it to start afresh (unsaved lookups in it are lost)", damage, err)
 	}
-	s, err := openFile(path)
+	s, _, err := openFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -99,21 +126,39 @@ func Open(dir, input string) (*State, error) {
 // errDamaged marks a state file bbolt cannot use.
 var errDamaged = errors.New("is damaged")
 
-func openFile(path string) (s *State, err error) {
+// openFile opens the state file at path. Damage comes back as an error
+// wrapping errDamaged, with the damaged file's FileInfo and its handle
+// closed.
+func openFile(path string) (s *State, damaged os.FileInfo, err error) {
+	var file *os.File // bbolt's handle, to release it if bbolt panics
+	var info os.FileInfo
+	var db *bolt.DB
 	defer func() {
 		// bbolt panics on some damaged pages rather than returning an error.
 		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("state file %s %w: %v", path, errDamaged, p)
+			release(db, file)
+			s, damaged, err = nil, info, fmt.Errorf("state file %s %w: %v", path, errDamaged, p)
 		}
 	}()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: lockTimeout,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, mode)
+			if err == nil {
+				file = f
+				info, _ = f.Stat()
+			}
+			return f, err
+		},
+	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-		return nil, fmt.Errorf("state file %s %w: %v", path, errDamaged, err)
+		return nil, nil, fmt.Errorf("%s: %w", path, ErrLocked)
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
+		err != nil && strings.HasPrefix(err.Error(), "file size too small"): // truncated
+		return nil, info, fmt.Errorf("state file %s %w: %v", path, errDamaged, err)
 	case err != nil:
-		return nil, fmt.Errorf("open state file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("open state file %s: %w", path, err)
 	}
 	defer func() {
 		if err != nil {
@@ -135,9 +180,25 @@ func openFile(path string) (s *State, err error) {
 		return put(tx.Bucket(bucketMeta), keyJournalLen, uint64(tx.Bucket(bucketJournal).Stats().KeyN))
 	})
 	if err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
+		return nil, nil, fmt.Errorf("state file %s: %w", path, err)
 	}
-	return &State{db: db, path: path, limit: MaxPending}, nil
+	return &State{db: db, path: path, limit: MaxPending}, nil, nil
+}
+
+// release closes what a panicking bbolt left open: the database, if Open
+// returned it, and in any case the file bbolt opened (closing a damaged
+// database may panic before it gets there). A memory map bbolt made keeps
+// the file, and its lock, until the process ends.
+func release(db *bolt.DB, file *os.File) {
+	if db != nil {
+		func() {
+			defer func() { _ = recover() }()
+			db.Close()
+		}()
+	}
+	if file != nil {
+		file.Close()
+	}
 }
 
 // FileName returns the state file name of input: the name with every byte

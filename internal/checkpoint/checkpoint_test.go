@@ -2,6 +2,7 @@ package checkpoint
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -390,6 +391,7 @@ func TestDamagedStateIsSetAside(t *testing.T) {
 	}{
 		{"not a state file", func([]byte) []byte { return []byte("hello, this is not a bbolt file at all") }},
 		{"truncated", func(b []byte) []byte { return b[:len(b)/2] }},
+		{"truncated to under two pages", func(b []byte) []byte { return b[:6000] }},
 		{"pages zeroed", func(b []byte) []byte {
 			clear(b[2*4096 : min(4*4096, len(b))])
 			return b
@@ -442,5 +444,51 @@ func TestDamagedStateIsSetAside(t *testing.T) {
 				t.Errorf("the new state does not work: %v, len %d", err, s.Len())
 			}
 		})
+	}
+}
+
+// Runs that find the same damaged state at once: one sets it aside and
+// runs, the others find the new state locked; the damaged file is kept.
+func TestDamagedStateSetAsideOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName("main"))
+	garbage := []byte("hello, this is not a bbolt file at all")
+	if err := os.WriteFile(path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 4
+	var wg sync.WaitGroup
+	var opened, locked atomic.Int32
+	var mu sync.Mutex
+	var winners []*State
+	for range n {
+		wg.Go(func() {
+			s, err := Open(dir, "main")
+			switch {
+			case err == nil:
+				opened.Add(1)
+				mu.Lock()
+				winners = append(winners, s)
+				mu.Unlock()
+			case errors.Is(err, ErrLocked):
+				locked.Add(1)
+			default:
+				t.Errorf("Open: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, s := range winners {
+		defer s.Close()
+	}
+	if opened.Load() != 1 || locked.Load() != n-1 {
+		t.Errorf("%d opened, %d locked; want 1 and %d", opened.Load(), locked.Load(), n-1)
+	}
+	aside, _ := filepath.Glob(path + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("set-aside files: %v, want one", aside)
+	}
+	if b, _ := os.ReadFile(aside[0]); !bytes.Equal(b, garbage) {
+		t.Errorf("the set-aside file is not the damaged one")
 	}
 }

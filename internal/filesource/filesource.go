@@ -232,6 +232,10 @@ func (rd *reader) missing(sep string) string {
 	return strings.Join(out, sep)
 }
 
+// maxHeld bounds the records held back while a configured field was not
+// seen yet.
+const maxHeld = 10_000
+
 // emit passes a record on, or holds it back while a configured field was
 // not seen yet: the read then ends in an error naming the field, and no
 // event must have gone out before it. A held record must not be reused by
@@ -247,6 +251,10 @@ func (rd *reader) emit(r record) error {
 			}
 		}
 		if rd.unseen > 0 {
+			if len(rd.held) == maxHeld { // a field this rare is a misspelling: don't hold the whole file
+				return fmt.Errorf("events file %s: none of the first %d records has the field %s; field names are case-sensitive, and the first record has: %s",
+					rd.path, maxHeld, rd.missing(", nor "), strings.Join(rd.firstKeys, ", "))
+			}
 			rd.held = append(rd.held, r)
 			return nil
 		}

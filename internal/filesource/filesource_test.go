@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -410,5 +411,23 @@ func TestLongLineNamed(t *testing.T) {
 	err = (&Source{Path: list}).Candidates(context.Background(), func(string) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), list+":2: the line is longer than 4194304 bytes") {
 		t.Errorf("domains: err = %v, want one naming %s:2", err, list)
+	}
+}
+
+// A configured field missing from a large NDJSON file is reported after at
+// most maxHeld records, which are all that is held back meanwhile.
+func TestReadEventsConfiguredFieldMissingInLargeFile(t *testing.T) {
+	var b strings.Builder
+	for i := range maxHeld + 5 {
+		fmt.Fprintf(&b, `{"_time":1741960862,"Image":"x.exe","http_host":"d%d.example.com"}`+"\n", i)
+	}
+	path := filepath.Join(t.TempDir(), "big.ndjson")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err := ReadEvents(context.Background(), path, "", Fields{Host: "hostname"}, func(Event) error { n++; return nil })
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("none of the first %d records has the field \"hostname\" (host_field)", maxHeld)) || n != 0 {
+		t.Errorf("%d events, err %v", n, err)
 	}
 }

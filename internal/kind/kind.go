@@ -1,0 +1,97 @@
+// Package kind defines what an indicator kind is (domain, IP address, file
+// hash): how a raw value becomes a key or a rejection, where VirusTotal
+// answers for a key, and how an answer becomes the record a KV collection
+// holds. The pipeline knows kinds only through this interface; each kind
+// is one package under internal/kind that registers itself.
+package kind
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Record is one document of a kind's collection. Concrete records are
+// structs with the contract's JSON field names; fields VirusTotal did not
+// provide are omitted (null in Splunk), never written as zero.
+type Record interface {
+	// Key is the document's _key: the normalised indicator.
+	Key() string
+	// Found is false for a negative record ("VirusTotal does not know it").
+	Found() bool
+	// Enriched is when vtsync fetched the answer, in epoch seconds.
+	Enriched() int64
+}
+
+// Field is one field of a kind's record contract, in contract order.
+type Field struct {
+	Name string
+	// Type is the collections.conf field type: string, number, bool or
+	// array (stored as a string field holding a multivalue).
+	Type string
+	// Accelerated fields get a collections.conf accelerated_fields entry.
+	Accelerated bool
+}
+
+// Kind is one indicator kind. Implementations are stateless and safe for
+// concurrent use.
+type Kind interface {
+	// Name is the kind's name in configuration and summaries: "domain",
+	// "ip", "file".
+	Name() string
+	// Collection is the default KV collection and lookup definition name.
+	Collection() string
+	// Normalize turns a raw field value into the key looked up, or returns
+	// a non-empty reason why it never reaches VirusTotal.
+	Normalize(raw string) (key, reason string)
+	// Path is the VirusTotal API v3 path for key, relative to the API base
+	// (for example "domains/example.com"), already escaped.
+	Path(key string) string
+	// Map turns VirusTotal's answer for key (the whole response body,
+	// {"data": {...}}) into a found record fetched at now.
+	Map(key string, body []byte, now time.Time) (Record, error)
+	// NotFound is the negative record for key fetched at now.
+	NotFound(key string, now time.Time) Record
+	// Decode reads one stored document of this kind, leniently: a field
+	// of the wrong type is dropped, not fatal.
+	Decode(doc []byte) (Record, error)
+	// Fields is the record contract, in order, _key first.
+	Fields() []Field
+}
+
+var (
+	mu    sync.RWMutex
+	kinds = map[string]Kind{}
+)
+
+// Register makes k available by name. It panics on a duplicate name: two
+// packages claiming one kind is a programming error.
+func Register(k Kind) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := kinds[k.Name()]; dup {
+		panic(fmt.Sprintf("kind: %q registered twice", k.Name()))
+	}
+	kinds[k.Name()] = k
+}
+
+// Lookup returns the kind registered under name.
+func Lookup(name string) (Kind, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	k, ok := kinds[name]
+	return k, ok
+}
+
+// All returns every registered kind, sorted by name.
+func All() []Kind {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]Kind, 0, len(kinds))
+	for _, k := range kinds {
+		out = append(out, k)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
+	return out
+}

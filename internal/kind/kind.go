@@ -16,8 +16,8 @@ import (
 // structs with the contract's JSON field names; fields VirusTotal did not
 // provide are omitted (null in Splunk), never written as zero.
 type Record interface {
-	// Key is the document's _key: the normalised indicator.
-	Key() string
+	// ID is the document's _key: the normalised indicator.
+	ID() string
 	// Found is false for a negative record ("VirusTotal does not know it").
 	Found() bool
 	// Enriched is when vtsync fetched the answer, in epoch seconds.

@@ -8,7 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
+
+	"golang.org/x/net/idna"
 
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/record"
@@ -61,10 +65,54 @@ func (o Offline) Enrich(ctx context.Context, domain string) (record.Record, erro
 		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s has no \"data\" object; save the whole response of GET /api/v3/domains/%s",
 			domain, path, domain)
 	}
+	if err := checkIdentity(env.Data, domain); err != nil {
+		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s %v; a file holds the response for the domain it is named after, so rename or replace it", domain, path, err)
+	}
 	rec, err := Map(env.Data, now())
 	if err != nil {
 		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s: %v", domain, path, err)
 	}
 	rec.Key, rec.Domain = domain, domain
 	return rec, nil
+}
+
+// checkIdentity checks that a saved object is the domain object of domain:
+// its "type" is "domain" and its "id" is domain (VirusTotal's ids are
+// lower-case; a trailing dot, or an IDN in Unicode, is the same name). A file is trusted by its
+// content, not its name: innocent.example.json holding another domain's
+// object is refused rather than stored as innocent.example.
+func checkIdentity(data json.RawMessage, domain string) error {
+	var obj struct {
+		ID   any `json:"id"`
+		Type any `json:"type"`
+	}
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return fmt.Errorf("is not a VirusTotal object: %v", err)
+	}
+	typ, _ := obj.Type.(string)
+	if typ != "domain" {
+		return fmt.Errorf("holds an object of type %s, not a domain", quoteJSON(obj.Type))
+	}
+	id, _ := obj.ID.(string)
+	id = strings.TrimSuffix(id, ".")
+	if a, err := idna.Lookup.ToASCII(id); err == nil {
+		id = a // an IDN's id in Unicode is the same name as its punycode
+	}
+	if id == "" || !strings.EqualFold(id, domain) {
+		return fmt.Errorf("holds the object of %s (its data.id), not of %s", quoteJSON(obj.ID), domain)
+	}
+	return nil
+}
+
+// quoteJSON shows a JSON value from a file in a message, quoted and
+// escaped, and short.
+func quoteJSON(v any) string {
+	if v == nil {
+		return "(none)"
+	}
+	s := fmt.Sprint(v)
+	if len(s) > 80 {
+		s = s[:80] + "..."
+	}
+	return strconv.Quote(s)
 }

@@ -100,3 +100,45 @@ func TestOfflineConformanceResponse(t *testing.T) {
 		t.Errorf("got %s, %v\nwant %s", show(got), err, show(want))
 	}
 }
+
+// A saved object is trusted by its content, not its file name: a file
+// holding another domain's object, or an object of another type, is an
+// error naming the file, and nothing is stored under the file's name.
+func TestOfflineChecksIdentity(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("innocent.example.json", `{"data":{"id":"microsoft.com","type":"domain","attributes":{"last_analysis_stats":{"malicious":0}}}}`)
+	write("typed.example.json", `{"data":{"id":"typed.example","type":"url","attributes":{}}}`)
+	write("noid.example.json", `{"data":{"type":"domain","attributes":{}}}`)
+	write("numid.example.json", `{"data":{"id":7,"type":"domain","attributes":{}}}`)
+	write("notype.example.json", `{"data":{"id":"notype.example","attributes":{}}}`)
+	write("upper.example.json", `{"data":{"id":"UPPER.example.","type":"domain","attributes":{}}}`)
+	write("xn--bcher-kva.example.json", `{"data":{"id":"bücher.example","type":"domain","attributes":{}}}`)
+	o := Offline{Dir: dir, Now: func() time.Time { return testNow }}
+	for d, want := range map[string]string{
+		"innocent.example": `"microsoft.com"`,
+		"typed.example":    `type "url"`,
+		"noid.example":     "(none)",
+		"numid.example":    `"7"`,
+		"notype.example":   "type (none)",
+	} {
+		got, err := o.Enrich(context.Background(), d)
+		if err == nil {
+			t.Errorf("%s: stored %s, want an error", d, show(got))
+			continue
+		}
+		if msg := err.Error(); !strings.Contains(msg, filepath.Join(dir, d+".json")) || !strings.Contains(msg, want) {
+			t.Errorf("%s: %v; want the file and %s named", d, err, want)
+		}
+	}
+	for _, d := range []string{"upper.example", "xn--bcher-kva.example"} {
+		if got, err := o.Enrich(context.Background(), d); err != nil || got.Key != d || !got.VTFound {
+			t.Errorf("%s: %s, %v; want its record", d, show(got), err)
+		}
+	}
+}

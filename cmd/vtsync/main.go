@@ -15,7 +15,9 @@ import (
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/modinput"
 	"github.com/vtsync/vtsync/internal/modrun"
+	"github.com/vtsync/vtsync/internal/progress"
 	"github.com/vtsync/vtsync/internal/standalone"
+	"github.com/vtsync/vtsync/internal/termtext"
 	"github.com/vtsync/vtsync/internal/version"
 )
 
@@ -28,9 +30,19 @@ Run by splunkd as the modular input vtsync:
 
 Standalone:
   vtsync run --config FILE [--once | --every 15m]
-  vtsync export --config FILE --format csv [--out FILE]
+  vtsync export --config FILE [--format csv|json] [--out FILE]
   vtsync detect --config FILE [--events FILE] [--format table|json]
   vtsync version
+  vtsync help COMMAND           the flags of run, export or detect (also: vtsync COMMAND --help)
+
+Exit codes:
+  0  done
+  1  failed: the run or the command did not do its job (the log says why)
+  2  usage: a bad command, flag or configuration; nothing was done
+  3  partial: a run ended with work left for the next one (budget or quota
+     spent, lookups failed, stopped early, another run of the input running)
+As a modular input, vtsync exits 0 or 1 (a stanza's run failed); splunkd
+logs a non-zero exit code, and each run's status is in its vtsync:run event.
 `
 
 func main() {
@@ -40,6 +52,13 @@ func main() {
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	log := logging.New(stderr, logging.Info)
 	if len(args) == 0 {
+		// splunkd hands the input definition on a pipe; a person who typed
+		// a bare vtsync at a terminal wants to know what it does.
+		if progress.IsTerminal(stdin) {
+			fmt.Fprintf(stderr, usage, version.Version)
+			fmt.Fprintln(stderr, "\nvtsync without a command reads splunkd's input definition on stdin; to run it by hand, see the standalone commands above.")
+			return standalone.ExitUsage
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return modrun.Run(ctx, stdin, stdout, log)
@@ -48,20 +67,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "--scheme":
 		if err := modinput.WriteScheme(stdout); err != nil {
 			log.Fatalf("Cannot write the scheme: %v", err)
-			return 1
+			return standalone.ExitFailed
 		}
-		return 0
+		return standalone.ExitOK
 	case "--validate-arguments":
 		return modinput.ValidateArguments(stdin, stdout, log)
 	case "run", "export", "detect":
 		return standalone.Main(args, stdin, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintf(stdout, "vtsync %s\n", version.Version)
-		return 0
+		return standalone.ExitOK
 	case "help", "-h", "--help":
+		if len(args) > 1 && strings.ToLower(args[0]) == "help" {
+			// vtsync help run is vtsync run --help.
+			return standalone.Main([]string{args[1], "--help"}, stdin, stdout, stderr)
+		}
 		fmt.Fprintf(stdout, usage, version.Version)
-		return 0
+		return standalone.ExitOK
 	}
-	log.Errorf("Invalid arguments to modular input script: unknown command %q. Run 'vtsync help' for usage.", args[0])
-	return 2
+	log.Errorf("unknown command %q: the commands are run, export, detect, version and help; run 'vtsync help' for usage", termtext.Clean(args[0]))
+	return standalone.ExitUsage
 }

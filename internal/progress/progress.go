@@ -17,10 +17,11 @@ import (
 	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
-// IsTerminal reports whether w is a terminal.
-func IsTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// IsTerminal reports whether f (a reader or writer, such as os.Stdin or
+// os.Stdout) is a terminal.
+func IsTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(int(file.Fd()))
 }
 
 // redrawEvery bounds how often the bar is redrawn.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -19,13 +20,15 @@ import (
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/progress"
+	"github.com/vtsync/vtsync/internal/termtext"
 )
 
-// Exit codes of the commands.
+// Exit codes of the commands (vtsync --help and the README list them).
 const (
-	ExitOK     = 0 // done (a partial run, such as a spent budget, included)
-	ExitFailed = 1 // the run or command failed
-	ExitUsage  = 2 // bad flags or configuration
+	ExitOK      = 0 // done
+	ExitFailed  = 1 // the run or command failed
+	ExitUsage   = 2 // bad command, flags or configuration: nothing was done
+	ExitPartial = 3 // a run ended with work left for the next one (status partial or skipped)
 )
 
 // DefaultConfig is the configuration file used when --config is not given.
@@ -43,7 +46,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // Dispatch is Main with the caller's context.
 func Dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "ERROR no command: use run, export or detect")
+		fmt.Fprintln(stderr, "ERROR no command: the commands are run, export and detect; run 'vtsync help' for usage")
 		return ExitUsage
 	}
 	cmds := map[string]func(context.Context, []string, io.Reader, io.Writer, io.Writer) int{
@@ -51,44 +54,96 @@ func Dispatch(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	cmd, ok := cmds[strings.ToLower(args[0])]
 	if !ok {
-		fmt.Fprintf(stderr, "ERROR unknown command %q: use run, export or detect\n", args[0])
+		fmt.Fprintf(stderr, "ERROR unknown command %q: the commands are run, export and detect; run 'vtsync help' for usage\n", termtext.Clean(args[0]))
 		return ExitUsage
 	}
 	return cmd(ctx, args[1:], stdin, stdout, stderr)
 }
 
-func newFlags(name, usage string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: vtsync %s %s\n", name, usage)
-		fs.PrintDefaults()
-	}
-	return fs
+// flags is one command's flag set and its help.
+type flags struct {
+	*flag.FlagSet
+	synopsis string // the flags in brief, after "vtsync <name>"
+	about    string // what the command does, and its exit codes
 }
 
+func newFlags(name, synopsis, about string) *flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	// Parse reports errors to parseFlags, which words them; help goes to
+	// stdout, errors to stderr.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flags{FlagSet: fs, synopsis: synopsis, about: about}
+}
+
+// help writes the command's help: usage line, what it does, its flags.
+func (f *flags) help(w io.Writer) {
+	fmt.Fprintf(w, "usage: vtsync %s %s\n\n%s\n\nFlags:\n", f.Name(), f.synopsis, f.about)
+	f.SetOutput(w)
+	f.PrintDefaults()
+	f.SetOutput(io.Discard)
+}
+
+// usageError reports a bad command line on stderr, with the usage line and
+// where the full help is.
+func (f *flags) usageError(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "ERROR "+format+"\n", args...)
+	fmt.Fprintf(stderr, "usage: vtsync %s %s\nRun 'vtsync help %s' for the flags.\n", f.Name(), f.synopsis, f.Name())
+	return ExitUsage
+}
+
+// flagValue matches the flag package's error for a value its flag refused.
+var flagValue = regexp.MustCompile(`^invalid value "(.*)" for flag -([\w-]+): `)
+
 // parseFlags parses args and loads the configuration; on failure it has
-// written the problem to stderr and returns the exit code.
-func parseFlags(fs *flag.FlagSet, args []string, config *string, stderr io.Writer) (*Config, int) {
+// written the problem to stderr (or the help to stdout) and returns the
+// exit code.
+func parseFlags(fs *flags, args []string, config *string, stdout, stderr io.Writer) (*Config, int) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.help(stdout)
 			return nil, ExitOK
 		}
-		return nil, ExitUsage
+		// "invalid value "15" for flag -every: ..." reads "--every 15: ...".
+		msg := flagValue.ReplaceAllString(err.Error(), "--$2 $1: ")
+		msg = strings.Replace(msg, "flag provided but not defined: ", "unknown flag ", 1)
+		return nil, fs.usageError(stderr, "%s", termtext.Clean(msg))
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "ERROR unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return nil, ExitUsage
+		return nil, fs.usageError(stderr, "unexpected argument %q", termtext.Clean(fs.Arg(0)))
 	}
 	cfg, err := Load(*config)
 	if err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {
-			fmt.Fprintf(stderr, "ERROR %s\n", line)
+			fmt.Fprintf(stderr, "ERROR %s\n", termtext.Clean(line))
 		}
 		return nil, ExitUsage
 	}
 	return cfg, -1
+}
+
+// interval is the --every flag: a duration with its unit, at least 1s.
+type interval time.Duration
+
+func (v *interval) String() string {
+	if v == nil || *v == 0 {
+		return ""
+	}
+	return time.Duration(*v).String()
+}
+
+func (v *interval) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil && strings.Trim(s, "0123456789.") == "":
+		return errors.New("give the interval with its unit, such as 15m, 1h or 90s")
+	case err != nil:
+		return errors.New("give a duration such as 15m, 1h or 90s")
+	case d < time.Second:
+		return errors.New("give an interval of at least 1s, such as 15m; for a single run use --once")
+	}
+	*v = interval(d)
+	return nil
 }
 
 func newLogger(w io.Writer, verbose bool) *logging.Logger {
@@ -104,22 +159,27 @@ func newLogger(w io.Writer, verbose bool) *logging.Logger {
 // terminal. Logs go to stderr, under a progress bar when stderr is a
 // terminal.
 func RunMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("run", "[--config FILE] [--once | --every DURATION] [-v]", stderr)
+	fs := newFlags("run", "[--config FILE] [--once | --every DURATION] [-v]",
+		`Syncs the configured source into the store: reads the candidates, looks up at
+VirusTotal (or the offline folder) the domains without a fresh record, and
+stores the answers. Each run's summary goes to stdout: readable text on a
+terminal, one JSON object per line otherwise. Logs go to stderr.
+
+Exit codes: 0 ok; 1 failed; 2 bad flags or configuration; 3 partial (work
+left for the next run: budget or quota spent, lookups failed, stopped early,
+or another run of this input holds its state). With --every, the code is 0
+once a signal (Ctrl-C) stops the schedule.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
 	once := fs.Bool("once", false, "run once and exit (the default)")
-	every := fs.Duration("every", 0, "run every `interval`, such as 15m, until interrupted")
+	var every interval
+	fs.Var(&every, "every", "run every `interval` (a duration with its unit, such as 15m or 1h) until interrupted")
 	verbose := fs.Bool("v", false, "log debug lines")
-	cfg, code := parseFlags(fs, args, config, stderr)
+	cfg, code := parseFlags(fs, args, config, stdout, stderr)
 	if cfg == nil {
 		return code
 	}
-	if *once && *every != 0 {
-		fmt.Fprintln(stderr, "ERROR --once and --every exclude each other")
-		return ExitUsage
-	}
-	if *every < 0 || (*every > 0 && *every < time.Second) {
-		fmt.Fprintf(stderr, "ERROR --every %v: give an interval of at least 1s, such as 15m\n", *every)
-		return ExitUsage
+	if *once && every != 0 {
+		return fs.usageError(stderr, "--once and --every exclude each other")
 	}
 
 	logw := stderr
@@ -132,17 +192,13 @@ func RunMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	log := newLogger(logw, *verbose).With(cfg.Name)
 	human := progress.IsTerminal(stdout)
-	failed := false
+	code = ExitOK
+	// The run has logged its errors; report writes the summary only.
 	report := func(sum pipeline.Summary, err error) {
 		if bar != nil {
 			bar.Done()
 		}
-		if err != nil {
-			log.Errorf("%v", err)
-			failed = true
-		} else {
-			failed = sum.Status == "failed"
-		}
+		code = exitCode(sum.Status, err)
 		if human {
 			progress.WriteSummary(stdout, sum)
 			return
@@ -151,19 +207,26 @@ func RunMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintf(stdout, "%s\n", b)
 	}
 
-	if *every == 0 {
+	if every == 0 {
 		report(RunOnce(ctx, cfg, log, onProgress))
-	} else {
-		log.Infof("running every %s; stop with Ctrl-C", *every)
-		if err := RunEvery(ctx, cfg, *every, log, onProgress, report); err != nil {
-			log.Errorf("%v", err)
-			return ExitFailed
-		}
-		log.Infof("stopped")
-		return ExitOK
+		return code
 	}
-	if failed {
+	log.Infof("running every %s; stop with Ctrl-C", time.Duration(every))
+	if err := RunEvery(ctx, cfg, time.Duration(every), log, onProgress, report); err != nil {
+		log.Errorf("%v", err)
 		return ExitFailed
+	}
+	log.Infof("stopped")
+	return ExitOK
+}
+
+// exitCode is the exit code of a run that ended with status and err.
+func exitCode(status string, err error) int {
+	switch {
+	case err != nil || status == pipeline.StatusFailed:
+		return ExitFailed
+	case status == pipeline.StatusPartial || status == pipeline.StatusSkipped:
+		return ExitPartial
 	}
 	return ExitOK
 }
@@ -171,12 +234,17 @@ func RunMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // ExportMain is `vtsync export`: write the embedded store's records as a
 // Splunk CSV lookup table (or JSON lines) to stdout or --out.
 func ExportMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("export", "[--config FILE] [--format csv|json] [--out FILE]", stderr)
+	fs := newFlags("export", "[--config FILE] [--format csv|json] [--out FILE] [-v]",
+		`Writes every record of the embedded store as a Splunk CSV lookup table (or
+one JSON record per line) to stdout, or to --out, replaced atomically. It
+reads while a run is in progress.
+
+Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
 	format := fs.String("format", ExportCSV, "csv (a Splunk lookup table) or json (one record per line)")
 	out := fs.String("out", "", "write to `file` (replaced atomically) instead of stdout")
 	verbose := fs.Bool("v", false, "log debug lines")
-	cfg, code := parseFlags(fs, args, config, stderr)
+	cfg, code := parseFlags(fs, args, config, stdout, stderr)
 	if cfg == nil {
 		return code
 	}
@@ -228,13 +296,18 @@ func exportFile(ctx context.Context, cfg *Config, path, format string, log *logg
 // findings as a table or JSON on stdout; a count of what was dropped goes
 // to stderr.
 func DetectMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("detect", "[--config FILE] [--events FILE] [--format table|json]", stderr)
+	fs := newFlags("detect", "[--config FILE] [--events FILE] [--events-format ndjson|csv] [--format table|json] [-v]",
+		`Runs the detection over the events (the configured file source, or --events)
+and the store's records, and prints the flagged domains on stdout; what was
+dropped on the way is counted on stderr.
+
+Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
 	events := fs.String("events", "", "events `file` (NDJSON or CSV); default: the configured file source")
 	eventsFormat := fs.String("events-format", "", "ndjson or csv; default: by the events file's extension")
 	format := fs.String("format", "table", "table or json")
 	verbose := fs.Bool("v", false, "log debug lines")
-	cfg, code := parseFlags(fs, args, config, stderr)
+	cfg, code := parseFlags(fs, args, config, stdout, stderr)
 	if cfg == nil {
 		return code
 	}

@@ -268,9 +268,12 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"unknown flag", RunMain, []string{"--config", cfg, "--fast"}, "flag provided but not defined: -fast"},
+		{"unknown flag", RunMain, []string{"--config", cfg, "--fast"}, "ERROR unknown flag -fast\nusage: vtsync run [--config FILE]"},
 		{"once and every", RunMain, []string{"--config", cfg, "--once", "--every", "1m"}, "--once and --every exclude each other"},
-		{"tiny interval", RunMain, []string{"--config", cfg, "--every", "1ms"}, "at least 1s"},
+		{"tiny interval", RunMain, []string{"--config", cfg, "--every", "1ms"}, "--every 1ms: give an interval of at least 1s, such as 15m"},
+		{"zero interval", RunMain, []string{"--config", cfg, "--every", "0"}, "--every 0: give an interval of at least 1s, such as 15m; for a single run use --once"},
+		{"interval without unit", RunMain, []string{"--config", cfg, "--every", "15"}, "--every 15: give the interval with its unit, such as 15m, 1h or 90s"},
+		{"interval not a duration", RunMain, []string{"--config", cfg, "--every", "daily"}, "--every daily: give a duration such as 15m"},
 		{"stray argument", DetectMain, []string{"--config", cfg, "now"}, `unexpected argument "now"`},
 		{"config error", RunMain, []string{"--config", bad}, "ERROR " + bad + ":6: enrich.virustotal.api_key: secrets are not accepted"},
 		{"missing config", ExportMain, []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file"},
@@ -285,6 +288,49 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestHelpOnStdout(t *testing.T) {
+	for _, c := range []struct {
+		main func(context.Context, []string, io.Reader, io.Writer, io.Writer) int
+		name string
+	}{{RunMain, "run"}, {ExportMain, "export"}, {DetectMain, "detect"}} {
+		for _, flag := range []string{"--help", "-h"} {
+			r := run(t, c.main, flag)
+			if r.code != ExitOK || r.stderr != "" || !strings.HasPrefix(r.stdout, "usage: vtsync "+c.name+" ") ||
+				!strings.Contains(r.stdout, "-config file") || !strings.Contains(r.stdout, "Exit codes: 0 ok; 1 failed; 2 bad flags or configuration") {
+				t.Errorf("%s %s: %+v, want the help on stdout and exit 0", c.name, flag, r)
+			}
+		}
+	}
+}
+
+// A run that did part of its work exits ExitPartial, one that was skipped
+// too; they differ from a failed run and from bad flags.
+func TestRunExitCodes(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	write(t, filepath.Join(dir, "vt"), "cdn-telemetry-sync.com.json", `{"data": [1, 2]}`)
+	r := run(t, RunMain, "--config", cfg)
+	if s := summaryOf(t, r.stdout); r.code != ExitPartial || s.Status != pipeline.StatusPartial || s.Failed != 1 {
+		t.Errorf("a run with a failed lookup: exit %d, status %s, failed %d; want %d, partial, 1", r.code, s.Status, s.Failed, ExitPartial)
+	}
+	write(t, dir, "nothing.yaml", strings.Replace(mustRead(t, cfg), "path: events.ndjson", "path: missing.ndjson", 1))
+	if r := run(t, RunMain, "--config", filepath.Join(dir, "nothing.yaml")); r.code != ExitFailed || summaryOf(t, r.stdout).Status != pipeline.StatusFailed {
+		t.Errorf("a run without its events file: %+v, want exit %d", r, ExitFailed)
+	}
+	if ExitOK == ExitPartial || ExitPartial == ExitFailed || ExitPartial == ExitUsage || ExitFailed == ExitUsage {
+		t.Error("exit codes must be distinct")
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // liveConfig writes a configuration that enriches from the fake VirusTotal

@@ -21,13 +21,14 @@ import (
 // pipeline under the max_run_seconds deadline and closes the store. When
 // ctx is cancelled (SIGINT, SIGTERM) the run stops looking up, stores what
 // it fetched and returns. progress, if not nil, is called as lookups
-// finish. The error is non-nil when the run failed.
+// finish. The error is non-nil when the run failed; it has been logged.
 func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress func(done, total int)) (pipeline.Summary, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Params.MaxRunSeconds)*time.Second)
 	defer cancel()
 	rt, err := cfg.Build(ctx, log)
 	if err != nil {
+		log.Errorf("%v", err)
 		return pipeline.Summary{
 			Input: cfg.Name, Status: "failed", StartTime: start.Unix(), Rejected: map[string]int{},
 			QuotaState: "ok", Errors: []string{err.Error()}, Duration: time.Since(start).Seconds(),

@@ -27,8 +27,10 @@ type Record interface {
 // Field is one field of a kind's record contract, in contract order.
 type Field struct {
 	Name string
-	// Type is the collections.conf field type: string, number, bool or
-	// array (stored as a string field holding a multivalue).
+	// Type is the collections.conf field type: string, number or bool; or
+	// array, a JSON array of strings, which collections.conf cannot type:
+	// it is left undeclared, the KV store keeps the array and a lookup
+	// returns it as a multivalue field.
 	Type string
 	// Accelerated fields get a collections.conf accelerated_fields entry.
 	Accelerated bool
@@ -53,8 +55,11 @@ type Kind interface {
 	Map(key string, body []byte, now time.Time) (Record, error)
 	// NotFound is the negative record for key fetched at now.
 	NotFound(key string, now time.Time) Record
-	// Decode reads one stored document of this kind, leniently: a field
-	// of the wrong type is dropped, not fatal.
+	// Decode reads one stored document of this kind, leniently as to
+	// notation (numbers as 1.7e+09 or "17", booleans as 1/0 or "true",
+	// a single string for a list). A document it still cannot read is an
+	// error; the caller treats the key as missing, so it is looked up again
+	// and the document rewritten.
 	Decode(doc []byte) (Record, error)
 	// Fields is the record contract, in order, _key first.
 	Fields() []Field

@@ -36,6 +36,15 @@ var Fields = []string{
 	"enriched_time",
 }
 
+// ID is the document's _key (kind.Record).
+func (r Record) ID() string { return r.Key }
+
+// Found is false for a negative record (kind.Record).
+func (r Record) Found() bool { return r.VTFound }
+
+// Enriched is when the record was fetched, in epoch seconds (kind.Record).
+func (r Record) Enriched() int64 { return r.EnrichedTime }
+
 // NotFound returns the negative record stored when VirusTotal answers
 // NotFoundError for domain.
 func NotFound(domain string, enrichedTime int64) Record {

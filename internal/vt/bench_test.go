@@ -12,7 +12,7 @@ import (
 func BenchmarkEnrich(b *testing.B) {
 	srv := vttest.NewInMemory()
 	if err := srv.AddFile(conformanceDir + "/opencti_vt_test_domain.json"); err != nil {
-		b.Skip("conformance fixtures absent: shared/ must sit beside the repository")
+		b.Fatal(err)
 	}
 	e, err := newEnricher(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 1 << 30}, srv.Transport())
 	if err != nil {
@@ -26,7 +26,7 @@ func BenchmarkEnrichHTTP(b *testing.B) {
 	srv := vttest.New()
 	defer srv.Close()
 	if err := srv.AddFile(conformanceDir + "/opencti_vt_test_domain.json"); err != nil {
-		b.Skip("conformance fixtures absent: shared/ must sit beside the repository")
+		b.Fatal(err)
 	}
 	e, err := New(Config{APIKey: vttest.APIKey, BaseURL: srv.URL(), RequestsPerMinute: 1 << 30})
 	if err != nil {

@@ -15,6 +15,8 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"github.com/vtsync/vtsync/internal/kind/vtjson"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -61,14 +63,14 @@ func (o Offline) Enrich(ctx context.Context, domain string) (record.Record, erro
 	if env.Error.Code == "NotFoundError" {
 		return record.NotFound(domain, now().Unix()), nil
 	}
-	if !isObject(env.Data) {
+	if !vtjson.IsObject(env.Data) {
 		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s has no \"data\" object; save the whole response of GET /api/v3/domains/%s",
 			domain, path, domain)
 	}
 	if err := checkIdentity(env.Data, domain); err != nil {
 		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s %v; a file holds the response for the domain it is named after, so rename or replace it", domain, path, err)
 	}
-	rec, err := Map(env.Data, now())
+	rec, err := domainkind.MapObject(env.Data, now())
 	if err != nil {
 		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s: %v", domain, path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -86,7 +87,7 @@ func TestOfflineHonoursContext(t *testing.T) {
 func TestOfflineConformanceResponse(t *testing.T) {
 	b, err := os.ReadFile(filepath.Join(conformanceDir, "opencti_vt_test_domain.json"))
 	if err != nil {
-		t.Skip("conformance fixtures absent: shared/ must sit beside the repository")
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "tawuhoju.com.json"), b, 0o600); err != nil {
@@ -95,7 +96,7 @@ func TestOfflineConformanceResponse(t *testing.T) {
 	got, err := Offline{Dir: dir, Now: func() time.Time { return testNow }}.Enrich(context.Background(), "tawuhoju.com")
 	var env struct{ Data json.RawMessage }
 	_ = json.Unmarshal(b, &env)
-	want, _ := Map(env.Data, testNow)
+	want, _ := domainkind.MapObject(env.Data, testNow)
 	if err != nil || show(got) != show(want) {
 		t.Errorf("got %s, %v\nwant %s", show(got), err, show(want))
 	}

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/version"
@@ -297,7 +298,7 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		e.log.Debugf("VirusTotal lookup of %s, attempt %d: %s (%s)", domain, attempt, out, why)
 		switch out {
 		case found:
-			rec, err := Map(resp.Data, e.now())
+			rec, err := domainkind.MapObject(resp.Data, e.now())
 			if err != nil {
 				return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s", domain, e.redact(err.Error()))
 			}

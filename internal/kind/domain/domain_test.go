@@ -1,4 +1,4 @@
-package vt
+package domain
 
 import (
 	"encoding/json"
@@ -15,19 +15,16 @@ import (
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
-// conformanceDir is shared/conformance/virustotal, which CI keeps beside the
-// repository.
-var conformanceDir = filepath.Join("..", "..", "..", "shared", "conformance", "virustotal")
+// fixtureDir holds VirusTotal responses copied from public test suites
+// (testdata/README.md says where from).
+var fixtureDir = "testdata"
 
 // fixtureData returns the domain object ("data") of a conformance file,
 // unwrapping the {"data":…} envelope or the {"request_info","response"}
 // wrapper of the anonymised fixture.
 func fixtureData(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(conformanceDir, name))
-	if os.IsNotExist(err) {
-		t.Skipf("conformance fixture %s not found: shared/ must sit beside the repository", name)
-	}
+	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +41,7 @@ func fixtureData(t testing.TB, name string) []byte {
 func i64(n int64) *int64 { return &n }
 
 func TestMapRealResponse(t *testing.T) {
-	got, err := Map(fixtureData(t, "opencti_vt_test_domain.json"), testNow)
+	got, err := MapObject(fixtureData(t, "opencti_vt_test_domain.json"), testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +71,7 @@ func TestMapRealResponse(t *testing.T) {
 }
 
 func TestMapNullHeavyResponse(t *testing.T) {
-	got, err := Map(fixtureData(t, "opencti_gti_debug_domain_anonymised.json"), testNow)
+	got, err := MapObject(fixtureData(t, "opencti_gti_debug_domain_anonymised.json"), testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +115,7 @@ func TestMapCertificateIssuer(t *testing.T) {
 		{`null`, "", ""},
 	} {
 		data := `{"id":"le.example","type":"domain","attributes":{"last_https_certificate":{"issuer":` + tc.issuer + `}}}`
-		got, err := Map([]byte(data), testNow)
+		got, err := MapObject([]byte(data), testNow)
 		if err != nil {
 			t.Fatalf("issuer %s: %v", tc.issuer, err)
 		}
@@ -139,7 +136,7 @@ func TestMapMissingAttributes(t *testing.T) {
 		  "last_analysis_stats":null,"last_https_certificate":null,"categories":null,"popularity_ranks":null,
 		  "reputation":null,"registrar":null,"tags":null,"whois":null}}`,
 	} {
-		got, err := Map([]byte(data), testNow)
+		got, err := MapObject([]byte(data), testNow)
 		if err != nil {
 			t.Fatalf("%s: %v", data, err)
 		}
@@ -169,7 +166,7 @@ func TestMapWrongTypes(t *testing.T) {
 		"registrar":{"name":"x"},
 		"tags":["dga",1,null,"",{"a":1},"phishing"]
 	}}`
-	got, err := Map([]byte(data), testNow)
+	got, err := MapObject([]byte(data), testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +187,7 @@ func TestMapWrongTypes(t *testing.T) {
 	// Whole attribute groups of the wrong type.
 	data = `{"id":"wrong.example","type":"domain","attributes":{"last_analysis_stats":[6],"last_https_certificate":"R10",
 		"categories":["phishing"],"popularity_ranks":[{"rank":1}],"tags":"dga","creation_date":true,"reputation":12}}`
-	got, err = Map([]byte(data), testNow)
+	got, err = MapObject([]byte(data), testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +212,7 @@ func TestMapTimestamps(t *testing.T) {
 		{"1e9", ""},
 		{`"2016-12-29"`, ""},
 	} {
-		got, err := Map([]byte(`{"id":"t.example","type":"domain","attributes":{"creation_date":`+tc.raw+`,"reputation":1}}`), testNow)
+		got, err := MapObject([]byte(`{"id":"t.example","type":"domain","attributes":{"creation_date":`+tc.raw+`,"reputation":1}}`), testNow)
 		if err != nil {
 			t.Fatalf("%s: %v", tc.raw, err)
 		}
@@ -223,14 +220,14 @@ func TestMapTimestamps(t *testing.T) {
 			t.Errorf("creation_date %s: got %q %v, want %q", tc.raw, got.WhoisCreationDate, got.WhoisCreationTime, tc.date)
 		}
 	}
-	got, _ := Map([]byte(`{"id":"t.example","type":"domain","attributes":{"last_https_certificate":{"validity":{"not_before":"2021-08-28T00:00:00Z"}}}}`), testNow)
+	got, _ := MapObject([]byte(`{"id":"t.example","type":"domain","attributes":{"last_https_certificate":{"validity":{"not_before":"2021-08-28T00:00:00Z"}}}}`), testNow)
 	if got.CertNotBefore != nil {
 		t.Errorf("not_before in another layout gave %d, want it skipped", *got.CertNotBefore)
 	}
 }
 
 func TestMapAlexaAndBestRank(t *testing.T) {
-	got, err := Map([]byte(`{"id":"p.example","type":"domain","attributes":{"popularity_ranks":{
+	got, err := MapObject([]byte(`{"id":"p.example","type":"domain","attributes":{"popularity_ranks":{
 		"Alexa":{"rank":12875,"timestamp":1684083481},"Statvoo":{"rank":12875},"Cisco Umbrella":{"rank":4021},"Majestic":{"rank":9000}}}}`), testNow)
 	if err != nil {
 		t.Fatal(err)
@@ -249,8 +246,8 @@ func TestMapRejectsNonDomainObjects(t *testing.T) {
 		`{"id":"1.2.3.4","type":"ip_address","attributes":{}}`,
 		`{"id":"x.example"}`,
 	} {
-		if r, err := Map([]byte(data), testNow); err == nil {
-			t.Errorf("Map(%s) = %s, want an error", data, show(r))
+		if r, err := MapObject([]byte(data), testNow); err == nil {
+			t.Errorf("MapObject(%s) = %s, want an error", data, show(r))
 		}
 	}
 }
@@ -258,8 +255,8 @@ func TestMapRejectsNonDomainObjects(t *testing.T) {
 // The record must be a fresh value: mapping twice shares nothing.
 func TestMapRecordsIndependent(t *testing.T) {
 	data := []byte(`{"id":"a.example","type":"domain","attributes":{"tags":["x"],"categories":{"v":"c"},"reputation":3}}`)
-	a, _ := Map(data, testNow)
-	b, _ := Map(data, testNow)
+	a, _ := MapObject(data, testNow)
+	b, _ := MapObject(data, testNow)
 	a.Tags[0], a.Categories[0], *a.Reputation = "changed", "changed", 99
 	if b.Tags[0] != "x" || b.Categories[0] != "c" || *b.Reputation != 3 {
 		t.Errorf("records share memory: %s", show(b))
@@ -270,7 +267,7 @@ func FuzzMap(f *testing.F) {
 	// Seeds from the conformance objects, without the bulky attributes Map
 	// does not read: large seeds make the fuzzer's minimisation crawl.
 	for _, name := range []string{"opencti_vt_test_domain.json", "opencti_gti_debug_domain_anonymised.json"} {
-		if b, err := os.ReadFile(filepath.Join(conformanceDir, name)); err == nil {
+		if b, err := os.ReadFile(filepath.Join(fixtureDir, name)); err == nil {
 			var top struct{ Data, Response map[string]any }
 			if json.Unmarshal(b, &top) == nil {
 				for _, obj := range []map[string]any{top.Data, top.Response} {
@@ -304,7 +301,7 @@ func FuzzMap(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := Map(data, testNow)
+		r, err := MapObject(data, testNow)
 		if err != nil {
 			if !reflect.DeepEqual(r, record.Record{}) {
 				t.Fatalf("error %v with a non-zero record %s", err, show(r))
@@ -352,7 +349,7 @@ func BenchmarkMap(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := Map(data, testNow); err != nil {
+		if _, err := MapObject(data, testNow); err != nil {
 			b.Fatal(err)
 		}
 	}

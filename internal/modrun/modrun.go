@@ -49,11 +49,13 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 	events := modinput.NewEventWriter(stdout)
 	defer events.Close()
 	code := 0
+	ran := 0
 	for _, st := range def.Stanzas {
 		if st.Scheme() != Scheme {
 			log.Warnf("Skipping stanza %q: it is not a %s:// input", st.Name, Scheme)
 			continue
 		}
+		ran++
 		sum := runStanza(ctx, def, st, log.With("input="+st.InputName()))
 		data, _ := json.Marshal(sum)
 		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Unix(sum.StartTime, 0), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
@@ -63,6 +65,12 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 		if sum.Status == "failed" {
 			code = 1
 		}
+	}
+	if ran == 0 {
+		// Nothing to do is not a success: splunkd sends the stanzas it
+		// runs, so an empty definition means something upstream is wrong.
+		log.Errorf("The input definition from splunkd on stdin holds no %s:// stanza in <configuration>, so nothing was synced. Run the binary by hand with the output of `splunk cmd splunkd print-modinput-config %s %s://<name>` to test an input.", Scheme, Scheme, Scheme)
+		return 1
 	}
 	return code
 }
@@ -90,6 +98,11 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		return pipeline.Summary{Input: name, ServerHost: def.ServerHost, Status: "failed", StartTime: start.Unix(),
 			Rejected: map[string]int{}, QuotaState: "ok", Errors: []string{msg},
 			Duration: time.Since(start).Seconds()}
+	}
+	if strings.TrimSpace(def.CheckpointDir) == "" {
+		// Without it there is no run lock, no journal of paid answers and
+		// no daily budget count: a run would spend quota unaccounted.
+		return fail("The input definition from splunkd has an empty <checkpoint_dir>, where %s://%s keeps its run lock, its journal of paid VirusTotal answers and its daily lookup budget; not running without it. splunkd always sends one: if you run the binary by hand, pass the output of `splunk cmd splunkd print-modinput-config %s %s://%s`.", Scheme, name, Scheme, Scheme, name)
 	}
 	p, err := params.Parse(st.Params)
 	if err != nil {

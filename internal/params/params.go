@@ -7,6 +7,7 @@ package params
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -46,11 +47,13 @@ var Args = []Arg{
 	{Name: "domain_field", Title: "Domain field", DataType: "string", Default: "ut_domain",
 		Description: "Result field holding the domain or host name; always reduced to the registered domain."},
 	{Name: "collection", Title: "KV store collection", DataType: "string", Default: "vtsync_domains",
-		Description: "KV store collection that receives one record per registered domain."},
+		Description: "KV store collection that receives one record per registered domain: " + CollectionRule + "."},
 	{Name: "api_key", Title: "VirusTotal API key", DataType: "string", Default: "",
 		Description: "VirusTotal API key. Entered once: the first run moves it to storage/passwords (realm vtsync, user = input name) and replaces it here with ********."},
 	{Name: "vt_api_url", Title: "VirusTotal API URL", DataType: "string", Default: vtDefaultURL,
-		Description: "Base URL of VirusTotal API v3 (for proxies, mirrors and tests); it must end in /api/v3."},
+		Description: "Base URL of VirusTotal API v3 (for proxies, mirrors and tests); it must end in /api/v3. Plain http:// is accepted only to a loopback host (the key would travel in clear) unless allow_insecure_vt_url is true."},
+	{Name: "allow_insecure_vt_url", Title: "Allow plain-HTTP VirusTotal URL", DataType: "boolean", Default: "false",
+		Description: "true lets vt_api_url be plain http:// to a host other than loopback, sending the VirusTotal key unencrypted (a proxy on a trusted network). Leave false otherwise."},
 	{Name: "requests_per_minute", Title: "Requests per minute", DataType: "number", Default: "4",
 		Description: "VirusTotal requests per minute, never exceeded. 4 for a public key; premium keys set more."},
 	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
@@ -80,6 +83,7 @@ type Params struct {
 	Collection           string
 	APIKey               string
 	VTAPIURL             string
+	AllowInsecureVTURL   bool
 	RequestsPerMinute    int
 	DailyLookupBudget    int
 	MaxConcurrency       int
@@ -130,11 +134,11 @@ func Parse(raw map[string]string) (Params, error) {
 	}
 	p.DomainField = v("domain_field")
 	if !ValidName(p.DomainField) {
-		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name; use letters, digits and _ (for example ut_domain)", p.DomainField)}
+		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name: %s (for example ut_domain)", p.DomainField, nameRule)}
 	}
 	p.Collection = v("collection")
-	if !ValidName(p.Collection) {
-		return p, &Error{"collection", fmt.Sprintf("%q is not a collection name; use letters, digits and _ (for example vtsync_domains)", p.Collection)}
+	if !ValidCollection(p.Collection) {
+		return p, &Error{"collection", fmt.Sprintf("%q is not a collection name: %s (for example vtsync_domains)", p.Collection, CollectionRule)}
 	}
 	if s, ok := raw["api_key"]; ok {
 		p.APIKey = strings.TrimSpace(s)
@@ -145,10 +149,18 @@ func Parse(raw map[string]string) (Params, error) {
 	if p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url")); err != nil {
 		return p, err
 	}
-	if u, _ := url.Parse(p.VTAPIURL); !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "" {
+	u, _ := url.Parse(p.VTAPIURL)
+	if !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "" {
 		// Any other path makes every lookup a 404, which reads as "domain
 		// not found" and would be stored as such.
 		return p, &Error{"vt_api_url", fmt.Sprintf("%q is not the base URL of VirusTotal API v3: its path must end in /api/v3, with no query (the default is %s)", p.VTAPIURL, vtDefaultURL)}
+	}
+	if p.AllowInsecureVTURL, err = boolean("allow_insecure_vt_url", v("allow_insecure_vt_url")); err != nil {
+		return p, err
+	}
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) && !p.AllowInsecureVTURL {
+		// Every request carries the key in its x-apikey header.
+		return p, &Error{"vt_api_url", fmt.Sprintf("%q is plain http:// to a host that is not loopback: the VirusTotal key would travel unencrypted; use https://, or set allow_insecure_vt_url = true if this is a proxy on a network you trust", p.VTAPIURL)}
 	}
 	ints := []struct {
 		name     string
@@ -220,8 +232,58 @@ func hasSearchCommand(s string) bool {
 	return false
 }
 
+// nameRule is what ValidName accepts, for messages.
+const nameRule = "1 to 200 characters, each an ASCII letter, digit, _, - or ."
+
+// CollectionRule is what ValidCollection accepts, for messages and the
+// parameter's documentation.
+const CollectionRule = "1 to 100 characters, each an ASCII letter, digit or _, starting with a letter"
+
+// ValidCollection reports whether s is usable as a KV store collection
+// name. The name is a collections.conf stanza, a path segment of the
+// storage/collections REST endpoints and, as the lookup definition, a
+// name in SPL (| lookup <name> ...). Splunk's documented rule for names a
+// search uses (field names: letters, digits and underscores, starting with
+// a letter) holds in all three places; '-' and '.' do not ('.' separates
+// the KV store's namespaces, '-' is an operator in SPL), so both are
+// refused rather than failing later in splunkd or in the detection.
+func ValidCollection(s string) bool {
+	if s == "" || len(s) > 100 || !isLetter(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(isLetter(c) || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+// boolean reads a Splunk boolean (true/false, 1/0, yes/no, t/f, y/n; any case).
+func boolean(name, s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes", "t", "y":
+		return true, nil
+	case "false", "0", "no", "f", "n":
+		return false, nil
+	}
+	return false, &Error{name, fmt.Sprintf("%q must be true or false", s)}
+}
+
+// isLoopback reports whether host (from a URL, without brackets) is the
+// local machine: localhost or a loopback address.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
 // ValidName reports whether s is usable as a Splunk object name (a field,
-// collection, app or input name): 1 to 200 letters, digits, '_', '-', '.'.
+// app or input name): 1 to 200 letters, digits, '_', '-', '.'.
 func ValidName(s string) bool {
 	if s == "" || len(s) > 200 {
 		return false

@@ -157,3 +157,54 @@ func TestVTAPIURLMustBeTheV3Base(t *testing.T) {
 		}
 	}
 }
+
+// Every request carries the key: plain http:// goes only to loopback,
+// unless allow_insecure_vt_url says so.
+func TestPlainHTTPVTURL(t *testing.T) {
+	for _, c := range []struct {
+		url, allow string
+		ok         bool
+	}{
+		{"http://vt-proxy.example/api/v3", "", false},
+		{"http://10.0.0.5:8080/api/v3", "false", false},
+		{"HTTP://vt-proxy.example/api/v3", "no", false},
+		{"http://localhost.evil.example/api/v3", "", false},
+		{"http://vt-proxy.example/api/v3", "true", true},
+		{"http://10.0.0.5:8080/api/v3", "1", true},
+		{"http://127.0.0.1:8080/api/v3", "", true},
+		{"http://127.3.4.5/api/v3", "", true},
+		{"http://[::1]:9/api/v3", "", true},
+		{"http://LocalHost:9/api/v3", "", true},
+		{"https://vt-proxy.example/api/v3", "", true},
+	} {
+		p, err := Parse(map[string]string{"vt_api_url": c.url, "allow_insecure_vt_url": c.allow})
+		if c.ok {
+			if err != nil {
+				t.Errorf("%s allow=%q: %v", c.url, c.allow, err)
+			}
+			continue
+		}
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Param != "vt_api_url" || !strings.Contains(err.Error(), "allow_insecure_vt_url") || !strings.Contains(err.Error(), "unencrypted") {
+			t.Errorf("%s allow=%q: %v (%+v); want it refused, naming allow_insecure_vt_url", c.url, c.allow, err, p)
+		}
+	}
+	if _, err := Parse(map[string]string{"allow_insecure_vt_url": "maybe"}); err == nil || !strings.Contains(err.Error(), "allow_insecure_vt_url") {
+		t.Errorf("allow_insecure_vt_url=maybe: %v", err)
+	}
+}
+
+// Collection names follow one rule, and the refusal states it.
+func TestCollectionRule(t *testing.T) {
+	for _, ok := range []string{"vtsync_domains", "a", "VT2", "x_" + strings.Repeat("a", 98)} {
+		if p, err := Parse(map[string]string{"collection": ok}); err != nil || p.Collection != ok {
+			t.Errorf("collection %q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"vtsync-domains", "vtsync.domains", "_vtsync", "2vtsync", "vt sync", "vtsync/domains", "dömains", "x" + strings.Repeat("a", 100)} {
+		_, err := Parse(map[string]string{"collection": bad})
+		if err == nil || !strings.Contains(err.Error(), CollectionRule) || !strings.Contains(err.Error(), "parameter collection") {
+			t.Errorf("collection %q: %v; want a refusal stating the rule", bad, err)
+		}
+	}
+}

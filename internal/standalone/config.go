@@ -250,6 +250,7 @@ type rawVT struct {
 	APIKeyEnv         string `yaml:"api_key_env"`
 	APIKeyFile        string `yaml:"api_key_file"`
 	VTAPIURL          string `yaml:"vt_api_url"`
+	AllowInsecureURL  string `yaml:"allow_insecure_vt_url"`
 	RequestsPerMinute string `yaml:"requests_per_minute"`
 	DailyLookupBudget string `yaml:"daily_lookup_budget"`
 	MaxConcurrency    string `yaml:"max_concurrency"`
@@ -301,6 +302,7 @@ var paramKeys = map[string]string{
 	"ca_file":                 "source.splunk.ca_file",
 	"collection":              "store.kvstore.collection",
 	"vt_api_url":              "enrich.virustotal.vt_api_url",
+	"allow_insecure_vt_url":   "enrich.virustotal.allow_insecure_vt_url",
 	"requests_per_minute":     "enrich.virustotal.requests_per_minute",
 	"daily_lookup_budget":     "enrich.virustotal.daily_lookup_budget",
 	"max_concurrency":         "enrich.virustotal.max_concurrency",
@@ -591,6 +593,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 			e.add("enrich.virustotal.api_key_env", "%q is not an environment variable name (letters, digits, _); give the variable's name, never the key itself", c.Enrich.APIKeyEnv)
 		}
 		pv["vt_api_url"], pv["requests_per_minute"], pv["daily_lookup_budget"] = v.VTAPIURL, v.RequestsPerMinute, v.DailyLookupBudget
+		pv["allow_insecure_vt_url"] = v.AllowInsecureURL
 		pv["max_concurrency"], pv["proxy_url"] = v.MaxConcurrency, v.ProxyURL
 	case EnrichOffline:
 		if en.Offline == nil || strings.TrimSpace(en.Offline.Dir) == "" {

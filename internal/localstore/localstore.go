@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -49,14 +50,62 @@ func Open(path string) (*Store, error) {
 }
 
 func openRW(path string, timeout time.Duration, create bool) (*Store, error) {
+	s, _, err := openFile(path, timeout, create, false)
+	return s, err
+}
+
+// ErrDamaged marks a store file that bbolt cannot use: it refuses it, panics
+// on its pages, or finds it inconsistent. Errors wrapping it name the file.
+var ErrDamaged = errors.New("is damaged")
+
+// openFile opens the store file at path (creating it and its directory
+// when create is set) and, when check is set, checks every page of it.
+// Damage comes back as an error wrapping ErrDamaged, never as a panic,
+// with the damaged file's FileInfo (to set it aside) and bbolt's handle
+// closed. An existing empty file is damage too: bbolt would silently
+// start a new store in it, and the records it held would be bought again
+// without a word.
+func openFile(path string, timeout time.Duration, create, check bool) (s *Store, damaged os.FileInfo, err error) {
 	if create {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("store %s: creating its directory: %w", path, err)
+			return nil, nil, fmt.Errorf("store %s: creating its directory: %w", path, err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
-	if err != nil {
-		return nil, openError(path, err)
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, fi, fmt.Errorf("store %s %w: it is empty (0 bytes)", path, ErrDamaged)
+	}
+	var file *os.File // bbolt's handle, to release it if bbolt panics
+	var info os.FileInfo
+	var db *bolt.DB
+	defer func() {
+		if p := recover(); p != nil {
+			release(db, file)
+			s, damaged, err = nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, p)
+		}
+	}()
+	db, err = bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: timeout,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, mode)
+			if err == nil {
+				file = f
+				info, _ = f.Stat()
+			}
+			return f, err
+		},
+	})
+	switch {
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
+		err != nil && strings.HasPrefix(err.Error(), "file size too small"): // truncated
+		return nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
+	case err != nil:
+		return nil, nil, openError(path, err)
+	}
+	if check {
+		if err := verify(db); err != nil {
+			release(db, file)
+			return nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
+		}
 	}
 	if create {
 		if err := db.Update(func(tx *bolt.Tx) error {
@@ -64,10 +113,54 @@ func openRW(path string, timeout time.Duration, create bool) (*Store, error) {
 			return err
 		}); err != nil {
 			db.Close()
-			return nil, fmt.Errorf("store %s: %w", path, err)
+			return nil, nil, fmt.Errorf("store %s: %w", path, err)
 		}
 	}
-	return &Store{db: db, path: path}, nil
+	return &Store{db: db, path: path}, nil, nil
+}
+
+// verify runs bbolt's consistency check over every page (it recovers
+// bbolt's own panics) and returns its first finding.
+func verify(db *bolt.DB) error {
+	return db.View(func(tx *bolt.Tx) error {
+		var first error
+		n := 0
+		for err := range tx.Check() { // drained: the checker sends until done
+			if n++; first == nil {
+				first = err
+			}
+		}
+		if n > 1 {
+			return fmt.Errorf("%v (and %d more problems)", first, n-1)
+		}
+		return first
+	})
+}
+
+// release closes what a panicking bbolt left open: the database, if Open
+// returned it, and in any case the file bbolt opened (closing a damaged
+// database may panic before it gets there).
+func release(db *bolt.DB, file *os.File) {
+	if db != nil {
+		func() {
+			defer func() { _ = recover() }()
+			db.Close()
+		}()
+	}
+	if file != nil {
+		file.Close()
+	}
+}
+
+// guard runs one transaction of s, turning a bbolt panic on a damaged page
+// into an error wrapping ErrDamaged that names the file.
+func (s *Store) guard(fn func() error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store %s %w: %v; the next vtsync run sets it aside and starts a new one", s.path, ErrDamaged, p)
+		}
+	}()
+	return fn()
 }
 
 // OpenReadOnly opens an existing store file for reading only; several
@@ -78,17 +171,57 @@ func OpenReadOnly(path string, waiting func(msg string)) (*Store, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("store %s does not exist yet: run `vtsync run` with this configuration first", path)
 	}
-	opts := &bolt.Options{Timeout: readNotice, ReadOnly: true}
-	db, err := bolt.Open(path, 0o600, opts)
+	s, err := openReadOnly(path, readNotice)
 	if errors.Is(err, berrors.ErrTimeout) {
 		if waiting != nil {
 			waiting(fmt.Sprintf("store %s is locked by a vtsync run that is saving records; waiting up to %s", path, sharedWait))
 		}
-		opts.Timeout = sharedWait
-		db, err = bolt.Open(path, 0o600, opts)
+		s, err = openReadOnly(path, sharedWait)
 	}
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrDamaged):
+		// A reader leaves the file as it is: the next run sets it aside.
+		return nil, fmt.Errorf("%w. It is left in place: the next `vtsync run` with this configuration sets it aside as %s.corrupt-<time> and starts a new store, whose records are looked up again (restore a backup of it first if you have one)", err, path)
+	case errors.Is(err, berrors.ErrTimeout):
 		return nil, openError(path, err)
+	}
+	return s, err
+}
+
+// openReadOnly opens path for reading and checks it; a lock wait that
+// times out comes back wrapping berrors.ErrTimeout.
+func openReadOnly(path string, timeout time.Duration) (s *Store, err error) {
+	var file *os.File
+	var db *bolt.DB
+	defer func() {
+		if p := recover(); p != nil {
+			release(db, file)
+			s, err = nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, p)
+		}
+	}()
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
+		return nil, fmt.Errorf("store %s %w: it is empty (0 bytes)", path, ErrDamaged)
+	}
+	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true,
+		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
+			f, err := os.OpenFile(name, flag, mode)
+			if err == nil {
+				file = f
+			}
+			return f, err
+		}})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, err
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
+		err != nil && strings.HasPrefix(err.Error(), "file size too small"):
+		return nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
+	case err != nil:
+		return nil, openError(path, err)
+	}
+	if err := verify(db); err != nil {
+		release(db, file)
+		return nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
 	}
 	return &Store{db: db, path: path}, nil
 }
@@ -108,19 +241,66 @@ func openError(path string, err error) error {
 type Shared struct {
 	path string
 	mu   sync.Mutex // one open at a time: a second one would wait for the first's lock
+
+	// SetAside, when not "", says that the store file was damaged and has
+	// been renamed so that a new one could start: which file, why, and
+	// what that costs. The caller logs it as an ERROR.
+	SetAside string
 }
 
 // OpenShared checks that the store file at path can be opened for writing,
 // creating it and its directory as Open does, and returns a Shared store.
+// It checks every page of an existing file: a damaged one (see ErrDamaged)
+// is renamed <path>.corrupt-<time> and a new, empty store started, and
+// Shared.SetAside says so. Nothing else reads the damaged file again.
 func OpenShared(path string) (*Shared, error) {
-	s, err := openRW(path, lockTimeout, true)
+	s, damaged, err := openFile(path, lockTimeout, true, true)
+	var aside string
+	damage := err
+	if errors.Is(err, ErrDamaged) {
+		s, aside, err = setAside(path, damaged, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if err := s.Close(); err != nil {
 		return nil, fmt.Errorf("store %s: %w", path, err)
 	}
-	return &Shared{path: path}, nil
+	sh := &Shared{path: path}
+	if aside != "" {
+		sh.SetAside = fmt.Sprintf("%v; it is set aside as %s and a new, empty store is started. Its records are lost: each domain is looked up again at VirusTotal as events name it (that spends quota; daily_lookup_budget caps it). To keep them instead, stop vtsync and put a backup of the store in its place", damage, aside)
+	}
+	return sh, nil
+}
+
+// setAside renames the damaged store file at path (damaged: what it was
+// when found damaged) and opens a new one, as the checkpoint state does:
+// a small bbolt file (<path>.recover) serialises runs that find it damaged
+// at once, and only the file still found damaged is renamed; a run that
+// finds a new one in its place uses that. It returns the new store and the
+// name the damaged file was set aside as ("" when another run did it).
+func setAside(path string, damaged os.FileInfo, damage error) (*Store, string, error) {
+	guard, err := bolt.Open(path+".recover", 0o600, &bolt.Options{Timeout: 2 * lockTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, "", openError(path, err)
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%w; cannot take the lock to set it aside: %v", damage, err)
+	}
+	defer guard.Close()
+	if now, err := os.Stat(path); err != nil || damaged == nil || !os.SameFile(now, damaged) {
+		s, _, err := openFile(path, lockTimeout, true, false) // set aside already: the new store
+		return s, "", err
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
+	if err := os.Rename(path, aside); err != nil {
+		return nil, "", fmt.Errorf("%w; it could not be set aside (%v): move or delete it to start a new store (its records are then looked up again)", damage, err)
+	}
+	s, _, err := openFile(path, lockTimeout, true, false)
+	if err != nil {
+		return nil, "", err
+	}
+	return s, aside, nil
 }
 
 // Path returns the store's file name.
@@ -178,26 +358,31 @@ func (s *Store) Get(ctx context.Context, domains []string) (map[string]record.Re
 		return nil, err
 	}
 	out := make(map[string]record.Record, len(domains))
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		if b == nil {
+	err := s.guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			for _, d := range domains {
+				v := b.Get([]byte(d))
+				if v == nil {
+					continue
+				}
+				var r record.Record
+				if json.Unmarshal(v, &r) != nil {
+					// Unreadable: treated as missing, so the domain is looked up
+					// again and its record rewritten (as the KV store does).
+					continue
+				}
+				out[d] = r
+			}
 			return nil
-		}
-		for _, d := range domains {
-			v := b.Get([]byte(d))
-			if v == nil {
-				continue
-			}
-			var r record.Record
-			if json.Unmarshal(v, &r) != nil {
-				// Unreadable: treated as missing, so the domain is looked up
-				// again and its record rewritten (as the KV store does).
-				continue
-			}
-			out[d] = r
-		}
-		return nil
+		})
 	})
+	if errors.Is(err, ErrDamaged) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("store %s: reading: %w", s.path, err)
 	}
@@ -222,18 +407,23 @@ func (s *Store) Save(_ context.Context, recs []record.Record) error {
 		}
 		vals[i] = v
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists(bucket)
-		if err != nil {
-			return err
-		}
-		for i, r := range recs {
-			if err := b.Put([]byte(r.Key), vals[i]); err != nil {
-				return fmt.Errorf("record %q: %w", r.Key, err)
+	err := s.guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucket)
+			if err != nil {
+				return err
 			}
-		}
-		return nil
+			for i, r := range recs {
+				if err := b.Put([]byte(r.Key), vals[i]); err != nil {
+					return fmt.Errorf("record %q: %w", r.Key, err)
+				}
+			}
+			return nil
+		})
 	})
+	if errors.Is(err, ErrDamaged) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("store %s: writing %d records: %w", s.path, len(recs), err)
 	}
@@ -243,11 +433,13 @@ func (s *Store) Save(_ context.Context, recs []record.Record) error {
 // Len returns the number of records.
 func (s *Store) Len() (int, error) {
 	n := 0
-	err := s.db.View(func(tx *bolt.Tx) error {
-		if b := tx.Bucket(bucket); b != nil {
-			n = b.Stats().KeyN
-		}
-		return nil
+	err := s.guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			if b := tx.Bucket(bucket); b != nil {
+				n = b.Stats().KeyN
+			}
+			return nil
+		})
 	})
 	return n, err
 }
@@ -255,21 +447,23 @@ func (s *Store) Len() (int, error) {
 // All calls fn for every record in _key order (byte order), inside one read
 // transaction, and stops at fn's first error, which it returns.
 func (s *Store) All(fn func(record.Record) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucket)
-		if b == nil {
+	return s.guard(func() error {
+		return s.db.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				var r record.Record
+				if err := json.Unmarshal(v, &r); err != nil {
+					return fmt.Errorf("store %s: record %q: %w", s.path, k, err)
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
 			return nil
-		}
-		c := b.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			var r record.Record
-			if err := json.Unmarshal(v, &r); err != nil {
-				return fmt.Errorf("store %s: record %q: %w", s.path, k, err)
-			}
-			if err := fn(r); err != nil {
-				return err
-			}
-		}
-		return nil
+		})
 	})
 }

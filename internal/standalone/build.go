@@ -154,6 +154,9 @@ func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool
 		if err != nil {
 			return nil, nil, c.errorAt("store.embedded.path", "%v", err)
 		}
+		if s.SetAside != "" {
+			log.Errorf("%s", s.SetAside)
+		}
 		return s, s, nil
 	case StoreKVStore:
 		client, err := c.splunkClient(c.Store.KVStore, log)

@@ -45,6 +45,7 @@ type Summary struct {
 	LookedUp      int            `json:"looked_up"`
 	Found         int            `json:"found"`
 	NotFound      int            `json:"not_found"`
+	Flagged       int            `json:"flagged"` // found domains at least one VirusTotal engine rates malicious
 	Failed        int            `json:"failed"`
 	Deferred      int            `json:"deferred"`
 	Replayed      int            `json:"replayed"`

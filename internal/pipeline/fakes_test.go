@@ -208,6 +208,8 @@ func checkSummary(t *testing.T, s Summary) {
 		t.Errorf("looked_up %d != found %d + not_found %d + failed %d", s.LookedUp, s.Found, s.NotFound, s.Failed)
 	case s.Candidates < s.RejectedTotal+s.Distinct:
 		t.Errorf("candidates %d < rejected %d + distinct %d", s.Candidates, s.RejectedTotal, s.Distinct)
+	case s.Flagged > s.Found:
+		t.Errorf("flagged %d > found %d", s.Flagged, s.Found)
 	case s.Deferred < 0 || s.Fresh < 0:
 		t.Errorf("negative counts: %+v", s)
 	}

@@ -535,6 +535,9 @@ func (r *runner) account(res result) bool {
 		return false
 	case res.rec.VTFound:
 		r.sum.Found++
+		if p := res.rec.LastAnalysisPositive; p != nil && *p > 0 {
+			r.sum.Flagged++
+		}
 	default:
 		r.sum.NotFound++
 	}

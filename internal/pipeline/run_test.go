@@ -64,6 +64,28 @@ func TestBatchesAndBoundedStoreRequests(t *testing.T) {
 	}
 }
 
+// flagged counts the found domains that at least one engine rates
+// malicious; a domain without analysis stats or unknown to VirusTotal is
+// not flagged.
+func TestFlaggedCount(t *testing.T) {
+	vt := newVT(t0.Unix())
+	vt.answer = func(_ context.Context, _ int, d string) (record.Record, error) {
+		rec := vt.found(d)
+		switch d {
+		case "clean.com":
+			zero := int64(0)
+			rec.LastAnalysisPositive = &zero
+		case "unrated.com":
+			rec.LastAnalysisPositive = nil
+		}
+		return rec, nil
+	}
+	s, err := run(t, opts(t), &rows{values: []string{"bad.com", "worse.com", "clean.com", "unrated.com", "gone-nx.com"}}, newStore(), vt)
+	if err != nil || s.Found != 4 || s.NotFound != 1 || s.Flagged != 2 {
+		t.Fatalf("err %v, found %d, not found %d, flagged %d; want 4, 1, 2", err, s.Found, s.NotFound, s.Flagged)
+	}
+}
+
 func TestSmallBatchSize(t *testing.T) {
 	store := newStore()
 	opt := opts(t)

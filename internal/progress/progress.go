@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/vtsync/vtsync/internal/pipeline"
+	"github.com/vtsync/vtsync/internal/termtext"
 )
 
 // IsTerminal reports whether f (a reader or writer, such as os.Stdin or
@@ -125,27 +126,108 @@ func (w barWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// WriteSummary writes a run summary for a person to read.
-func WriteSummary(w io.Writer, s pipeline.Summary) error {
+// About is what a run worked with, so that its summary speaks of the
+// store and the lookups the person configured.
+type About struct {
+	// Store names where records are kept: "the embedded store
+	// .vtsync/vtsync.db", "the KV store collection vtsync_domains".
+	Store string
+	// Offline: answers come from a folder of saved VirusTotal objects, so
+	// a run costs no request and no quota.
+	Offline bool
+	// Budget is the configuration key of the daily lookup budget.
+	Budget string
+	// Run and Detect are the commands to run again and to see the
+	// detections; Detect is "" when the configuration has no events.
+	Run, Detect string
+}
+
+// WriteSummary writes a run summary for a person to read: what was looked
+// up and found, what VirusTotal flags, what it cost, and what to do next.
+// It says the same as the summary's JSON, in words. Text from data (error
+// messages quote values, paths and answers) is escaped for the terminal.
+func WriteSummary(w io.Writer, s pipeline.Summary, a About) error {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%s: %s in %.1fs\n", s.Input, s.Status, s.Duration)
-	fmt.Fprintf(&sb, "  candidates  %d values, %d distinct domains, %d rejected%s\n", s.Candidates, s.Distinct, s.RejectedTotal, rejected(s.Rejected))
-	fmt.Fprintf(&sb, "  cache       %d fresh (%.0f%% hit), %d due\n", s.Fresh, s.CacheHitRate*100, s.Due)
-	fmt.Fprintf(&sb, "  lookups     %d (%d found, %d not found, %d failed), %d deferred, %d API calls\n",
-		s.LookedUp, s.Found, s.NotFound, s.Failed, s.Deferred, s.VTCalls)
-	quota := s.QuotaState
-	if s.BudgetLimit > 0 {
-		quota += fmt.Sprintf(", %d of %d today", s.BudgetUsed, s.BudgetLimit)
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(&sb, "  %-11s%s\n", label, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
-	fmt.Fprintf(&sb, "  quota       %s\n", quota)
-	fmt.Fprintf(&sb, "  stored      %d records\n", s.KVWrites)
+	fmt.Fprintf(&sb, "%s: %s in %.1fs\n", termtext.Clean(s.Input), s.Status, s.Duration)
+	line("looked up", "%s (%d found, %d unknown to VirusTotal, %d failed)", plural(s.LookedUp, "domain"), s.Found, s.NotFound, s.Failed)
+	if s.Found > 0 {
+		line("flagged", "%d rated malicious by at least one VirusTotal engine", s.Flagged)
+	}
+	line("candidates", "%d values: %s, %d rejected%s", s.Candidates, plural(s.Distinct, "distinct domain"), s.RejectedTotal, rejected(s.Rejected))
+	line("fresh", "%d already in the store (%.0f%%), %d due, %d deferred to a later run", s.Fresh, s.CacheHitRate*100, s.Due, s.Deferred)
+	if s.Replayed > 0 {
+		line("replayed", "%s a previous run paid for", plural(s.Replayed, "answer"))
+	}
+	switch {
+	case a.Offline:
+		line("cost", "nothing: answers from the offline folder, no VirusTotal requests")
+	case s.BudgetLimit > 0:
+		line("cost", "%s; daily budget %d of %d used (UTC day)", plural(int(s.VTCalls), "VirusTotal request"), s.BudgetUsed, s.BudgetLimit)
+	default:
+		line("cost", "%s; daily budget: no cap (%d used today, UTC)", plural(int(s.VTCalls), "VirusTotal request"), s.BudgetUsed)
+	}
+	if q := quotaWords[s.QuotaState]; q != "" {
+		line("quota", "%s", q)
+	}
+	store := a.Store
+	if store == "" {
+		store = "the store"
+	}
+	line("stored", "%s in %s", plural(s.KVWrites, "record"), store)
 	for _, e := range s.Errors {
-		fmt.Fprintf(&sb, "  error       %s\n", e)
+		line("error", "%s", e)
+	}
+	for _, n := range next(s, a) {
+		line("next", "%s", n)
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
 }
 
+var quotaWords = map[string]string{
+	pipeline.QuotaBudgetExhausted: "the daily lookup budget is spent",
+	pipeline.QuotaExceeded:        "VirusTotal says the key's quota is exceeded",
+	pipeline.QuotaKeyRejected:     "VirusTotal rejected the API key",
+}
+
+// next says what to do after a run, most pressing first.
+func next(s pipeline.Summary, a About) []string {
+	var out []string
+	switch s.Status {
+	case pipeline.StatusFailed:
+		return []string{"fix what the ERROR lines above say, then run again: " + a.Run}
+	case pipeline.StatusSkipped:
+		return []string{"another run of this input holds its state; run again once it has finished"}
+	}
+	switch s.QuotaState {
+	case pipeline.QuotaBudgetExhausted:
+		out = append(out, fmt.Sprintf("%s wait for the next UTC day; raise %s if the key's quota allows", plural(s.Deferred, "due domain"), a.Budget))
+	case pipeline.QuotaExceeded:
+		out = append(out, fmt.Sprintf("%s wait until VirusTotal's quota allows; later runs look them up", plural(s.Deferred, "due domain")))
+	default:
+		if s.Deferred > 0 {
+			out = append(out, fmt.Sprintf("%s not looked up yet: run again to look them up: %s", plural(s.Deferred, "due domain"), a.Run))
+		}
+	}
+	if s.Failed > 0 {
+		out = append(out, fmt.Sprintf("%s failed and will be retried by the next run; add -v to see each failure", plural(s.Failed, "lookup")))
+	}
+	if a.Detect != "" && (s.Fresh > 0 || s.KVWrites > 0) {
+		out = append(out, "see what the detection flags: "+a.Detect)
+	}
+	return out
+}
+
+// plural writes n and noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
 func rejected(m map[string]int) string {
 	if len(m) == 0 {
 		return ""

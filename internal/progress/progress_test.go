@@ -58,24 +58,82 @@ func TestBarThrottleAndLogLines(t *testing.T) {
 }
 
 func TestWriteSummary(t *testing.T) {
-	var out bytes.Buffer
-	WriteSummary(&out, pipeline.Summary{
-		Input: "demo", Status: "partial", Duration: 1.25, Candidates: 120, Distinct: 30,
-		Rejected: map[string]int{"ip": 4, "empty": 2}, RejectedTotal: 6, Fresh: 10, Due: 20, CacheHitRate: 1.0 / 3,
-		LookedUp: 15, Found: 12, NotFound: 3, Deferred: 5, VTCalls: 16, QuotaState: "budget_exhausted",
-		BudgetUsed: 500, BudgetLimit: 500, KVWrites: 15, Errors: []string{"save: disk full"},
-	})
-	want := `demo: partial in 1.2s
-  candidates  120 values, 30 distinct domains, 6 rejected (empty 2, ip 4)
-  cache       10 fresh (33% hit), 20 due
-  lookups     15 (12 found, 3 not found, 0 failed), 5 deferred, 16 API calls
-  quota       budget_exhausted, 500 of 500 today
-  stored      15 records
-  error       save: disk full
-`
-	if out.String() != want {
-		t.Fatalf("summary:\n%s\nwant:\n%s", out.String(), want)
+	live := About{Store: "the KV store collection vtsync_domains", Budget: "enrich.virustotal.daily_lookup_budget in vt.yaml",
+		Run: "vtsync run --config vt.yaml", Detect: "vtsync detect --config vt.yaml"}
+	cases := []struct {
+		name  string
+		sum   pipeline.Summary
+		about About
+		want  string
+	}{{
+		name: "budget spent",
+		sum: pipeline.Summary{
+			Input: "demo", Status: "partial", Duration: 1.25, Candidates: 120, Distinct: 30,
+			Rejected: map[string]int{"ip": 4, "empty": 2}, RejectedTotal: 6, Fresh: 10, Due: 20, CacheHitRate: 1.0 / 3,
+			LookedUp: 15, Found: 12, NotFound: 3, Flagged: 2, Deferred: 5, VTCalls: 16, QuotaState: "budget_exhausted",
+			BudgetUsed: 500, BudgetLimit: 500, KVWrites: 15, Errors: []string{"save: disk full"},
+		},
+		about: live,
+		want: `demo: partial in 1.2s
+  looked up  15 domains (12 found, 3 unknown to VirusTotal, 0 failed)
+  flagged    2 rated malicious by at least one VirusTotal engine
+  candidates 120 values: 30 distinct domains, 6 rejected (empty 2, ip 4)
+  fresh      10 already in the store (33%), 20 due, 5 deferred to a later run
+  cost       16 VirusTotal requests; daily budget 500 of 500 used (UTC day)
+  quota      the daily lookup budget is spent
+  stored     15 records in the KV store collection vtsync_domains
+  error      save: disk full
+  next       5 due domains wait for the next UTC day; raise enrich.virustotal.daily_lookup_budget in vt.yaml if the key's quota allows
+  next       see what the detection flags: vtsync detect --config vt.yaml
+`,
+	}, {
+		name: "no cap, failed lookups",
+		sum: pipeline.Summary{
+			Input: "live", Status: "partial", Duration: 3, Candidates: 2, Distinct: 2, Rejected: map[string]int{},
+			Due: 2, LookedUp: 2, Found: 1, Failed: 1, VTCalls: 4, QuotaState: "ok", BudgetUsed: 4, KVWrites: 1,
+			Errors: []string{"1 lookup failed"},
+		},
+		about: live,
+		want: `live: partial in 3.0s
+  looked up  2 domains (1 found, 0 unknown to VirusTotal, 1 failed)
+  flagged    0 rated malicious by at least one VirusTotal engine
+  candidates 2 values: 2 distinct domains, 0 rejected
+  fresh      0 already in the store (0%), 2 due, 0 deferred to a later run
+  cost       4 VirusTotal requests; daily budget: no cap (4 used today, UTC)
+  stored     1 record in the KV store collection vtsync_domains
+  error      1 lookup failed
+  next       1 lookup failed and will be retried by the next run; add -v to see each failure
+  next       see what the detection flags: vtsync detect --config vt.yaml
+`,
+	}, {
+		name: "failed, data in the error",
+		sum: pipeline.Summary{
+			Input: "demo", Status: "failed", Rejected: map[string]int{}, QuotaState: "ok",
+			Errors: []string{"events.ndjson: line 3: \x1b]0;owned\x07\r\nforged"},
+		},
+		about: About{Store: "the embedded store s.db", Offline: true, Run: "vtsync run --config d.yaml"},
+		want: `demo: failed in 0.0s
+  looked up  0 domains (0 found, 0 unknown to VirusTotal, 0 failed)
+  candidates 0 values: 0 distinct domains, 0 rejected
+  fresh      0 already in the store (0%), 0 due, 0 deferred to a later run
+  cost       nothing: answers from the offline folder, no VirusTotal requests
+  stored     0 records in the embedded store s.db
+  error      events.ndjson: line 3: \x1b]0;owned\a\r\nforged
+  next       fix what the ERROR lines above say, then run again: vtsync run --config d.yaml
+`,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if err := WriteSummary(&out, c.sum, c.about); err != nil {
+				t.Fatal(err)
+			}
+			if out.String() != c.want {
+				t.Fatalf("summary:\n%s\nwant:\n%s", out.String(), c.want)
+			}
+		})
 	}
+	var out bytes.Buffer
 	if IsTerminal(&out) {
 		t.Fatal("a buffer is not a terminal")
 	}

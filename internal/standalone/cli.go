@@ -200,7 +200,7 @@ once a signal (Ctrl-C) stops the schedule.`)
 		}
 		code = exitCode(sum.Status, err)
 		if human {
-			progress.WriteSummary(stdout, sum)
+			progress.WriteSummary(stdout, sum, cfg.about())
 			return
 		}
 		b, _ := json.Marshal(sum)
@@ -218,6 +218,33 @@ once a signal (Ctrl-C) stops the schedule.`)
 	}
 	log.Infof("stopped")
 	return ExitOK
+}
+
+// about says what a run of c works with, for its human summary.
+func (c *Config) about() progress.About {
+	a := progress.About{
+		Offline: c.Enrich.Type == EnrichOffline,
+		Budget:  "enrich.virustotal.daily_lookup_budget in " + c.File,
+		Run:     "vtsync run --config " + shellWord(c.File),
+	}
+	switch c.Store.Type {
+	case StoreEmbedded:
+		a.Store = "the embedded store " + c.Store.Path
+	case StoreKVStore:
+		a.Store = "the KV store collection " + c.Params.Collection
+	}
+	if c.Source.Type == SourceFile && c.Source.Format != filesource.Domains {
+		a.Detect = "vtsync detect --config " + shellWord(c.File)
+	}
+	return a
+}
+
+// shellWord quotes s for a shell when it holds more than safe characters.
+func shellWord(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:+=,@") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // exitCode is the exit code of a run that ended with status and err.

@@ -99,8 +99,8 @@ var normalizeCases = []struct{ raw, key, reason string }{
 	{"2002:c000:204::1", "", Reserved}, // 6to4
 	{"100::1", "", Reserved},
 	{"64:ff9b:1::1", "", Reserved},
-	{"::1.2.3.4", "", Reserved},   // IPv4-compatible, deprecated
-	{"4000::1", "", Reserved},     // outside 2000::/3
+	{"::1.2.3.4", "", Reserved}, // IPv4-compatible, deprecated
+	{"4000::1", "", Reserved},   // outside 2000::/3
 	{"8.8.8.8%eth0", "", Malformed},
 	{"2001:4860:4860::8888%eth0", "", Malformed}, // a zone on a global address
 

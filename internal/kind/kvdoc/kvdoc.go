@@ -74,6 +74,35 @@ func (v *Bool) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// OptBool is an optional Bool: null and "" leave it unset.
+type OptBool struct {
+	V   bool
+	Set bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (v *OptBool) UnmarshalJSON(b []byte) error {
+	switch string(b) {
+	case "null", `""`:
+		return nil
+	}
+	var x Bool
+	if err := x.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*v = OptBool{bool(x), true}
+	return nil
+}
+
+// Ptr returns the value, or nil when unset.
+func (v OptBool) Ptr() *bool {
+	if !v.Set {
+		return nil
+	}
+	x := v.V
+	return &x
+}
+
 // Strings is a list of strings (null elements read as ""), or one string
 // (a multivalue field with a single value); null and "" leave it empty.
 type Strings []string

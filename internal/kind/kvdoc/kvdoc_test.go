@@ -66,3 +66,16 @@ func TestStrings(t *testing.T) {
 		}
 	}
 }
+
+func TestOptBool(t *testing.T) {
+	for in, want := range map[string]*bool{`true`: new(true), `"0"`: new(false), `null`: nil, `""`: nil} {
+		var b OptBool
+		if err := json.Unmarshal([]byte(in), &b); err != nil || (b.Ptr() == nil) != (want == nil) || (want != nil && *b.Ptr() != *want) {
+			t.Errorf("%s: got %+v, %v", in, b, err)
+		}
+	}
+	var b OptBool
+	if err := json.Unmarshal([]byte(`"maybe"`), &b); err == nil {
+		t.Error("no error")
+	}
+}

@@ -18,12 +18,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/vtsync/vtsync/internal/termtext"
 )
 
 // Format is a file format.
@@ -37,9 +38,12 @@ const (
 )
 
 // FormatOf returns the format a file name implies: .ndjson, .jsonl and
-// .json are NDJSON, .csv is CSV, anything else a list of domains.
+// .json are NDJSON, .csv is CSV, anything else a list of domains; a .gz
+// suffix is looked through (events.ndjson.gz is NDJSON).
 func FormatOf(path string) Format {
-	switch strings.ToLower(filepath.Ext(path)) {
+	name := strings.ToLower(filepath.Base(path))
+	name = strings.TrimSuffix(name, ".gz")
+	switch filepath.Ext(name) {
 	case ".ndjson", ".jsonl", ".json":
 		return NDJSON
 	case ".csv":
@@ -163,9 +167,9 @@ func Read(ctx context.Context, path string, format Format, fields Fields, fn fun
 	if format != NDJSON && format != CSV {
 		return Stats{}, fmt.Errorf("events file %s: a %s file has no events (hosts, processes, times); use an NDJSON or CSV export", path, format)
 	}
-	f, err := os.Open(path)
+	f, err := openText(path, "events file")
 	if err != nil {
-		return Stats{}, fmt.Errorf("events file: %w", err)
+		return Stats{}, err
 	}
 	defer f.Close()
 	if format == CSV {
@@ -198,6 +202,18 @@ type reader struct {
 	unseen     int      // configured fields no record had yet
 	held       []record // records read while unseen > 0, not yet passed on
 	firstKeys  []string // the first NDJSON record's field names, for errors
+	domainSeen bool     // a record had one of the default domain fields
+}
+
+// noDomainField is the error for an events file in which no record has any
+// of the default domain fields, when domain_field is not set: the read
+// would find no candidate and the run would look as if it worked.
+func noDomainField(path, none, where string, has []string) error {
+	if len(has) > 20 {
+		has = append(slices.Clip(has[:20]), "...")
+	}
+	return fmt.Errorf("events file %s: %s that hold the destination host name by default (%s); set domain_field (source.file.domain_field in the configuration) to the one that does. Names are case-sensitive; %s: %s",
+		path, none, strings.Join(DefaultFields.Domain, ", "), where, termtext.Clean(strings.Join(has, ", ")))
 }
 
 // configuredField is a field name given in Fields, and the setting it
@@ -275,6 +291,7 @@ func (rd *reader) event(r record) error {
 	if !ok {
 		return nil
 	}
+	rd.domainSeen = true
 	rd.stats.Records++
 	host, _ := first(r, rd.fields.Host, DefaultFields.Host)
 	proc, _ := first(r, rd.fields.Process, DefaultFields.Process)
@@ -482,6 +499,9 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("events file %s: no record has the field %s; field names are case-sensitive, and the first record has: %s",
 			path, rd.missing(", nor "), strings.Join(rd.firstKeys, ", "))
 	}
+	if rd.fields.Domain == "" && rd.firstKeys != nil && !rd.domainSeen && sc.Err() == nil {
+		return noDomainField(path, "no record has any of the fields", "the first record has", rd.firstKeys)
+	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("events file %s:%d: the line is longer than %d bytes; is this an NDJSON file (one JSON object a line)?", path, line, maxLine)
@@ -537,6 +557,9 @@ func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
 	if m := rd.missing(", no column "); m != "" {
 		return fmt.Errorf("events file %s: no column %s; column names are case-sensitive, and the header has: %s", path, m, strings.Join(header, ", "))
 	}
+	if rd.fields.Domain == "" && !slices.ContainsFunc(DefaultFields.Domain, func(n string) bool { _, ok := rec.index[n]; return ok }) {
+		return noDomainField(path, "the header has none of the columns", "the header has", header)
+	}
 	rd.unseen = 0
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
@@ -561,9 +584,9 @@ func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
 // readDomains emits every entry of a list of domains: one a line, blank
 // lines and # comments (whole-line or after the entry) ignored.
 func readDomains(ctx context.Context, path string, emit func(string) error) error {
-	f, err := os.Open(path)
+	f, err := openText(path, "domains file")
 	if err != nil {
-		return fmt.Errorf("domains file: %w", err)
+		return err
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
@@ -578,6 +601,9 @@ func readDomains(ctx context.Context, path string, emit func(string) error) erro
 		s := sc.Text()
 		if line == 1 {
 			s = strings.TrimPrefix(s, string(bom))
+		}
+		if strings.IndexByte(s, 0) >= 0 {
+			return fmt.Errorf("domains file %s:%d: holds a NUL byte: this is not a text file; give a list of domains, one a line (plain or gzip-compressed)", path, line)
 		}
 		if i := strings.IndexByte(s, '#'); i >= 0 {
 			s = s[:i]

@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -240,6 +243,13 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		r.setQuotaHold(0, time.Time{}) // the quota is back
 	}
 
+	if srcErr == nil && r.sum.Candidates > 0 && r.sum.Distinct == 0 {
+		// Every value was junk: not a quiet run but a source that yields
+		// no host names (the wrong field, a file that is not an events
+		// export).
+		r.log.Warnf("Input %s: all %d candidate values were rejected (%s), so nothing could be looked up. The values are not host names: check that the domain field is the one holding the host names contacted, and %s.", in, r.sum.Candidates, topReasons(r.sum.Rejected), r.opt.SourceHint)
+		r.note("all %d candidate values were rejected (%s): no host names to look up", r.sum.Candidates, topReasons(r.sum.Rejected))
+	}
 	var runErr error
 	status := StatusOK
 	if srcErr != nil && ctx.Err() == nil { // a cancelled run says so in finish
@@ -257,6 +267,23 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		status = StatusFailed
 	}
 	return r.finish(ctx, status, runErr)
+}
+
+// topReasons formats rejection counts, most frequent first: "ip 12,
+// empty 3".
+func topReasons(rejected map[string]int) string {
+	reasons := slices.Collect(maps.Keys(rejected))
+	slices.SortFunc(reasons, func(a, b string) int {
+		if c := cmp.Compare(rejected[b], rejected[a]); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, len(reasons))
+	for i, k := range reasons {
+		parts[i] = fmt.Sprintf("%s %d", k, rejected[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // replay saves the answers a previous run journaled but did not get

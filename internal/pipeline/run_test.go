@@ -715,3 +715,27 @@ func TestReplayDoesNotOverwriteNewerRecords(t *testing.T) {
 		t.Errorf("the journal still held %d answers after the replay", s.Replayed)
 	}
 }
+
+// A source whose every value is rejected yields nothing to look up: that
+// is said in a WARN line and the summary, and the run is not a plain ok.
+func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
+	var logs bytes.Buffer
+	opt := opts(t)
+	opt.Logger = logging.New(&logs, logging.Info)
+	opt.SourceHint = "check the events file"
+	s, err := run(t, opt, &rows{values: []string{"10.0.0.1", "10.0.0.2", "", "wpad"}}, newStore(), newVT(t0.Unix()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Status == StatusOK || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "all 4 candidate values were rejected (ip 2, empty 1, single_label 1)") {
+		t.Errorf("summary %+v; want it partial, saying every candidate was rejected and why", s)
+	}
+	if !strings.Contains(logs.String(), "WARN ") || !strings.Contains(logs.String(), "check the events file") {
+		t.Errorf("no WARN line with the hint:\n%s", logs.String())
+	}
+	// No candidate at all (a quiet window) stays ok.
+	s, _ = run(t, opts(t), &rows{}, newStore(), newVT(t0.Unix()))
+	if s.Status != StatusOK || len(s.Errors) != 0 {
+		t.Errorf("no candidates: %+v", s)
+	}
+}

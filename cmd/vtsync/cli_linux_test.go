@@ -112,3 +112,71 @@ func TestRunSummaryAtATerminal(t *testing.T) {
 		t.Errorf("piped summary %v", sum)
 	}
 }
+
+// runAtTerminal runs vtsync with stdout on a terminal and returns what the
+// terminal showed (line ends as written) and stderr.
+func runAtTerminal(t *testing.T, args ...string) (shown, stderr string) {
+	t.Helper()
+	ctl, tty := openPTY(t)
+	cmd := exec.Command(binary, args...)
+	var errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = tty, &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	got := make(chan string, 1)
+	go func() { got <- readAll(ctl) }()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("vtsync %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+	}
+	select {
+	case shown = <-got:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the terminal was not closed")
+	}
+	return strings.ReplaceAll(shown, "\r\n", "\n"), errb.String()
+}
+
+// Text a domain's owner chooses (its certificate issuer, its registrar)
+// reaches a terminal escaped, in export and in logs, never raw.
+func TestDataReachesTheTerminalEscaped(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	path := filepath.Join(dir, "vt", "cdn-telemetry-sync.com.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostile := "\x1b]0;owned\x07\x1b[2J\rcdn-telemetry-sync.com,0\n\u202egro"
+	ob, _ := json.Marshal("Let's Encrypt" + hostile)
+	rb, _ := json.Marshal("NameSilo" + hostile)
+	s := strings.Replace(string(b), `"O": "Let's Encrypt"`, `"O": `+string(ob), 1)
+	s = strings.Replace(s, `"registrar": "NameSilo, LLC"`, `"registrar": `+string(rb), 1)
+	if s == string(b) {
+		t.Fatal("the demo's VirusTotal object changed: update this test")
+	}
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runBinary(t, "run", "--config", cfg, "-v"); code != 0 || strings.ContainsAny(stderr, "\x1b\x07\r\u202e") {
+		t.Fatalf("run: exit %d, stderr:\n%q", code, stderr)
+	}
+	for format, escaped := range map[string]string{
+		"csv":  `NameSilo\x1b]0;owned\a\x1b[2J\rcdn-telemetry-sync.com,0\n\u202egro`,
+		"json": `NameSilo\u001b]0;owned\u0007\u001b[2J\rcdn-telemetry-sync.com,0\n\u202egro`,
+	} {
+		shown, stderr := runAtTerminal(t, "export", "--config", cfg, "--format", format)
+		if strings.ContainsAny(shown, "\x1b\x07\r\u202e") || strings.ContainsAny(stderr, "\x1b\x07\r\u202e") {
+			t.Errorf("export --format %s at a terminal shows raw control characters:\n%q", format, shown)
+		}
+		if !strings.Contains(shown, escaped) {
+			t.Errorf("export --format %s at a terminal lost the escaped value:\n%s", format, shown)
+		}
+	}
+	// Redirected, the export is the data as it is.
+	_, out, _ := runBinary(t, "export", "--config", cfg)
+	if !strings.Contains(out, "Let's Encrypt"+hostile) {
+		t.Errorf("export to a pipe changed the values:\n%q", out)
+	}
+}

@@ -1,6 +1,6 @@
 // Package logging writes vtsync's log lines: one line per record, prefixed
 // with a level splunkd understands (DEBUG, INFO, WARN, ERROR, FATAL), with
-// registered secrets redacted.
+// registered secrets redacted and the control characters of data escaped.
 package logging
 
 import (
@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/vtsync/vtsync/internal/termtext"
 )
 
 // Level is a log severity.
@@ -82,10 +84,16 @@ func (l *Logger) Logf(lvl Level, format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	l.shared.mu.Lock()
 	defer l.shared.mu.Unlock()
-	msg = Scrub(msg, l.shared.secrets...)
-	msg = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ").Replace(msg)
-	fmt.Fprintf(l.w, "%s %s%s\n", lvl, l.prefix, msg)
+	msg = Scrub(l.prefix+msg, l.shared.secrets...)
+	// One record, one line: the line breaks of a message that wraps errors
+	// become spaces, and every other control character (an ESC from a
+	// VirusTotal answer, a tab in an event) is written escaped, so that no
+	// value from data reaches splunkd.log or a terminal raw.
+	msg = termtext.Clean(newlines.Replace(msg))
+	fmt.Fprintf(l.w, "%s %s\n", lvl, msg)
 }
+
+var newlines = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
 
 // Debugf logs at DEBUG.
 func (l *Logger) Debugf(format string, args ...any) { l.Logf(Debug, format, args...) }

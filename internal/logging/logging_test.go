@@ -24,6 +24,20 @@ func TestLinesAreLeveledSingleAndRedacted(t *testing.T) {
 	}
 }
 
+// A value from data (a certificate issuer, an event's field, a file name)
+// never carries a raw control character into a log line: no ESC to clear
+// a terminal or set its title, no CR to overwrite the line, no tab.
+func TestDataControlCharactersAreEscaped(t *testing.T) {
+	var buf bytes.Buffer
+	l := New(&buf, Info).With("input=\x1b[2Jx")
+	issuer := "CN=R10\x1b]0;owned\x07\rERROR forged\t\u202egro.evil\u009b31m\xff"
+	l.Warnf("lookup of example.com: issuer %s", issuer)
+	want := `WARN input=\x1b[2Jx lookup of example.com: issuer CN=R10\x1b]0;owned\a ERROR forged\t\u202egro.evil\u009b31m\xff` + "\n"
+	if buf.String() != want {
+		t.Errorf("got:\n%q\nwant:\n%q", buf.String(), want)
+	}
+}
+
 func TestConcurrentLinesDoNotInterleave(t *testing.T) {
 	var buf bytes.Buffer
 	l := New(&buf, Debug)

@@ -1,6 +1,7 @@
 package standalone
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -282,9 +283,15 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	}
 	var n int
 	var err error
-	if *out == "" {
+	switch {
+	case *out == "" && progress.IsTerminal(stdout):
+		var buf bytes.Buffer
+		if n, err = Export(ctx, cfg, &buf, *format, log); err == nil {
+			err = writeForTerminal(stdout, buf.Bytes(), *format)
+		}
+	case *out == "":
 		n, err = Export(ctx, cfg, stdout, *format, log)
-	} else {
+	default:
 		n, err = exportFile(ctx, cfg, *out, *format, log)
 	}
 	if err != nil {

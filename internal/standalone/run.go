@@ -3,10 +3,12 @@ package standalone
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/detect"
@@ -15,6 +17,7 @@ import (
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/termtext"
 )
 
 // RunOnce performs one sync with cfg: it builds the stages, runs the
@@ -145,6 +148,45 @@ func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *l
 	}
 	_, err = buf.WriteTo(w)
 	return n, err
+}
+
+// writeForTerminal writes an export to a person's terminal: every value
+// with its control characters escaped (termtext), so that a certificate
+// issuer or a registrar chosen by a domain's owner cannot clear the screen
+// or forge rows. A CSV cell's line breaks (the multivalue separator) show
+// as \n. Redirected or written with --out, the export is left as it is.
+func writeForTerminal(w io.Writer, data []byte, format string) error {
+	if format != ExportCSV {
+		// JSON lines: the encoder escaped C0 controls; DEL, C1 and the
+		// format characters that reorder text it leaves raw.
+		var b strings.Builder
+		for line := range strings.Lines(string(data)) {
+			b.WriteString(termtext.Clean(strings.TrimSuffix(line, "\n")))
+			b.WriteByte('\n')
+		}
+		_, err := io.WriteString(w, b.String())
+		return err
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	cw := csv.NewWriter(w)
+	for {
+		row, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		for i, v := range row {
+			row[i] = termtext.Clean(v)
+		}
+		if err := cw.Write(row); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 func exportTo(w io.Writer, ls *localstore.Store, format string) (int, error) {

@@ -1,7 +1,15 @@
-// Package vttest is a strict fake of the VirusTotal API v3 domain lookup
-// (GET /api/v3/domains/{domain}) for tests and benchmarks: it checks the API
-// key, enforces per-minute and daily quotas, answers with VirusTotal's
+// Package vttest is a strict fake of the VirusTotal API v3 object lookups
+// vtsync makes — GET /api/v3/domains/{domain}, /api/v3/ip_addresses/{ip}
+// and /api/v3/files/{md5|sha1|sha256} — for tests and benchmarks: it
+// checks the API key, enforces per-minute and daily quotas shared by every
+// kind of lookup (they belong to the key), answers with VirusTotal's
 // envelopes and error codes, and injects scripted faults.
+//
+// A file object is found by any of its three hashes, and its id is always
+// its SHA-256, as VirusTotal answers. VirusTotal documents no answer for
+// a malformed id; the fake refuses a malformed IP address or file hash as
+// it refuses a malformed domain, with 400 InvalidArgumentError, which a
+// client must treat as a permanent failure of that lookup.
 package vttest
 
 import (
@@ -14,6 +22,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -87,14 +96,14 @@ type Server struct {
 	once   sync.Once
 
 	mu        sync.Mutex
-	objects   map[string]*cached // lower-case domain → its 200 answer
+	objects   map[string]*cached // object path ("domains/x.example") → its 200 answer
 	next      []Fault
-	perFault  map[string][]Fault
-	window    []time.Time // quota-counted requests in the last minute
+	perFault  map[string][]Fault // by object path
+	window    []time.Time        // quota-counted requests in the last minute
 	day       string
 	dayCount  int
 	total     int64
-	perDomain map[string]int
+	perObject map[string]int // authenticated requests by object path
 	times     []time.Time
 	rejected  int // 429 answers
 	inFlight  int
@@ -125,7 +134,7 @@ func newServer(opts []Option) *Server {
 		closed:    make(chan struct{}),
 		objects:   map[string]*cached{},
 		perFault:  map[string][]Fault{},
-		perDomain: map[string]int{},
+		perObject: map[string]int{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -152,39 +161,96 @@ func (s *Server) Transport() http.RoundTripper { return memTransport{s} }
 // AddDomain makes domain known with the given attributes object. It panics
 // if attributes is not a JSON object: that is a bug in the calling test.
 func (s *Server) AddDomain(domain string, attributes json.RawMessage) {
-	if !isObject(attributes) {
-		panic("vttest: AddDomain: attributes must be a JSON object")
+	s.addObject("AddDomain", "domain", strings.ToLower(domain), attributes)
+}
+
+// AddIPAddress makes the IP address ip known with the given attributes
+// object. It panics if ip is not an IP address or attributes is not a
+// JSON object.
+func (s *Server) AddIPAddress(ip string, attributes json.RawMessage) {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		panic("vttest: AddIPAddress: " + err.Error())
 	}
-	domain = strings.ToLower(domain)
+	s.addObject("AddIPAddress", "ip_address", a.String(), attributes)
+}
+
+// AddFileObject makes a file known with the given attributes object, which
+// must hold its "sha256" (the object's id) and may hold "md5" and "sha1":
+// the file is then found by any of them. It panics otherwise.
+func (s *Server) AddFileObject(attributes json.RawMessage) {
+	var h struct{ SHA256 string }
+	if isObject(attributes) {
+		_ = json.Unmarshal(attributes, &h)
+	}
+	if !validHash(strings.ToLower(h.SHA256)) || len(h.SHA256) != 64 {
+		panic("vttest: AddFileObject: attributes must be a JSON object holding a SHA-256 \"sha256\"")
+	}
+	s.addObject("AddFileObject", "file", strings.ToLower(h.SHA256), attributes)
+}
+
+// collections maps an object type to its API collection.
+var collections = map[string]string{"domain": "domains", "ip_address": "ip_addresses", "file": "files"}
+
+// addObject builds the object {id, type, links, attributes} and adds it.
+func (s *Server) addObject(caller, typ, id string, attributes json.RawMessage) {
+	if !isObject(attributes) {
+		panic("vttest: " + caller + ": attributes must be a JSON object")
+	}
 	obj, err := json.Marshal(struct {
 		ID         string            `json:"id"`
 		Type       string            `json:"type"`
 		Links      map[string]string `json:"links"`
 		Attributes json.RawMessage   `json:"attributes"`
-	}{domain, "domain", map[string]string{"self": s.base + "/domains/" + domain}, attributes})
+	}{id, typ, map[string]string{"self": s.base + "/" + collections[typ] + "/" + id}, attributes})
 	if err != nil {
-		panic("vttest: AddDomain: " + err.Error())
+		panic("vttest: " + caller + ": " + err.Error())
 	}
-	s.add(domain, obj)
+	if err := s.add(typ, id, obj); err != nil {
+		panic("vttest: " + caller + ": " + err.Error())
+	}
 }
 
-// cached is a domain's response body, plain and gzip-compressed.
+// cached is an object's response body, plain and gzip-compressed.
 type cached struct{ plain, gzipped []byte }
 
-// add stores the envelope {"data":obj} for domain.
-func (s *Server) add(domain string, obj []byte) {
+// add stores the envelope {"data":obj} under the path of the object of
+// type typ and the given id; a file also under its MD5 and SHA-1.
+func (s *Server) add(typ, id string, obj []byte) error {
+	coll, ok := collections[typ]
+	if !ok {
+		return fmt.Errorf("object type %q is not one the fake serves (domain, ip_address, file)", typ)
+	}
+	paths := []string{coll + "/" + strings.ToLower(id)}
+	if typ == "file" {
+		var o struct {
+			Attributes struct{ MD5, SHA1 json.RawMessage }
+		}
+		_ = json.Unmarshal(obj, &o)
+		for _, raw := range []json.RawMessage{o.Attributes.MD5, o.Attributes.SHA1} {
+			var h string
+			if json.Unmarshal(raw, &h) == nil && validHash(strings.ToLower(h)) {
+				paths = append(paths, coll+"/"+strings.ToLower(h))
+			}
+		}
+	}
 	body := make([]byte, 0, len(obj)+10)
 	body = append(append(append(body, `{"data":`...), obj...), '}')
 	a := &cached{plain: body, gzipped: compress(body)}
 	s.mu.Lock()
-	s.objects[domain] = a
+	for _, p := range paths {
+		s.objects[p] = a
+	}
 	s.mu.Unlock()
+	return nil
 }
 
-// AddFile makes the domain object in a JSON file known. The file holds
-// either an API response envelope {"data":{...}} or the object itself
-// (optionally inside a {"request_info":…,"response":{...}} wrapper, as in
-// some public fixtures). The object's id names the domain.
+// AddFile makes the object in a JSON file known: a domain, an IP address
+// or a file. The JSON file holds either an API response envelope
+// {"data":{...}} or the object itself (optionally inside a
+// {"request_info":…,"response":{...}} wrapper, as in some public
+// fixtures). The object's id names it; a file object is also found by the
+// md5 and sha1 of its attributes.
 func (s *Server) AddFile(path string) error {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -209,15 +275,14 @@ func (s *Server) AddFile(path string) error {
 		Type       string          `json:"type"`
 		Attributes json.RawMessage `json:"attributes"`
 	}
-	if err := json.Unmarshal(obj, &head); err != nil || head.ID == "" || head.Type != "domain" || !isObject(head.Attributes) {
-		return fmt.Errorf("%s: not a VirusTotal domain object (need id, type \"domain\" and attributes)", path)
+	if err := json.Unmarshal(obj, &head); err != nil || head.ID == "" || collections[head.Type] == "" || !isObject(head.Attributes) {
+		return fmt.Errorf("%s: not a VirusTotal domain, ip_address or file object (need id, type and attributes)", path)
 	}
 	var compact bytes.Buffer
 	if err := json.Compact(&compact, obj); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	s.add(strings.ToLower(head.ID), compact.Bytes())
-	return nil
+	return s.add(head.Type, head.ID, compact.Bytes())
 }
 
 // LoadDir adds every *.json file of dir with AddFile.
@@ -235,7 +300,8 @@ func (s *Server) LoadDir(dir string) error {
 }
 
 // FailNext serves faults, in order, to the next len(faults) authenticated
-// domain requests, whatever the domain. They take precedence over FailDomain.
+// object requests, whatever the object. They take precedence over
+// FailDomain and FailPath.
 func (s *Server) FailNext(faults ...Fault) {
 	s.mu.Lock()
 	s.next = append(s.next, faults...)
@@ -243,10 +309,15 @@ func (s *Server) FailNext(faults ...Fault) {
 }
 
 // FailDomain serves faults, in order, to the next requests for domain.
-func (s *Server) FailDomain(domain string, faults ...Fault) {
-	domain = strings.ToLower(domain)
+func (s *Server) FailDomain(domain string, faults ...Fault) { s.FailPath("domains/"+domain, faults...) }
+
+// FailPath serves faults, in order, to the next requests for the object at
+// path, relative to the API base ("ip_addresses/8.8.8.8", "files/<md5>":
+// a kind's Path).
+func (s *Server) FailPath(path string, faults ...Fault) {
+	path = strings.ToLower(path)
 	s.mu.Lock()
-	s.perFault[domain] = append(s.perFault[domain], faults...)
+	s.perFault[path] = append(s.perFault[path], faults...)
 	s.mu.Unlock()
 }
 
@@ -259,10 +330,15 @@ func (s *Server) Requests() int64 {
 }
 
 // DomainRequests returns how many authenticated requests asked for domain.
-func (s *Server) DomainRequests(domain string) int {
+func (s *Server) DomainRequests(domain string) int { return s.PathRequests("domains/" + domain) }
+
+// PathRequests returns how many authenticated, well-formed requests asked
+// for the object at path, relative to the API base (a kind's Path). A file
+// asked for by its MD5 and by its SHA-256 counts under two paths.
+func (s *Server) PathRequests(path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.perDomain[strings.ToLower(domain)]
+	return s.perObject[strings.ToLower(path)]
 }
 
 // Rejected returns how many 429 answers (quota or injected) were sent.
@@ -313,8 +389,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusUnauthorized, "WrongCredentialsError", "Wrong API key")
 		return
 	}
-	rest, ok := strings.CutPrefix(r.URL.Path, "/api/v3/domains/")
-	if !ok || rest == "" || strings.Contains(rest, "/") {
+	coll, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/api/v3/"), "/")
+	route, known := routes[coll]
+	if !strings.HasPrefix(r.URL.Path, "/api/v3/") || !known || rest == "" || strings.Contains(rest, "/") {
 		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf("Resource not found: %s", r.URL.Path))
 		return
 	}
@@ -323,23 +400,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("Method %s not allowed for %s", r.Method, r.URL.Path))
 		return
 	}
-	domain := strings.ToLower(rest)
-	if !validDomain(domain) {
-		writeError(w, r, http.StatusBadRequest, "InvalidArgumentError",
-			fmt.Sprintf("Domain %q is not a valid domain pattern", rest))
+	id := strings.ToLower(rest)
+	if !route.valid(id) {
+		writeError(w, r, http.StatusBadRequest, "InvalidArgumentError", fmt.Sprintf(route.invalid, rest))
 		return
 	}
+	path := coll + "/" + id
 
 	s.mu.Lock()
-	s.perDomain[domain]++
+	s.perObject[path]++
 	var fault Fault
 	if len(s.next) > 0 {
 		fault, s.next = s.next[0], s.next[1:]
-	} else if q := s.perFault[domain]; len(q) > 0 {
-		fault, s.perFault[domain] = q[0], q[1:]
+	} else if q := s.perFault[path]; len(q) > 0 {
+		fault, s.perFault[path] = q[0], q[1:]
 	}
 	overQuota := fault == 0 && s.overQuota(now)
-	obj := s.objects[domain]
+	obj := s.objects[path]
 	if fault == QuotaExceeded || fault == TooManyRequests || overQuota {
 		s.rejected++
 	}
@@ -351,7 +428,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case overQuota:
 		writeError(w, r, http.StatusTooManyRequests, "QuotaExceededError", "Quota exceeded")
 	case obj == nil:
-		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf("Domain %q not found", domain))
+		writeError(w, r, http.StatusNotFound, "NotFoundError", fmt.Sprintf(route.notFound, id))
 	case acceptsGzip(r.Header.Get("Accept-Encoding")):
 		write(w, http.StatusOK, obj.gzipped, true)
 	default:
@@ -500,6 +577,39 @@ func acceptsGzip(header string) bool {
 		}
 	}
 	return false
+}
+
+// routes are the object collections the fake serves: how an id is
+// checked, and the messages of a malformed and of an unknown one.
+var routes = map[string]struct {
+	valid             func(id string) bool
+	invalid, notFound string
+}{
+	"domains":      {validDomain, "Domain %q is not a valid domain pattern", "Domain %q not found"},
+	"ip_addresses": {validIP, "%q is not a valid IP address", "IP address %q not found"},
+	"files":        {validHash, "%q is not a valid file hash (MD5, SHA-1 or SHA-256)", "File %q not found"},
+}
+
+// validIP accepts an IPv4 address in dotted decimal or an IPv6 address,
+// without a zone.
+func validIP(s string) bool {
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
+}
+
+// validHash accepts 32, 40 or 64 lower-case hex digits.
+func validHash(s string) bool {
+	switch len(s) {
+	case 32, 40, 64:
+	default:
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // validDomain accepts host names VirusTotal would look up: dot-separated

@@ -18,6 +18,11 @@ import (
 	"time"
 
 	vt "github.com/VirusTotal/vt-go"
+
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 )
 
 // answer is a decoded response of the fake.
@@ -91,7 +96,8 @@ func TestRoutesAndErrors(t *testing.T) {
 		{"GET", "/api/v3/domains/known.example", "wrong", 401, "WrongCredentialsError", "Wrong API key"},
 		{"GET", "/api/v3/domains/unknown.example", APIKey, 404, "NotFoundError", `Domain "unknown.example" not found`},
 		{"GET", "/api/v3/domains/known.example/resolutions", APIKey, 404, "NotFoundError", ""},
-		{"GET", "/api/v3/files/abc", APIKey, 404, "NotFoundError", ""},
+		{"GET", "/api/v3/files/abc", APIKey, 400, "InvalidArgumentError", `"abc" is not a valid file hash (MD5, SHA-1 or SHA-256)`},
+		{"GET", "/api/v3/urls/abc", APIKey, 404, "NotFoundError", ""},
 		{"GET", "/api/v2/domains/known.example", APIKey, 404, "NotFoundError", ""},
 		{"GET", "/api/v3/domains/", APIKey, 404, "NotFoundError", ""},
 		{"POST", "/api/v3/domains/known.example", APIKey, 405, "BadRequestError", ""},
@@ -112,8 +118,8 @@ func TestRoutesAndErrors(t *testing.T) {
 	if s.DomainRequests("known.example") != 0 {
 		t.Errorf("rejected requests counted per domain: %d", s.DomainRequests("known.example"))
 	}
-	if s.Requests() != 11 {
-		t.Errorf("Requests() = %d, want 11", s.Requests())
+	if s.Requests() != 12 {
+		t.Errorf("Requests() = %d, want 12", s.Requests())
 	}
 }
 
@@ -363,7 +369,7 @@ func TestAddFileAndLoadDir(t *testing.T) {
 			t.Errorf("%s: %d %s", d, a.status, a.body)
 		}
 	}
-	for _, body := range []string{`{"data":{"id":"x","type":"ip_address","attributes":{}}}`, `{"data":{"type":"domain"}}`, `[1]`, `{`} {
+	for _, body := range []string{`{"data":{"id":"x","type":"url","attributes":{}}}`, `{"data":{"type":"domain"}}`, `[1]`, `{`} {
 		p := filepath.Join(t.TempDir(), "bad.json")
 		_ = os.WriteFile(p, []byte(body), 0o600)
 		if err := s.AddFile(p); err == nil || !strings.Contains(err.Error(), p) {
@@ -372,20 +378,120 @@ func TestAddFileAndLoadDir(t *testing.T) {
 	}
 }
 
-func TestConformanceFixtures(t *testing.T) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "virustotal")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skip("conformance fixtures absent: shared/ must sit beside the repository")
-	}
+// LoadDir reads an object of each kind, in each form, from testdata.
+func TestLoadDirEveryKind(t *testing.T) {
 	s := New()
 	defer s.Close()
-	if err := s.LoadDir(dir); err != nil {
+	if err := s.LoadDir("testdata"); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{"tawuhoju.com", "loremipsum-services.net"} {
-		if a := do(t, http.DefaultTransport, "GET", s.URL()+"/domains/"+d, APIKey); a.status != 200 {
-			t.Errorf("%s: %d", d, a.status)
+	for path, id := range map[string]string{
+		"domains/example.com":  "example.com",
+		"ip_addresses/1.1.1.1": "1.1.1.1",
+		"files/275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f": "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+		"files/44d88612fea8a8f36de82e1278abb02f":                                 "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+		"files/3395856CE81F2B7382DEE72602F798B642F14140":                         "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f",
+	} {
+		a := do(t, http.DefaultTransport, "GET", s.URL()+"/"+path, APIKey)
+		var env struct{ Data struct{ ID string } }
+		if a.status != 200 || json.Unmarshal(a.body, &env) != nil || env.Data.ID != id {
+			t.Errorf("%s: %d %.80s", path, a.status, a.body)
 		}
+	}
+}
+
+// The IP address and file routes answer as the domain route does: the
+// object, NotFoundError, or InvalidArgumentError for a malformed id.
+func TestIPAndFileRoutes(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.AddIPAddress("2001:4860:4860:0:0:0:0:8888", json.RawMessage(`{"asn":15169}`))
+	s.AddIPAddress("8.8.8.8", json.RawMessage(`{"asn":15169}`))
+	const md5, sha256 = "44d88612fea8a8f36de82e1278abb02f", "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+	s.AddFileObject(json.RawMessage(`{"md5":"` + md5 + `","sha256":"` + strings.ToUpper(sha256) + `","size":68}`))
+	for _, tc := range []struct {
+		path          string
+		status        int
+		code, message string
+		id, typ       string
+	}{
+		{"/ip_addresses/8.8.8.8", 200, "", "", "8.8.8.8", "ip_address"},
+		{"/ip_addresses/2001:4860:4860::8888", 200, "", "", "2001:4860:4860::8888", "ip_address"},
+		{"/ip_addresses/9.9.9.9", 404, "NotFoundError", `IP address "9.9.9.9" not found`, "", ""},
+		{"/ip_addresses/10.0.0.1", 404, "NotFoundError", `IP address "10.0.0.1" not found`, "", ""},
+		{"/ip_addresses/999.1.1.1", 400, "InvalidArgumentError", `"999.1.1.1" is not a valid IP address`, "", ""},
+		{"/ip_addresses/example.com", 400, "InvalidArgumentError", "", "", ""},
+		{"/ip_addresses/fe80::1%25eth0", 400, "InvalidArgumentError", "", "", ""},
+		{"/files/" + md5, 200, "", "", sha256, "file"},
+		{"/files/" + strings.ToUpper(md5), 200, "", "", sha256, "file"},
+		{"/files/" + sha256, 200, "", "", sha256, "file"},
+		{"/files/" + strings.Repeat("1", 40), 404, "NotFoundError", `File "` + strings.Repeat("1", 40) + `" not found`, "", ""},
+		{"/files/" + md5[:31], 400, "InvalidArgumentError", "", "", ""},
+		{"/files/" + md5 + "/behaviours", 404, "NotFoundError", "", "", ""},
+	} {
+		a := do(t, http.DefaultTransport, "GET", s.URL()+tc.path, APIKey)
+		var env struct {
+			Data struct {
+				ID, Type   string
+				Links      struct{ Self string }
+				Attributes map[string]any
+			}
+		}
+		_ = json.Unmarshal(a.body, &env)
+		if a.status != tc.status || a.code() != tc.code || (tc.message != "" && a.message() != tc.message) ||
+			env.Data.ID != tc.id || env.Data.Type != tc.typ {
+			t.Errorf("%s: %d %s %q id %q type %q", tc.path, a.status, a.code(), a.message(), env.Data.ID, env.Data.Type)
+		}
+		if tc.status == 200 && (env.Data.Attributes == nil || !strings.HasSuffix(env.Data.Links.Self, "/"+env.Data.ID)) {
+			t.Errorf("%s: object %s", tc.path, a.body)
+		}
+	}
+	if n := s.PathRequests("files/" + md5); n != 2 {
+		t.Errorf("PathRequests(files/md5) = %d, want 2", n)
+	}
+	if n := s.PathRequests("ip_addresses/999.1.1.1"); n != 0 {
+		t.Errorf("a malformed id was counted: %d", n)
+	}
+}
+
+// The key's quota is one, whatever kind of object is asked for; faults
+// are scripted per path.
+func TestQuotaAndFaultsAcrossKinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewInMemory(WithMinuteQuota(2))
+		rt := s.Transport()
+		s.FailPath("ip_addresses/8.8.8.8", Transient)
+		var codes []string
+		for _, p := range []string{"/ip_addresses/8.8.8.8", "/domains/a.example", "/files/" + strings.Repeat("a", 64), "/ip_addresses/8.8.8.8"} {
+			codes = append(codes, do(t, rt, "GET", s.URL()+p, APIKey).code())
+		}
+		want := []string{"TransientError", "NotFoundError", "NotFoundError", "QuotaExceededError"}
+		if fmt.Sprint(codes) != fmt.Sprint(want) {
+			t.Errorf("codes %v, want %v", codes, want)
+		}
+		time.Sleep(61 * time.Second)
+		if c := do(t, rt, "GET", s.URL()+"/ip_addresses/8.8.8.8", APIKey).code(); c != "NotFoundError" {
+			t.Errorf("after a minute: %s", c)
+		}
+	})
+}
+
+func TestAddIPAndFileObjectRefuseBadInput(t *testing.T) {
+	for name, add := range map[string]func(){
+		"AddIPAddress(not an IP)":      func() { NewInMemory().AddIPAddress("8.8.8", json.RawMessage(`{}`)) },
+		"AddIPAddress(array)":          func() { NewInMemory().AddIPAddress("8.8.8.8", json.RawMessage(`[]`)) },
+		"AddFileObject(no sha256)":     func() { NewInMemory().AddFileObject(json.RawMessage(`{"md5":"44d88612fea8a8f36de82e1278abb02f"}`)) },
+		"AddFileObject(md5 as sha256)": func() { NewInMemory().AddFileObject(json.RawMessage(`{"sha256":"44d88612fea8a8f36de82e1278abb02f"}`)) },
+		"AddFileObject(not an object)": func() { NewInMemory().AddFileObject(json.RawMessage(`"x"`)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s did not panic", name)
+				}
+			}()
+			add()
+		}()
 	}
 }
 
@@ -396,4 +502,45 @@ func TestAddDomainRejectsNonObjects(t *testing.T) {
 		}
 	}()
 	NewInMemory().AddDomain("x.example", json.RawMessage(`[1]`))
+}
+
+// Each kind's Path reaches its object in the fake, and its Map reads the
+// fake's answer: the fake and the kinds agree on routes and envelopes.
+func TestKindsReadTheFake(t *testing.T) {
+	s := NewInMemory()
+	if err := s.LoadDir("testdata"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		kind         kind.Kind
+		raw, unknown string
+	}{
+		{domainkind.Kind{}, "www.Example.com", "example.org"},
+		{ipkind.Kind{}, "[::ffff:1.1.1.1]:443", "1.0.0.1"},
+		{filekind.Kind{}, "SHA1=3395856CE81F2B7382DEE72602F798B642F14140,IMPHASH=00000000000000000000000000000001",
+			"3395856ce81f2b7382dee72602f798b642f14141"},
+	} {
+		key, reason := tc.kind.Normalize(tc.raw)
+		if reason != "" {
+			t.Fatalf("%s: Normalize(%q) rejected: %s", tc.kind.Name(), tc.raw, reason)
+		}
+		a := do(t, s.Transport(), "GET", s.URL()+"/"+tc.kind.Path(key), APIKey)
+		if a.status != 200 {
+			t.Fatalf("%s %s: %d %s", tc.kind.Name(), key, a.status, a.body)
+		}
+		r, err := tc.kind.Map(key, a.body, now)
+		if err != nil || r.ID() != key || !r.Found() {
+			t.Errorf("%s %s: %s, %v", tc.kind.Name(), key, show(r), err)
+		}
+		a = do(t, s.Transport(), "GET", s.URL()+"/"+tc.kind.Path(tc.unknown), APIKey)
+		if a.status != 404 || a.code() != "NotFoundError" {
+			t.Errorf("%s: unknown key answered %d %s", tc.kind.Name(), a.status, a.code())
+		}
+	}
+}
+
+func show(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -1,5 +1,7 @@
 // Command genassets writes the generated files of the Splunk app:
-// README/inputs.conf.spec from the parameter table and the app icons.
+// README/inputs.conf.spec from the parameter table, collections.conf and
+// transforms.conf from the indicator kinds' record contracts, and the app
+// icons.
 //
 //	go run ./build/genassets [-app splunk_app/vtsync]
 //
@@ -19,6 +21,7 @@ import (
 	"path/filepath"
 
 	"github.com/vtsync/vtsync/internal/appcheck"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/params"
 )
 
@@ -33,6 +36,12 @@ func main() {
 
 func run(app string) error {
 	if err := write(filepath.Join(app, "README", "inputs.conf.spec"), appcheck.InputsSpec(appcheck.Scheme, params.Args)); err != nil {
+		return err
+	}
+	if err := write(filepath.Join(app, "default", "collections.conf"), collectionsConf(kind.All())); err != nil {
+		return err
+	}
+	if err := write(filepath.Join(app, "default", "transforms.conf"), transformsConf(kind.All())); err != nil {
 		return err
 	}
 	for _, ic := range []struct {

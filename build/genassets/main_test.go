@@ -15,7 +15,7 @@ func TestCommittedAssetsAreCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := filepath.Join("..", "..", "splunk_app", "vtsync")
-	for _, rel := range []string{"README/inputs.conf.spec", "static/appIcon.png", "static/appIcon_2x.png", "static/appIconAlt.png", "static/appIconAlt_2x.png"} {
+	for _, rel := range []string{"README/inputs.conf.spec", "default/collections.conf", "default/transforms.conf", "static/appIcon.png", "static/appIcon_2x.png", "static/appIconAlt.png", "static/appIconAlt_2x.png"} {
 		want, err := os.ReadFile(filepath.Join(tmp, rel))
 		if err != nil {
 			t.Fatal(err)

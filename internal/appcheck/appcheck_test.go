@@ -139,6 +139,15 @@ func TestBrokenApps(t *testing.T) {
 		{"collection field undeclared", func(t *testing.T, d string) {
 			edit(t, d, "default/collections.conf", "field.registrar = string\n", "")
 		}, "record field registrar is not declared"},
+		{"file hashes not accelerated", func(t *testing.T, d string) {
+			edit(t, d, "default/collections.conf", "accelerated_fields.sha256 = {\"sha256\": 1}\n", "")
+		}, "[vtsync_files] accelerated_fields.sha256"},
+		{"ip lookup lacks a field", func(t *testing.T, d string) {
+			edit(t, d, "default/transforms.conf", "asn, as_owner, ", "as_owner, ")
+		}, "[vtsync_ips] fields_list"},
+		{"ip collection lacks its stanza", func(t *testing.T, d string) {
+			edit(t, d, "default/collections.conf", "[vtsync_ips]", "[vtsync_ip]")
+		}, "no [vtsync_ips] stanza"},
 		{"lookup not case-insensitive", func(t *testing.T, d string) {
 			edit(t, d, "default/transforms.conf", "\ncase_sensitive_match = false", "\ncase_sensitive_match = true")
 		}, "case_sensitive_match"},

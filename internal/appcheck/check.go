@@ -17,9 +17,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/vtsync/vtsync/internal/kind"
+	_ "github.com/vtsync/vtsync/internal/kind/all" // every kind's collection
 	"github.com/vtsync/vtsync/internal/params"
-	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/version"
 )
 
@@ -350,95 +352,113 @@ func (c *checker) executables() {
 	}
 }
 
-// kvstore: the collection declares the record's fields with the right
-// types, the lookup exposes exactly the record's fields.
+// kvstore: each kind's collection declares its record's fields with the
+// right types, and its lookup exposes exactly the record's fields.
 func (c *checker) kvstore() {
+	for _, k := range kind.All() {
+		c.kvstoreKind(k)
+	}
+}
+
+func (c *checker) kvstoreKind(k kind.Kind) {
 	const cf = "default/collections.conf"
-	coll := c.conf(cf).Stanza(Collection)
+	name := k.Collection()
+	coll := c.conf(cf).Stanza(name)
 	if coll == nil {
-		c.addf(cf, "no [%s] stanza", Collection)
+		c.addf(cf, "no [%s] stanza", name)
 		coll = &Stanza{Values: map[string]string{}}
 	}
-	want := recordTypes()
+	fields := k.Fields()
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.Name
+	}
+	// The Go type of the kind's records says which types each field may
+	// be declared with.
+	want := recordTypes(reflect.TypeOf(k.NotFound("", time.Time{})))
 	declared := map[string]bool{"_key": true}
-	for _, k := range coll.Keys {
-		v := coll.Values[k]
+	for _, key := range coll.Keys {
+		v := coll.Values[key]
 		switch {
-		case strings.HasPrefix(k, "field."):
-			name := strings.TrimPrefix(k, "field.")
-			declared[name] = true
-			types, ok := want[name]
-			if !ok {
-				c.addf(cf, "%s: %s is not a record field (record.Fields)", k, name)
+		case strings.HasPrefix(key, "field."):
+			f := strings.TrimPrefix(key, "field.")
+			declared[f] = true
+			types, ok := want[f]
+			if !ok || !slices.Contains(names, f) {
+				c.addf(cf, "[%s] %s: %s is not a field of the %s kind's records", name, key, f, k.Name())
 			} else if !slices.Contains(types, v) {
-				c.addf(cf, "%s = %s; the record's Go type needs one of %v", k, v, types)
+				c.addf(cf, "[%s] %s = %s; the record's Go type needs one of %v", name, key, v, types)
 			}
 			if !slices.Contains([]string{"number", "bool", "string", "time"}, v) {
-				c.addf(cf, "%s = %s; collections.conf types are number, bool, string and time", k, v)
+				c.addf(cf, "[%s] %s = %s; collections.conf types are number, bool, string and time", name, key, v)
 			}
-		case strings.HasPrefix(k, "accelerated_fields."):
+		case strings.HasPrefix(key, "accelerated_fields."):
 			var idx map[string]int
 			if err := json.Unmarshal([]byte(v), &idx); err != nil || len(idx) == 0 {
-				c.addf(cf, "%s is not a JSON object of field: 1 or -1", k)
+				c.addf(cf, "[%s] %s is not a JSON object of field: 1 or -1", name, key)
 			}
 			for f, dir := range idx {
 				if _, ok := want[f]; !ok || (dir != 1 && dir != -1) {
-					c.addf(cf, "%s: %s: %d is not a record field with direction 1 or -1", k, f, dir)
+					c.addf(cf, "[%s] %s: %s: %d is not a record field with direction 1 or -1", name, key, f, dir)
 				}
 			}
-		case k == "enforceTypes" || k == "replicate" || k == "profilingEnabled" || k == "profilingThresholdMs" ||
-			k == "replication_dump_strategy" || k == "replication_dump_maximum_file_size":
+		case key == "enforceTypes" || key == "replicate" || key == "profilingEnabled" || key == "profilingThresholdMs" ||
+			key == "replication_dump_strategy" || key == "replication_dump_maximum_file_size":
 		default:
-			c.addf(cf, "unknown setting %s", k)
+			c.addf(cf, "[%s] unknown setting %s", name, key)
 		}
 	}
-	for name, types := range want {
-		if !declared[name] && !slices.Contains(types, "") {
-			c.addf(cf, "record field %s is not declared (field.%s = %s)", name, name, types[0])
+	for f, types := range want {
+		if !declared[f] && !slices.Contains(types, "") {
+			c.addf(cf, "[%s] record field %s is not declared (field.%s = %s)", name, f, f, types[0])
 		}
 	}
-	if v, ok := coll.Get("accelerated_fields.domain"); !ok || strings.ReplaceAll(v, " ", "") != `{"domain":1}` {
-		c.addf(cf, `accelerated_fields.domain = {"domain": 1} is missing`)
+	for _, f := range fields {
+		if !f.Accelerated {
+			continue
+		}
+		if v, ok := coll.Get("accelerated_fields." + f.Name); !ok || strings.ReplaceAll(v, " ", "") != `{"`+f.Name+`":1}` {
+			c.addf(cf, `[%s] accelerated_fields.%s = {"%s": 1} is missing`, name, f.Name, f.Name)
+		}
 	}
 
 	const tf = "default/transforms.conf"
-	lk := c.conf(tf).Stanza(Collection)
+	lk := c.conf(tf).Stanza(name)
 	if lk == nil {
-		c.addf(tf, "no [%s] lookup definition", Collection)
+		c.addf(tf, "no [%s] lookup definition", name)
 		return
 	}
 	if v, _ := lk.Get("external_type"); v != "kvstore" {
-		c.addf(tf, "[%s] external_type = %q; want kvstore", Collection, v)
+		c.addf(tf, "[%s] external_type = %q; want kvstore", name, v)
 	}
-	if v, _ := lk.Get("collection"); v != Collection {
-		c.addf(tf, "[%s] collection = %q; want %s", Collection, v, Collection)
+	if v, _ := lk.Get("collection"); v != name {
+		c.addf(tf, "[%s] collection = %q; want %s", name, v, name)
 	}
 	if v, _ := lk.Get("case_sensitive_match"); v != "false" {
-		c.addf(tf, "[%s] case_sensitive_match = %q; want false (domains are stored lower-case)", Collection, v)
+		c.addf(tf, "[%s] case_sensitive_match = %q; want false (keys are stored lower-case)", name, v)
 	}
 	v, _ := lk.Get("fields_list")
 	list := strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' })
 	for _, f := range list {
 		if _, ok := want[f]; !ok && f != "_key" {
-			c.addf(tf, "fields_list names %s, which is not a record field", f)
+			c.addf(tf, "[%s] fields_list names %s, which is not a record field", name, f)
 		} else if !declared[f] && !slices.Contains(want[f], "") {
-			c.addf(tf, "fields_list names %s, which the collection does not declare", f)
+			c.addf(tf, "[%s] fields_list names %s, which the collection does not declare", name, f)
 		}
 	}
-	if got, exp := sortedCopy(list), sortedCopy(record.Fields); !slices.Equal(got, exp) {
-		c.addf(tf, "fields_list %v; record.Fields is %v", list, record.Fields)
+	if got, exp := sortedCopy(list), sortedCopy(names); !slices.Equal(got, exp) {
+		c.addf(tf, "[%s] fields_list %v; the %s kind's Fields are %v", name, list, k.Name(), names)
 	}
 }
 
-// recordTypes maps each record field (but _key) to the collections.conf
-// types its Go type allows; "" means it may stay undeclared (arrays, which
-// collections.conf cannot type).
-func recordTypes() map[string][]string {
+// recordTypes maps each field of a record type (but _key) to the
+// collections.conf types its Go type allows; "" means it may stay
+// undeclared (arrays, which collections.conf cannot type).
+func recordTypes(t reflect.Type) map[string][]string {
 	out := map[string][]string{}
-	t := reflect.TypeFor[record.Record]()
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "_key" {
+		if name == "_key" || name == "" || name == "-" {
 			continue
 		}
 		ft := t.Field(i).Type

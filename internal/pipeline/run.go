@@ -157,6 +157,7 @@ type runner struct {
 	stopped   chan struct{} // closed: start no more lookups
 	keyBad    atomic.Bool
 	quotaGone atomic.Bool
+	unreached atomic.Bool // VirusTotal could not be reached: lookups stopped
 	answered  atomic.Bool // VirusTotal answered a lookup this run
 	// The quota hold at the start (see quotaHoldFirst).
 	quotaStreak int
@@ -259,6 +260,10 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 			runErr = fmt.Errorf("input %s: search failed: %w", in, srcErr)
 			status = StatusFailed
 		}
+	}
+	if r.unreached.Load() && r.sum.LookedUp == 0 && runErr == nil {
+		runErr = fmt.Errorf("input %s: %w: nothing was looked up", in, enrich.ErrUnreachable)
+		status = StatusFailed
 	}
 	if r.keyBad.Load() {
 		runErr = fmt.Errorf("input %s: %w: enter a valid api_key in Settings > Data inputs > vtsync > %s; no lookups are made until then", in, r.keyErr, in)
@@ -468,6 +473,13 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.keyErr = err // read after the workers are done
 				r.stop()
 				cancel(err) // stop in-flight lookups at once
+			}
+		case errors.Is(err, enrich.ErrUnreachable):
+			if !r.unreached.Swap(true) {
+				r.stop()
+				cancel(err) // lookups queued for a slot would only fail alike
+				r.log.Errorf("Input %s: %v. No more lookups this run; the due domains wait for the next run.", r.opt.Input, err)
+				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {

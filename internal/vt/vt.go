@@ -49,6 +49,15 @@ const (
 	quotaPause = time.Minute
 	// maxBody bounds a response body; a domain object is tens of kilobytes.
 	maxBody = 16 << 20
+	// unreachableAfter is how many lookups in a row may end without any of
+	// their attempts reaching VirusTotal before lookups stop (see
+	// enrich.ErrUnreachable).
+	unreachableAfter = 3
+	// unsentRetry is the wait before retrying an attempt that never got a
+	// connection; such a retry reuses that attempt's request slot when it
+	// goes out within windowGuard/2 of the slot (VirusTotal never saw the
+	// first), so it does not queue for a new one.
+	unsentRetry = 100 * time.Millisecond
 )
 
 // Config configures an Enricher.
@@ -85,6 +94,9 @@ type Enricher struct {
 
 	calls      atomic.Int64
 	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
+	// unreached counts lookups in a row that ended without reaching
+	// VirusTotal; any attempt that reaches it resets the count.
+	unreached atomic.Int32
 }
 
 var _ interface {
@@ -256,8 +268,12 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		return record.Record{}, fmt.Errorf("VirusTotal lookup of %q: not a domain name", domain)
 	}
 	u := e.base.JoinPath("domains", domain)
-	sentAny := false // whether any attempt reached VirusTotal
+	sentAny := false   // whether any attempt reached VirusTotal
+	var slot time.Time // when the last attempt's request slot was granted, if VirusTotal never saw that attempt
 	for attempt := 1; ; attempt++ {
+		if err := e.unreachable(domain); err != nil {
+			return record.Record{}, notSent(sentAny, err)
+		}
 		if err := e.quotaPaused(domain); err != nil {
 			return record.Record{}, notSent(sentAny, err)
 		}
@@ -267,13 +283,16 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		if err := enrich.Gate(ctx); err != nil {
 			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
 		}
-		if err := e.lim().Wait(ctx); err != nil {
-			enrich.Refund(ctx)
-			if ctx.Err() != nil {
-				return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
+		if slot.IsZero() || time.Since(slot) >= windowGuard/2 {
+			if err := e.lim().Wait(ctx); err != nil {
+				enrich.Refund(ctx)
+				if ctx.Err() != nil {
+					return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
+				}
+				return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
+					domain, context.DeadlineExceeded))
 			}
-			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
-				domain, context.DeadlineExceeded))
+			slot = time.Now()
 		}
 		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
 			enrich.Refund(ctx)
@@ -283,9 +302,12 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		if sent {
 			e.calls.Add(1)
 			sentAny = true
+			slot = time.Time{}
+			e.unreached.Store(0)
 		} else {
 			// Refused connection, DNS, proxy or TLS failure: VirusTotal
-			// never saw the request, so it costs no budget.
+			// never saw the request, so it costs no budget, and its slot
+			// is still unused.
 			enrich.Refund(ctx)
 		}
 		// An answer that arrived counts even when the run is ending: a
@@ -317,13 +339,18 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); check api_key in the vtsync input (Splunk keeps it in storage/passwords) and that the key is active on virustotal.com and allowed domain lookups",
 				domain, enrich.ErrUnauthorized, why)
 		case failed:
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", domain, why)
+			return record.Record{}, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", domain, why))
 		}
 		// retry
 		if attempt > e.maxRetries {
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s", domain, attempt, why)
+			return record.Record{}, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s", domain, attempt, why))
 		}
 		wait := e.backoff(attempt)
+		if !sent {
+			// Nothing reached VirusTotal: retry at once with the same slot
+			// (a new one would cost a pacing interval per attempt).
+			wait = unsentRetry/2 + rand.N(unsentRetry/2+1)
+		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s; no time left for another attempt before the deadline",
 				domain, attempt, why)
@@ -337,6 +364,29 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		case <-t.C:
 		}
 	}
+}
+
+// unsentFailure is the error of a failed lookup. One none of whose attempts
+// reached VirusTotal wraps enrich.ErrNotSent and adds to the run of such
+// lookups; the one that makes it unreachableAfter long wraps
+// enrich.ErrUnreachable too.
+func (e *Enricher) unsentFailure(sentAny bool, err error) error {
+	if sentAny {
+		return err
+	}
+	if e.unreached.Add(1) >= unreachableAfter {
+		err = fmt.Errorf("%w: %d lookups in a row got no connection (last: %w); check vt_api_url, proxy_url, DNS and the firewall between this host and VirusTotal", enrich.ErrUnreachable, unreachableAfter, err)
+	}
+	return notSent(false, err) // nothing paid: the domain stays due
+}
+
+// unreachable returns the error for a lookup not sent because the last
+// unreachableAfter lookups could not reach VirusTotal.
+func (e *Enricher) unreachable(domain string) error {
+	if e.unreached.Load() >= unreachableAfter {
+		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (%d lookups in a row got no connection)", domain, enrich.ErrUnreachable, unreachableAfter)
+	}
+	return nil
 }
 
 // quotaPaused returns the error for a lookup not sent because VirusTotal

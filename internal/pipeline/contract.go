@@ -65,9 +65,14 @@ type Options struct {
 	Input                string // input name, for logs and the summary
 	RefreshDays          int    // found records older than this are due (default 7)
 	NotFoundRefreshHours int    // negative records older than this are due (default 24)
-	MaxConcurrency       int    // lookups in flight (default 4)
-	DailyLookupBudget    int    // lookups per UTC day; 0 = no cap
-	BatchSize            int    // documents per Store.Save (default and maximum 1000)
+	// The rest of the refresh policy (internal/refresh), off at zero:
+	// not_found_max_hours, young_refresh_days, refresh_jitter_percent.
+	NotFoundMaxHours     int
+	YoungRefreshDays     int
+	RefreshJitterPercent int
+	MaxConcurrency       int // lookups in flight (default 4)
+	DailyLookupBudget    int // lookups per UTC day; 0 = no cap
+	BatchSize            int // documents per Store.Save (default and maximum 1000)
 	// Lookups false: this process must not spend quota (a search head
 	// cluster member that is not the captain); it still replays its
 	// journal and reports.

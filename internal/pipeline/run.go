@@ -17,6 +17,7 @@ import (
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/refresh"
 )
 
 const (
@@ -93,6 +94,8 @@ func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.E
 	r := &runner{
 		opt: opt, src: src, store: store, enr: enr, log: opt.Logger,
 		wall: time.Now(), now: opt.Now(), stopped: make(chan struct{}),
+		policy: refresh.Policy{RefreshDays: opt.RefreshDays, NotFoundHours: opt.NotFoundRefreshHours,
+			NotFoundMaxHours: opt.NotFoundMaxHours, YoungRefreshDays: opt.YoungRefreshDays, JitterPercent: opt.RefreshJitterPercent},
 	}
 	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
 		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget}
@@ -141,6 +144,10 @@ type runner struct {
 	spend *budget
 	wall  time.Time // for the duration
 	now   time.Time // run start, for freshness
+	// policy decides freshness; misses holds the stored negative record of
+	// each due domain, for refresh.Next (dispatcher writes, workers read).
+	policy refresh.Policy
+	misses sync.Map
 
 	vtBefore int64 // the enricher's and the store's request counters at start
 	kvBefore int
@@ -431,11 +438,15 @@ func (r *runner) check(ctx context.Context, chunk []string) []string {
 		case err == nil:
 			due = chunk[:0]
 			for _, d := range chunk {
-				if rec, ok := got[d]; ok && rec.Fresh(r.now.Unix(), r.opt.RefreshDays, r.opt.NotFoundRefreshHours) {
+				rec, ok := got[d]
+				switch {
+				case ok && r.policy.Fresh(rec, r.now.Unix()):
 					fresh++
-				} else {
-					due = append(due, d)
+					continue
+				case ok && !rec.VTFound:
+					r.misses.Store(d, rec)
 				}
+				due = append(due, d)
 			}
 		case ctx.Err() == nil:
 			r.log.Errorf("Input %s: the KV store freshness check of %d domains failed: %v. They are not looked up this run; check the KV store (splunkd health) and the collection parameter.", r.opt.Input, len(chunk), err)
@@ -465,6 +476,9 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			rec.Key, rec.Domain = d, d
 			if rec.EnrichedTime == 0 {
 				rec.EnrichedTime = r.opt.Now().Unix()
+			}
+			if prev, ok := r.misses.Load(d); ok {
+				rec = refresh.Next(prev.(record.Record), rec)
 			}
 			r.answered.Store(true)
 			r.journal(rec)

@@ -15,6 +15,9 @@
 //	state_dir: .vtsync            # checkpoints, daily budget, run lock; default .vtsync
 //	refresh_days: 7               # a found record older than this is looked up again
 //	not_found_refresh_hours: 24   # a "VirusTotal does not know it" record: after this many hours
+//	not_found_max_hours: 168      # ... backing off to this while VirusTotal keeps not knowing it
+//	young_refresh_days: 0         # a record flagged young on its creation date: after this many days (0: refresh_days)
+//	refresh_jitter_percent: 10    # each period shortened by up to this, per domain, against weekly waves
 //	max_run_seconds: 840          # a run stops looking up, flushes and returns after this
 //
 //	source:                       # where candidate domains come from
@@ -200,6 +203,9 @@ type rawConfig struct {
 	StateDir             string    `yaml:"state_dir"`
 	RefreshDays          string    `yaml:"refresh_days"`
 	NotFoundRefreshHours string    `yaml:"not_found_refresh_hours"`
+	NotFoundMaxHours     string    `yaml:"not_found_max_hours"`
+	YoungRefreshDays     string    `yaml:"young_refresh_days"`
+	RefreshJitterPercent string    `yaml:"refresh_jitter_percent"`
 	MaxRunSeconds        string    `yaml:"max_run_seconds"`
 	Source               rawSource `yaml:"source"`
 	Enrich               rawEnrich `yaml:"enrich"`
@@ -309,6 +315,9 @@ var paramKeys = map[string]string{
 	"proxy_url":               "enrich.virustotal.proxy_url",
 	"refresh_days":            "refresh_days",
 	"not_found_refresh_hours": "not_found_refresh_hours",
+	"not_found_max_hours":     "not_found_max_hours",
+	"young_refresh_days":      "young_refresh_days",
+	"refresh_jitter_percent":  "refresh_jitter_percent",
 	"max_run_seconds":         "max_run_seconds",
 }
 
@@ -540,6 +549,9 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 	pv := map[string]string{
 		"refresh_days":            raw.RefreshDays,
 		"not_found_refresh_hours": raw.NotFoundRefreshHours,
+		"not_found_max_hours":     raw.NotFoundMaxHours,
+		"young_refresh_days":      raw.YoungRefreshDays,
+		"refresh_jitter_percent":  raw.RefreshJitterPercent,
 		"max_run_seconds":         raw.MaxRunSeconds,
 	}
 

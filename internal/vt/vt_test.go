@@ -720,7 +720,7 @@ func TestUnreachableStopsLookups(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		interval := time.Minute + windowGuard // one slot a minute
+		interval, _ := Pacing(1) // one slot a minute, plus the guard
 		var gated, refunded atomic.Int32
 		ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
 		for i := 1; i <= unreachableAfter; i++ {

@@ -31,9 +31,13 @@ fuzz:
 
 # Standalone mode on the embedded default: sample Sysmon events, saved
 # VirusTotal answers, an embedded store; no Splunk and no VirusTotal key.
+# The detection also reads the events indexed after the run (one domain
+# stays pending) and lists every domain with the reason it was or was not
+# flagged.
 demo: build
 	./$(BIN) run --config examples/demo/vtsync.yaml --once
-	./$(BIN) detect --config examples/demo/vtsync.yaml
+	./$(BIN) detect --config examples/demo/vtsync.yaml --all \
+	  --events examples/demo/events.ndjson --events examples/demo/events-late.ndjson
 
 # The installable Splunk app, dist/vtsync-<version>.tgz: runs the app check,
 # cross-compiles ./cmd/vtsync for linux, darwin and windows (amd64) and

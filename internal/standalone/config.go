@@ -68,11 +68,15 @@
 //	    password_env: SPLUNK_PASSWORD
 //	    ca_file: splunkd-ca.pem
 //
-//	detect:                       # the detection's macros, with the app's defaults
+//	detect:                       # the detection's macros (detect.Settings), with the app's defaults
 //	  max_age_days: 45
 //	  max_distinct_hosts: 10
 //	  min_positives: 2
-//	  issuer_org: Let's Encrypt
+//	  popular_max_rank: 100000    # young domains ranked within this are not flagged; 0 = none is popular
+//	  free_ca_orgs: [Let's Encrypt]
+//	  young_needs_free_ca: false  # true: young only together with a free-CA certificate
+//	  flag_not_found: false       # true: flag domains VirusTotal does not know
+//	  alert_pending: false        # true: domains not looked up yet count as alerts
 //	  browsers: [chrome.exe, iexplore.exe, firefox.exe, opera.exe, microsoftedge.exe, safari, msedge.exe, brave.exe]
 package standalone
 
@@ -282,11 +286,17 @@ type rawKV struct {
 	Collection string `yaml:"collection"`
 }
 
+// rawDetect holds the keys of detect.Settings.
 type rawDetect struct {
 	MaxAgeDays       string   `yaml:"max_age_days"`
 	MaxDistinctHosts string   `yaml:"max_distinct_hosts"`
 	MinPositives     string   `yaml:"min_positives"`
+	PopularMaxRank   string   `yaml:"popular_max_rank"`
+	FreeCAOrgs       []string `yaml:"free_ca_orgs"`
 	IssuerOrg        string   `yaml:"issuer_org"`
+	YoungNeedsFreeCA string   `yaml:"young_needs_free_ca"`
+	FlagNotFound     string   `yaml:"flag_not_found"`
+	AlertPending     string   `yaml:"alert_pending"`
 	Browsers         []string `yaml:"browsers"`
 }
 
@@ -757,39 +767,28 @@ func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) Splu
 
 func rules(e *errs, d rawDetect) detect.Rules {
 	r := detect.DefaultRules()
-	if s := strings.TrimSpace(d.MaxAgeDays); s != "" {
-		// Plain decimals only: ParseFloat also reads NaN, Inf and hex
-		// floats, and NaN would pass any range check written as v < 0.
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || strings.Trim(s, "0123456789.") != "" || !(v >= 0 && v <= 36500) {
-			e.add("detect.max_age_days", "%q must be a number of days from 0 to 36500", s)
+	set := func(key string, values ...string) {
+		if err := r.Set(key, values...); err != nil {
+			e.add("detect."+key, "%v", err)
 		}
-		r.MaxAgeDays = v
 	}
-	if s := strings.TrimSpace(d.MaxDistinctHosts); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > 1000000 {
-			e.add("detect.max_distinct_hosts", "%q must be a whole number from 1 to 1000000", s)
+	for _, s := range []struct{ key, v string }{
+		{"max_age_days", d.MaxAgeDays}, {"max_distinct_hosts", d.MaxDistinctHosts}, {"min_positives", d.MinPositives},
+		{"popular_max_rank", d.PopularMaxRank}, {"young_needs_free_ca", d.YoungNeedsFreeCA},
+		{"flag_not_found", d.FlagNotFound}, {"alert_pending", d.AlertPending},
+	} {
+		if strings.TrimSpace(s.v) != "" {
+			set(s.key, s.v)
 		}
-		r.MaxDistinctHosts = v
-	}
-	if s := strings.TrimSpace(d.MinPositives); s != "" {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || v < 1 || v > 1000 {
-			e.add("detect.min_positives", "%q must be a whole number from 1 to 1000", s)
-		}
-		r.MinPositives = v
 	}
 	if s := strings.TrimSpace(d.IssuerOrg); s != "" {
-		r.IssuerOrg = s
+		set("free_ca_orgs", s) // the single-organisation form of free_ca_orgs
+	}
+	if d.FreeCAOrgs != nil {
+		set("free_ca_orgs", d.FreeCAOrgs...)
 	}
 	if d.Browsers != nil {
-		r.Browsers = nil
-		for _, b := range d.Browsers {
-			if b = strings.TrimSpace(b); b != "" {
-				r.Browsers = append(r.Browsers, b)
-			}
-		}
+		set("browsers", d.Browsers...)
 	}
 	return r
 }

@@ -106,10 +106,11 @@ var domains = []vtDomain{
 		ranks: map[string]int{"Cisco Umbrella": 95}, categories: map[string]string{"BitDefender": "computersandsoftware"}},
 	{name: "cloudflare.com", created: date(2009, 2, 17), registrar: "Cloudflare, Inc.", issuer: &cloudflareCA, reputation: 25,
 		ranks: map[string]int{"Cisco Umbrella": 30, "Majestic": 20}, categories: map[string]string{"Sophos": "information technology"}},
-	// Popular and abused: engines flag it, the popularity filter drops it.
-	// githubusercontent.com is a public suffix (the list's private part),
-	// so each host name under it is a registered domain of its own.
-	{name: "raw.githubusercontent.com", created: date(2014, 2, 6), registrar: "MarkMonitor Inc.", issuer: &digicert, malicious: 3, suspicious: 1, reputation: -5,
+	// Popular and abused now and then: one engine flags it, fewer than
+	// min_positives. githubusercontent.com is a public suffix (the list's
+	// private part), so each host name under it is a registered domain of
+	// its own.
+	{name: "raw.githubusercontent.com", created: date(2014, 2, 6), registrar: "MarkMonitor Inc.", issuer: &digicert, malicious: 1, suspicious: 2, reputation: -5,
 		ranks: map[string]int{"Cisco Umbrella": 160, "Majestic": 900}, categories: map[string]string{"Forcepoint ThreatSeeker": "information technology", "alphaMountain.ai": "Information Technology"}},
 	{name: "notepad-plus-plus.org", created: date(2009, 12, 1), registrar: "OVH sas", issuer: &letsEncryptR11, reputation: 3,
 		ranks: map[string]int{"Majestic": 9200, "Cisco Umbrella": 310000}, categories: map[string]string{"BitDefender": "computersandsoftware"}},
@@ -136,6 +137,19 @@ var domains = []vtDomain{
 		categories: map[string]string{"Forcepoint ThreatSeeker": "phishing and other frauds"}, tags: []string{"phishing"}},
 	// Left alone: fresh Let's Encrypt, but 24 hosts: a roll-out, not a compromise.
 	{name: "corpvpn-client-update.com", created: days(12), registrar: "GoDaddy.com, LLC", issuer: &letsEncryptR10, reputation: 0},
+
+	// Flagged: engines call it malicious although Cisco Umbrella ranks it
+	// (its only rank): popularity never hides positives.
+	{name: "adnet-telemetry.net", created: date(2020, 8, 3), registrar: "NameCheap, Inc.", issuer: &sectigo, malicious: 5, suspicious: 2, reputation: -23,
+		ranks: map[string]int{"Cisco Umbrella": 38500}, categories: map[string]string{"Forcepoint ThreatSeeker": "advertisements", "Sophos": "spyware and malware"}, tags: []string{"adware"}},
+
+	// Left alone: registered 15 days ago, but already ranked within
+	// popular_max_rank: the popularity threshold suppresses the young rule.
+	{name: "newco-collab.app", created: days(15), registrar: "Google LLC", issuer: &letsEncryptR11, reputation: 2,
+		ranks: map[string]int{"Cisco Umbrella": 12400, "Cloudflare Radar": 20000}, categories: map[string]string{"BitDefender": "business"}},
+	// Left alone: WHOIS says it was registered two days after the contact
+	// (dropped and registered again): a negative age is not young.
+	{name: "legacy-vendor-portal.com", created: days(-2), registrar: "NameCheap, Inc.", issuer: &letsEncryptR11, reputation: 0},
 }
 
 // junk are destination values the pipeline and the detection must drop.
@@ -159,6 +173,7 @@ type event struct {
 type gen struct {
 	r      *rand.Rand
 	events []event
+	late   []event // events-late.ndjson: indexed after the input's search ran
 }
 
 func host(i int) string { return fmt.Sprintf("WS-%03d.ad.example.org", 101+i) }
@@ -172,6 +187,11 @@ func destIP(name string) string {
 }
 
 func (g *gen) add(at time.Time, hostIdx int, image, dest string, port int) {
+	g.events = append(g.events, g.event(at, hostIdx, image, dest, port))
+}
+
+// event returns a Sysmon network connection event (EventID 3).
+func (g *gen) event(at time.Time, hostIdx int, image, dest string, port int) event {
 	if strings.Contains(image, "%s") {
 		image = fmt.Sprintf(image, user(hostIdx))
 	}
@@ -179,12 +199,12 @@ func (g *gen) add(at time.Time, hostIdx int, image, dest string, port int) {
 	if dest == "" || dest == "-" || strings.Count(dest, ".") == 3 && strings.Trim(dest, "0123456789.") == "" {
 		ip = dest
 	}
-	g.events = append(g.events, event{
+	return event{
 		UtcTime: at.Format("2006-01-02 15:04:05.000"), EventID: 3, Computer: host(hostIdx),
 		User: `AD\` + user(hostIdx), Image: image, Protocol: "tcp",
 		SourceIP:            fmt.Sprintf("10.10.%d.%d", 1+hostIdx/200, 10+hostIdx%200),
 		DestinationHostname: dest, DestinationIP: ip, DestinationPort: port, at: at,
-	})
+	}
 }
 
 // randomIn returns a time in the window.
@@ -269,6 +289,19 @@ func (g *gen) traffic() {
 	}
 	g.add(Ref.Add(-19*time.Minute), 26, rundll32, "zq3x9-relay.top", 8443)
 	g.add(Ref.Add(-9*time.Minute), 26, rundll32, "zq3x9-relay.top", 8443)
+
+	// The detection's cases of popularity and age.
+	g.add(Ref.Add(-16*time.Minute), 34, rundll32, "cdn.adnet-telemetry.net", 443)
+	for _, h := range []int{0, 6, 15, 22, 28} {
+		g.add(Ref.Add(-50*time.Minute+time.Duration(h)*time.Minute), h, teams, "assets.newco-collab.app", 443)
+	}
+	g.add(Ref.Add(-40*time.Minute), 3, acmeUpdate, "portal.legacy-vendor-portal.com", 443)
+	g.add(Ref.Add(-36*time.Minute), 10, acmeUpdate, "legacy-vendor-portal.com", 443)
+
+	// Indexed late: the input's search never saw it, so the domain has no
+	// record when the detection runs: pending.
+	g.late = append(g.late, g.event(Ref.Add(-6*time.Minute), 18, rundll32, "cdn.late-indexed-relay.xyz", 443),
+		g.event(Ref.Add(-4*time.Minute), 18, rundll32, "cdn.late-indexed-relay.xyz", 443))
 
 	slices.SortStableFunc(g.events, func(a, b event) int { return a.at.Compare(b.at) })
 }
@@ -363,16 +396,7 @@ func nonNilMap(m map[string]string) map[string]string {
 func Generate() map[string][]byte {
 	g := &gen{r: rand.New(rand.NewPCG(seed1, seed2))}
 	g.traffic()
-	var ev bytes.Buffer
-	for _, e := range g.events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			panic(err)
-		}
-		ev.Write(b)
-		ev.WriteByte('\n')
-	}
-	files := map[string][]byte{"events.ndjson": ev.Bytes()}
+	files := map[string][]byte{"events.ndjson": ndjson(g.events), "events-late.ndjson": ndjson(g.late)}
 	r := rand.New(rand.NewPCG(seed2, seed1))
 	for _, d := range domains {
 		b, err := json.MarshalIndent(envelope(d, r), "", "  ")
@@ -382,6 +406,19 @@ func Generate() map[string][]byte {
 		files[filepath.Join("vt", d.name+".json")] = append(b, '\n')
 	}
 	return files
+}
+
+func ndjson(events []event) []byte {
+	var buf bytes.Buffer
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
 }
 
 func main() {

@@ -161,7 +161,7 @@ func TestBrokenApps(t *testing.T) {
 			edit(t, d, "default/macros.conf", "definition = 45", "definition = `vtsync_max_age_days`")
 		}, "expands to itself"},
 		{"external macro with wrong arity", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "`ut_parse_extended(http_host, list)`", "`ut_parse_extended(http_host)`")
+			edit(t, d, "default/macros.conf", "`ut_parse_extended(host_name, list)`", "`ut_parse_extended(host_name)`")
 		}, "ut_parse_extended(1)"},
 		{"macro arity differs from its args", func(t *testing.T, d string) {
 			appendTo(t, d, "default/macros.conf", "\n[vtsync_pick(2)]\nargs = a\ndefinition = $a$\n")
@@ -176,26 +176,38 @@ func TestBrokenApps(t *testing.T) {
 			edit(t, d, "default/data/ui/views/vtsync_health.xml", "stats sum(vt_calls) as vt_calls", "stats sum(vt_lookups) as vt_calls")
 		}, "reads vt_lookups"},
 		{"dashboard reads a field stats dropped", func(t *testing.T, d string) {
-			edit(t, d, "default/data/ui/views/vtsync_health.xml", "| stats count as runs</query>", "| stats count as runs | table runs status</query>")
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", "<query>stats count as runs</query>", "<query>stats count as runs | table runs status</query>")
 		}, "table reads status"},
 		{"detection outputs a non-record field", func(t *testing.T, d string) {
 			edit(t, d, "default/macros.conf", "OUTPUT vt_found ", "OUTPUT vt_found vt_malicious ")
 		}, "outputs vt_malicious, which is not a record field"},
 		{"detection reads a field it never made", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "| where isnotnull(why)", "| where isnotnull(why) AND isnull(whitelisted)")
+			edit(t, d, "default/macros.conf", "| where status != \"clear\"", "| where status != \"clear\" AND isnull(whitelisted)")
 		}, "reads whitelisted"},
 		{"tstats reads a field the events lack", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "values(dest) as dest where", "values(dest) as dest values(user) as user where")
+			edit(t, d, "default/macros.conf", "min(_time) as event_time where", "min(_time) as event_time values(user) as user where")
 		}, "tstats reads user"},
+		{"a candidate source reads a field its data model lacks", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "by DNS.query DNS.src", "by DNS.query DNS.src DNS.process")
+		}, "[vtsync_candidates_cim_dns] tstats by reads DNS.process"},
+		{"the raw Sysmon source reads a field the add-on does not extract", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "coalesce(QueryName, DestinationHostname)", "coalesce(QueryName, dest_host)")
+		}, "[vtsync_candidates_sysmon] eval host_name reads dest_host"},
+		{"the switch names no candidate source", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "definition = `vtsync_candidates_sysmon`", "definition = `vtsync_candidates_zeek`")
+		}, "want one of the candidate sources"},
+		{"a view post-processes a base search it does not have", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", `<search id="base">`, `<search id="main">`)
+		}, `post-processes base search "base"`},
 		{"unknown command", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "| sort 0 - dc_dest", "| sort 0 - dc_dest | iplocation dest")
+			edit(t, d, "default/macros.conf", "| sort 0 - alert + event_time", "| sort 0 - alert + event_time | iplocation dest")
 		}, `command "iplocation" is not known`},
 		{"search over other events", func(t *testing.T, d string) {
 			edit(t, d, "default/savedsearches.conf", "sourcetype=\"vtsync:run\" \\", "sourcetype=\"vtsync:runs\" \\")
 		}, "reads events other than"},
-		{"loadjob of an unknown saved search", func(t *testing.T, d string) {
-			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "nobody:vtsync:vtsync - Recently", "nobody:vtsync:vtsync - Newly")
-		}, "which savedsearches.conf does not define"},
+		{"inputlookup reads the collection without a where clause", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "| inputlookup vtsync_domains where last_analysis_positive", "| inputlookup vtsync_domains | where last_analysis_positive")
+		}, "reads the whole collection"},
 		{"view without version", func(t *testing.T, d string) {
 			edit(t, d, "default/data/ui/views/vtsync_health.xml", `<form version="1.1"`, `<form`)
 		}, `version="1.1"`},

@@ -55,6 +55,7 @@ type Summary struct {
 	VTCalls       int64          `json:"vt_calls"`
 	KVWrites      int            `json:"kv_writes"`
 	KVRequests    int            `json:"kv_requests"`
+	Purged        int            `json:"purged"` // records deleted for retention_days (0 = kept)
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`

@@ -3,17 +3,20 @@ GO       ?= go
 BIN      := bin/vtsync
 PKGS     := ./...
 FUZZTIME ?= 5s
+# staticcheck, pinned; `.ci/run` installs it with go install.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test vet fmt-check unit fuzz bench demo package appcheck clean
+.PHONY: all build test vet staticcheck fmt-check unit fuzz bench demo package appcheck clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./cmd/vtsync
 
-# The README's test command: formatting, vet, race-enabled tests (the app
-# check included), then a short run of every fuzz target.
-test: fmt-check vet unit fuzz
+# The README's test command: formatting, vet, staticcheck, race-enabled
+# tests (the app check included), then a short run of every fuzz target.
+test: fmt-check vet staticcheck unit fuzz
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -21,6 +24,10 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+staticcheck:
+	@test -x "$(STATICCHECK)" || { echo "staticcheck not found at $(STATICCHECK); install it with: $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; exit 1; }
+	$(STATICCHECK) $(PKGS)
 
 unit:
 	$(GO) test -race -count=1 $(PKGS)

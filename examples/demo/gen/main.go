@@ -1,7 +1,10 @@
 // Command gen writes the demo's sample data: about an hour of Sysmon-like
-// network connection events (events.ndjson) from a few dozen Windows hosts,
-// and the VirusTotal API v3 responses of the domains they contact
-// (vt/<domain>.json), some of which VirusTotal does not know. Output is
+// network connection and process creation events (events.ndjson) from a
+// few dozen Windows hosts, and the VirusTotal API v3 responses of the
+// domains they contact (vt/<domain>.json), of the IP addresses they reach
+// without a name (vt/ip_addresses/<ip>.json) and of the process images
+// they start (vt/files/<hash>.json), some of which VirusTotal does not
+// know. Output is
 // deterministic: fixed seed, fixed reference time; re-run it after a
 // change and commit what it writes:
 //
@@ -18,6 +21,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -396,7 +400,15 @@ func nonNilMap(m map[string]string) map[string]string {
 func Generate() map[string][]byte {
 	g := &gen{r: rand.New(rand.NewPCG(seed1, seed2))}
 	g.traffic()
-	files := map[string][]byte{"events.ndjson": ndjson(g.events), "events-late.ndjson": ndjson(g.late)}
+	k := &kindGen{gen: g, r: rand.New(rand.NewPCG(seed1+1, seed2))}
+	k.traffic()
+	var ev bytes.Buffer
+	for _, b := range k.lines() {
+		ev.Write(b)
+		ev.WriteByte('\n')
+	}
+	files := map[string][]byte{"events.ndjson": ev.Bytes(), "events-late.ndjson": ndjson(g.late)}
+	maps.Copy(files, kindFiles())
 	r := rand.New(rand.NewPCG(seed2, seed1))
 	for _, d := range domains {
 		b, err := json.MarshalIndent(envelope(d, r), "", "  ")
@@ -425,16 +437,16 @@ func main() {
 	out := flag.String("out", ".", "demo `directory` to write events.ndjson and vt/ into")
 	flag.Parse()
 	files := Generate()
-	if err := os.MkdirAll(filepath.Join(*out, "vt"), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(*out, name)), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		if err := os.WriteFile(filepath.Join(*out, name), files[name], 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -46,9 +46,12 @@ demo: build
 	./$(BIN) detect --config examples/demo/vtsync.yaml --all \
 	  --events examples/demo/events.ndjson --events examples/demo/events-late.ndjson
 
-# The installable Splunk app, dist/vtsync-<version>.tgz: runs the app check,
-# cross-compiles ./cmd/vtsync for linux, darwin and windows (amd64) and
-# writes a reproducible archive (SOURCE_DATE_EPOCH sets the entries' mtime).
+# The installable Splunk app, dist/vtsync-<version>.tgz (linux, darwin and
+# windows executables, amd64) and dist/vtsync-<version>-cloud.tgz (Linux
+# only, for Splunk Cloud): runs the app check, cross-compiles ./cmd/vtsync,
+# writes README.txt's binary declaration and the open-source licences from
+# the executables' module lists, and writes reproducible archives
+# (SOURCE_DATE_EPOCH sets the entries' mtime).
 package:
 	$(GO) run ./build/package -out dist
 

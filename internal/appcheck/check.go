@@ -72,6 +72,8 @@ func run(appDir string, packaged bool) []Problem {
 	c.meta()
 	c.icons()
 	c.props()
+	c.manifest()
+	c.declaration()
 	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].File < c.probs[j].File })
 	return c.probs
 }
@@ -138,7 +140,7 @@ func (c *checker) files() {
 			return err
 		}
 		for i, line := range strings.Split(string(data), "\n") {
-			if hexRun.MatchString(line) {
+			if hexRun.MatchString(line) && !(rel == "README.txt" && sumLine.MatchString(line)) {
 				c.addf(rel, "line %d holds a run of 32 or more hexadecimal digits, which looks like an API key; keys belong in storage/passwords", i+1)
 			}
 		}

@@ -56,7 +56,7 @@ type Server struct {
 	schemes     map[string][]string                             // scheme → its arguments
 	confs       map[string]map[string]string                    // confKey(app, file, stanza) → values
 	requests    []Request
-	kvInit      int                                             // 503 answers left; <0: until SetKVInitializing(0)
+	kvInit      int // 503 answers left; <0: until SetKVInitializing(0)
 	maxSave     int
 	maxSaveSize int // bytes; 0: none
 	maxFind     int

@@ -74,6 +74,7 @@ func run(appDir string, packaged bool) []Problem {
 	c.props()
 	c.manifest()
 	c.declaration()
+	c.appserver()
 	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].File < c.probs[j].File })
 	return c.probs
 }
@@ -553,6 +554,10 @@ func (c *checker) searches() {
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
 			c.addf(rel, "cannot read: %v", err)
+			continue
+		}
+		if rootElement(data) == "view" {
+			c.pageView(rel, strings.TrimSuffix(e.Name(), ".xml"), data)
 			continue
 		}
 		queries, err := viewQueries(data)

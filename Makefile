@@ -7,7 +7,7 @@ FUZZTIME ?= 5s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test vet staticcheck fmt-check unit fuzz bench demo package appcheck clean
+.PHONY: all build test vet staticcheck fmt-check unit fuzz bench demo package appcheck screenshot clean
 
 all: build
 
@@ -59,6 +59,11 @@ package:
 # `make test` runs it too.
 appcheck:
 	$(GO) test -count=1 ./internal/appcheck/
+
+# The configuration page in headless Chromium (the browser test), with a
+# screenshot of it for docs/install.md.
+screenshot:
+	$(GO) test -count=1 -run TestConfigurationPage ./internal/configpage -args -screenshot $(CURDIR)/docs/config-page.png
 
 # Go micro-benchmarks, then the end-to-end scenarios (VT pacing at the
 # quota, a simulated day, a million-row run: 4-5 minutes); the results

@@ -24,6 +24,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/jsonerr"
 	"github.com/vtsync/vtsync/internal/termtext"
 )
 
@@ -471,7 +472,7 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 		}
 		var rec jsonRecord
 		if err := json.Unmarshal(b, &rec); err != nil {
-			return fmt.Errorf("events file %s:%d: not a JSON object: %v", path, line, err)
+			return fmt.Errorf("events file %s:%d: %s; each line of an NDJSON file is one event, a JSON object", path, line, jsonerr.Describe(err))
 		}
 		// Splunk's JSON export wraps each result: {"preview":false,
 		// "result":{...}}; preview rows are repeated later as final ones.

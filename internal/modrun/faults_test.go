@@ -250,7 +250,7 @@ func TestFaultMatrix(t *testing.T) {
 				if r.summary.Status != pipeline.StatusPartial || e.vt.Requests() != 0 || r.summary.Deferred != nDomains {
 					t.Errorf("status %s, %d VirusTotal requests, deferred %d; want partial, none, %d", r.summary.Status, e.vt.Requests(), r.summary.Deferred, nDomains)
 				}
-				wantLine(t, r, []string{"ERROR"}, "freshness check", "KV Store is initializing")
+				wantLine(t, r, []string{"ERROR"}, "checking the freshness", "KV Store is initializing")
 				wantError(t, r, "freshness check")
 			},
 			next: func(e *env) { e.splunk.SetKVInitializing(0) },

@@ -55,7 +55,6 @@ type Summary struct {
 	VTCalls       int64          `json:"vt_calls"`
 	KVWrites      int            `json:"kv_writes"`
 	KVRequests    int            `json:"kv_requests"`
-	Purged        int            `json:"purged"` // records deleted for retention_days (0 = kept)
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`
@@ -66,23 +65,41 @@ type Options struct {
 	Input                string // input name, for logs and the summary
 	RefreshDays          int    // found records older than this are due (default 7)
 	NotFoundRefreshHours int    // negative records older than this are due (default 24)
-	// The rest of the refresh policy (internal/refresh), off at zero:
-	// not_found_max_hours, young_refresh_days, refresh_jitter_percent.
-	NotFoundMaxHours     int
-	YoungRefreshDays     int
-	RefreshJitterPercent int
-	MaxConcurrency       int // lookups in flight (default 4)
-	DailyLookupBudget    int // lookups per UTC day; 0 = no cap
-	BatchSize            int // documents per Store.Save (default and maximum 1000)
+	MaxConcurrency       int    // lookups in flight (default 4)
+	DailyLookupBudget    int    // lookups per UTC day; 0 = no cap
+	BatchSize            int    // documents per Store.Save (default and maximum 1000)
 	// Lookups false: this process must not spend quota (a search head
 	// cluster member that is not the captain); it still replays its
 	// journal and reports.
 	Lookups  bool
 	StateDir string // checkpoint_dir: journal, daily budget, run lock; "" = no state
-	// SourceHint says what to check when the source fails; the default
-	// suits a Splunk search: "check the search parameter and splunkd".
+	// The words of the run's messages, so that their advice fits where
+	// it runs. Each default suits the modular input (a Splunk search, the
+	// KV store, checkpoint_dir, inputs.conf); standalone mode names its
+	// file, its embedded store and its YAML keys.
+	//
+	// SourceName is what the candidates come from: "the search".
+	SourceName string
+	// SourceHint says what to check when the source fails: "check the
+	// search parameter and splunkd".
 	SourceHint string
-	Logger     *logging.Logger
-	Progress   func(done, total int) // optional, called as lookups finish
-	Now        func() time.Time      // optional clock for tests
+	// StoreName is where records are kept: "the KV store".
+	StoreName string
+	// StoreHint says what to check when the store fails: "check the KV
+	// store (splunkd health) and the collection parameter".
+	StoreHint string
+	// StateName is where StateDir comes from: "the checkpoint directory".
+	StateName string
+	// KeyHint says what to do about a rejected VirusTotal key: "enter a
+	// valid api_key in Settings > Data inputs > vtsync > <input>".
+	KeyHint string
+	// DeadlineHint says what to do when max_run_seconds ends runs: "raise
+	// max_run_seconds or shorten the search window (earliest_time)".
+	DeadlineHint string
+	// OverlapHint says what to do when runs keep overlapping: "raise the
+	// input's interval or lower max_run_seconds".
+	OverlapHint string
+	Logger      *logging.Logger
+	Progress    func(done, total int) // optional, called as lookups finish
+	Now         func() time.Time      // optional clock for tests
 }

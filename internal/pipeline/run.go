@@ -17,7 +17,6 @@ import (
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
-	"github.com/vtsync/vtsync/internal/refresh"
 )
 
 const (
@@ -94,12 +93,32 @@ func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.E
 	r := &runner{
 		opt: opt, src: src, store: store, enr: enr, log: opt.Logger,
 		wall: time.Now(), now: opt.Now(), stopped: make(chan struct{}),
-		policy: refresh.Policy{RefreshDays: opt.RefreshDays, NotFoundHours: opt.NotFoundRefreshHours,
-			NotFoundMaxHours: opt.NotFoundMaxHours, YoungRefreshDays: opt.YoungRefreshDays, JitterPercent: opt.RefreshJitterPercent},
 	}
 	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
 		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget}
 	return r.run(ctx)
+}
+
+// defaultWords fills the message words opt leaves empty with the modular
+// input's.
+func defaultWords(opt *Options) {
+	for _, w := range []struct {
+		p *string
+		v string
+	}{
+		{&opt.SourceName, "the search"},
+		{&opt.SourceHint, "check the search parameter and splunkd"},
+		{&opt.StoreName, "the KV store"},
+		{&opt.StoreHint, "check the KV store (splunkd health) and the collection parameter"},
+		{&opt.StateName, "the checkpoint directory"},
+		{&opt.KeyHint, "enter a valid api_key in Settings > Data inputs > vtsync > " + opt.Input + " (Splunk keeps it in storage/passwords)"},
+		{&opt.DeadlineHint, "raise max_run_seconds or shorten the search window (earliest_time)"},
+		{&opt.OverlapHint, "raise the input's interval or lower max_run_seconds"},
+	} {
+		if *w.p == "" {
+			*w.p = w.v
+		}
+	}
 }
 
 func withDefaults(opt Options) Options {
@@ -121,9 +140,7 @@ func withDefaults(opt Options) Options {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	if opt.SourceHint == "" {
-		opt.SourceHint = "check the search parameter and splunkd"
-	}
+	defaultWords(&opt)
 	if opt.Logger == nil {
 		opt.Logger = logging.Discard()
 	}
@@ -144,10 +161,6 @@ type runner struct {
 	spend *budget
 	wall  time.Time // for the duration
 	now   time.Time // run start, for freshness
-	// policy decides freshness; misses holds the stored negative record of
-	// each due domain, for refresh.Next (dispatcher writes, workers read).
-	policy refresh.Policy
-	misses sync.Map
 
 	vtBefore int64 // the enricher's and the store's request counters at start
 	kvBefore int
@@ -164,7 +177,6 @@ type runner struct {
 	stopped   chan struct{} // closed: start no more lookups
 	keyBad    atomic.Bool
 	quotaGone atomic.Bool
-	unreached atomic.Bool // VirusTotal could not be reached: lookups stopped
 	answered  atomic.Bool // VirusTotal answered a lookup this run
 	// The quota hold at the start (see quotaHoldFirst).
 	quotaStreak int
@@ -186,12 +198,12 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if r.opt.StateDir != "" {
 		st, err := checkpoint.Open(r.opt.StateDir, in)
 		if errors.Is(err, checkpoint.ErrLocked) {
-			r.log.Warnf("Another run of input %s is still running (its state file is locked): this run is skipped. If this happens often, raise the input's interval or lower max_run_seconds.", in)
+			r.log.Warnf("Another run of input %s is still running (its state file is locked): this run is skipped. If this happens often, %s.", in, r.opt.OverlapHint)
 			r.note("another run of input %s is still running: skipped", in)
 			return r.finish(ctx, StatusSkipped, nil)
 		}
 		if err != nil {
-			err = fmt.Errorf("input %s: cannot open its state (checkpoint directory): %w", in, err)
+			err = fmt.Errorf("input %s: cannot open its state in %s: %w; the run lock, journal and daily budget live there: it must be a writable directory", in, r.opt.StateName, err)
 			r.log.Errorf("%v", err)
 			r.note("%v", err)
 			return r.finish(ctx, StatusFailed, err)
@@ -199,7 +211,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		defer st.Close()
 		r.state = st
 		if st.SetAside != "" {
-			r.log.Errorf("Input %s: its state file in the checkpoint directory was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those domains up again), and today's lookup budget count starts again. Check the disk of the checkpoint directory.", in, st.SetAside)
+			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those domains up again), and today's lookup budget count starts again. Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
 			r.note("state file damaged, set aside as %s", st.SetAside)
 		}
 	}
@@ -215,7 +227,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if !r.replay(ctx) {
 		// The store refuses what we already paid for: searching and checking
 		// freshness against it now would only hold the lock until the deadline.
-		err := fmt.Errorf("input %s: the answers left by a previous run could not be saved; this run does not search or look up. They stay in the journal for the next run; check the KV store (splunkd health, collection)", in)
+		err := fmt.Errorf("input %s: the answers left by a previous run could not be saved to %s; this run does not read %s or look up. They stay in the journal for the next run; %s", in, r.opt.StoreName, r.opt.SourceName, r.opt.StoreHint)
 		r.log.Errorf("%v", err)
 		return r.finish(ctx, StatusFailed, err)
 	}
@@ -261,19 +273,15 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	var runErr error
 	status := StatusOK
 	if srcErr != nil && ctx.Err() == nil { // a cancelled run says so in finish
-		r.log.Errorf("Input %s: the search failed after %d candidate values: %v. Domains collected before the failure were processed; %s.", in, r.sum.Candidates, srcErr, r.opt.SourceHint)
-		r.note("search failed after %d candidate values: %v", r.sum.Candidates, srcErr)
+		r.log.Errorf("Input %s: reading %s failed after %d candidate values: %v. Domains collected before the failure were processed; %s.", in, r.opt.SourceName, r.sum.Candidates, srcErr, r.opt.SourceHint)
+		r.note("reading %s failed after %d candidate values: %v", r.opt.SourceName, r.sum.Candidates, srcErr)
 		if r.sum.Candidates == 0 && ctx.Err() == nil {
-			runErr = fmt.Errorf("input %s: search failed: %w", in, srcErr)
+			runErr = fmt.Errorf("input %s: reading %s failed: %w", in, r.opt.SourceName, srcErr)
 			status = StatusFailed
 		}
 	}
-	if r.unreached.Load() && r.sum.LookedUp == 0 && runErr == nil {
-		runErr = fmt.Errorf("input %s: %w: nothing was looked up", in, enrich.ErrUnreachable)
-		status = StatusFailed
-	}
 	if r.keyBad.Load() {
-		runErr = fmt.Errorf("input %s: %w: enter a valid api_key in Settings > Data inputs > vtsync > %s; no lookups are made until then", in, r.keyErr, in)
+		runErr = fmt.Errorf("input %s: %w; %s; no lookups are made until then", in, r.keyErr, r.opt.KeyHint)
 		r.log.Errorf("%v", runErr)
 		r.note("%v", runErr)
 		status = StatusFailed
@@ -312,7 +320,7 @@ func (r *runner) replay(ctx context.Context) bool {
 		return true
 	}
 	if dropped > 0 {
-		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those domains up again. Check the disk of the checkpoint directory.", r.opt.Input, dropped, r.state.Path())
+		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those domains up again. Check the disk of %s.", r.opt.Input, dropped, r.state.Path(), r.opt.StateName)
 		r.note("%d unreadable journal entries dropped", dropped)
 	}
 	if len(pending) == 0 {
@@ -438,18 +446,14 @@ func (r *runner) check(ctx context.Context, chunk []string) []string {
 		case err == nil:
 			due = chunk[:0]
 			for _, d := range chunk {
-				rec, ok := got[d]
-				switch {
-				case ok && r.policy.Fresh(rec, r.now.Unix()):
+				if rec, ok := got[d]; ok && rec.Fresh(r.now.Unix(), r.opt.RefreshDays, r.opt.NotFoundRefreshHours) {
 					fresh++
-					continue
-				case ok && !rec.VTFound:
-					r.misses.Store(d, rec)
+				} else {
+					due = append(due, d)
 				}
-				due = append(due, d)
 			}
 		case ctx.Err() == nil:
-			r.log.Errorf("Input %s: the KV store freshness check of %d domains failed: %v. They are not looked up this run; check the KV store (splunkd health) and the collection parameter.", r.opt.Input, len(chunk), err)
+			r.log.Errorf("Input %s: checking the freshness of %d domains in %s failed: %v. They are not looked up this run; %s.", r.opt.Input, len(chunk), r.opt.StoreName, err, r.opt.StoreHint)
 			r.note("freshness check of %d domains failed: %v", len(chunk), err)
 		}
 	}
@@ -477,9 +481,6 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			if rec.EnrichedTime == 0 {
 				rec.EnrichedTime = r.opt.Now().Unix()
 			}
-			if prev, ok := r.misses.Load(d); ok {
-				rec = refresh.Next(prev.(record.Record), rec)
-			}
 			r.answered.Store(true)
 			r.journal(rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
@@ -487,13 +488,6 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.keyErr = err // read after the workers are done
 				r.stop()
 				cancel(err) // stop in-flight lookups at once
-			}
-		case errors.Is(err, enrich.ErrUnreachable):
-			if !r.unreached.Swap(true) {
-				r.stop()
-				cancel(err) // lookups queued for a slot would only fail alike
-				r.log.Errorf("Input %s: %v. No more lookups this run; the due domains wait for the next run.", r.opt.Input, err)
-				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {
@@ -544,7 +538,7 @@ func (r *runner) journal(rec record.Record) {
 	}
 	if err := r.state.Journal([]record.Record{rec}); err != nil {
 		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check the checkpoint directory (disk full, permissions).", r.opt.Input, r.state.Path(), err)
+			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, r.state.Path(), err, r.opt.StateName)
 		}
 		r.note("journal: %v", err)
 		r.stop()
@@ -622,12 +616,12 @@ func (r *runner) save(ctx context.Context, batch []record.Record) bool {
 		}
 	})()
 	if err := r.store.Save(sctx, batch); err != nil {
-		kept := "they are lost (no checkpoint directory)"
+		kept := "they are lost (no state directory)"
 		if r.state != nil {
 			kept = "they stay in the journal and are saved by the next run"
 		}
 		if !r.storeBad.Swap(true) {
-			r.log.Errorf("Input %s: saving %d records to the KV store failed: %v; %s. No more lookups this run; check the KV store (splunkd health, collection).", r.opt.Input, len(batch), err, kept)
+			r.log.Errorf("Input %s: saving %d records to %s failed: %v; %s. No more lookups this run; %s.", r.opt.Input, len(batch), r.opt.StoreName, err, kept, r.opt.StoreHint)
 		}
 		r.note("saving %d records failed: %v; %s", len(batch), err, kept)
 		r.stop()
@@ -696,8 +690,14 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		r.note("%d lookups failed (last: %v)", r.failures, r.lastFail)
 	}
 	if ctx.Err() != nil && status != StatusSkipped {
-		r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due domains deferred to the next run. If max_run_seconds ends runs, raise it or lower the search window.", in, context.Cause(ctx), s.Deferred)
-		r.note("run stopped early: %v", context.Cause(ctx))
+		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
+			r.log.Warnf("Input %s: the run was stopped before it finished: it reached max_run_seconds; %d due domains deferred to the next run. If this happens every run, %s.", in, s.Deferred, r.opt.DeadlineHint)
+			r.note("run stopped early at max_run_seconds: %d due domains deferred", s.Deferred)
+		} else {
+			// A signal (Ctrl-C, SIGTERM from splunkd or a service manager).
+			r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due domains deferred to the next run.", in, cause, s.Deferred)
+			r.note("run stopped early: %v", cause)
+		}
 	}
 	if r.spend != nil {
 		s.BudgetUsed = r.spend.used()
@@ -791,7 +791,7 @@ func (b *budget) take(r *runner) bool {
 	switch {
 	case err != nil:
 		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check the checkpoint directory.", r.opt.Input, b.state.Path(), err)
+			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, b.state.Path(), err, r.opt.StateName)
 			r.note("budget: %v", err)
 		}
 		r.stop()

@@ -214,41 +214,6 @@ func TestOnlyStaleRecordsAreLookedUpAgain(t *testing.T) {
 	}
 }
 
-// With not_found_max_hours, the run asks refresh's policy: a domain
-// VirusTotal has not known for four days is not due 25 hours after the last
-// answer, one unknown for a day is; a new negative answer keeps the time
-// VirusTotal first did not know it (not_found_since), a found one drops it.
-func TestNotFoundBackoff(t *testing.T) {
-	store := newStore()
-	ago := func(d time.Duration) int64 { return t0.Add(-d).Unix() }
-	long := record.NotFound("long-nx.com", ago(25*time.Hour))
-	long.NotFoundSince = ago(4 * 24 * time.Hour)
-	store.put(long,
-		record.NotFound("day-nx.com", ago(25*time.Hour)),
-		record.NotFound("learned.com", ago(25*time.Hour)))
-	vt := newVT(t0.Unix())
-	opt := opts(t)
-	opt.RefreshDays, opt.NotFoundRefreshHours, opt.NotFoundMaxHours = 7, 24, 168
-	s, err := run(t, opt, &rows{values: []string{"long-nx.com", "day-nx.com", "learned.com"}}, store, vt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if calls := vt.called(); len(calls) != 2 || calls["long-nx.com"] != 0 {
-		t.Errorf("lookups %v, want day-nx.com and learned.com", calls)
-	}
-	if s.Fresh != 1 || s.Due != 2 {
-		t.Errorf("fresh %d due %d, want 1 and 2", s.Fresh, s.Due)
-	}
-	store.mu.Lock()
-	defer store.mu.Unlock()
-	if r := store.recs["day-nx.com"]; r.EnrichedTime != t0.Unix() || r.NotFoundSince != ago(25*time.Hour) {
-		t.Errorf("day-nx.com: %+v, want enriched now and not_found_since its first answer", r)
-	}
-	if r := store.recs["learned.com"]; !r.VTFound || r.NotFoundSince != 0 {
-		t.Errorf("learned.com: %+v, want a found record without not_found_since", r)
-	}
-}
-
 func TestQuotaExceededKeepsWhatWasFetched(t *testing.T) {
 	for _, conc := range []int{1, 8} {
 		t.Run(fmt.Sprint("concurrency ", conc), func(t *testing.T) {
@@ -772,5 +737,84 @@ func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
 	s, _ = run(t, opts(t), &rows{}, newStore(), newVT(t0.Unix()))
 	if s.Status != StatusOK || len(s.Errors) != 0 {
 		t.Errorf("no candidates: %+v", s)
+	}
+}
+
+// standaloneWords are the words a standalone run on the embedded store
+// gives its messages.
+func standaloneWords(opt Options) Options {
+	opt.SourceName, opt.SourceHint = "the events file e.ndjson", "check the file and source.file in v.yaml"
+	opt.StoreName, opt.StoreHint = "the embedded store s.db", "check the disk of . (space, permissions)"
+	opt.StateName = "st (state_dir in v.yaml)"
+	opt.KeyHint = "set environment variable VT_API_KEY to a valid key"
+	opt.DeadlineHint = "raise max_run_seconds in v.yaml"
+	return opt
+}
+
+// Messages speak of the store, source and settings the run has: a full
+// disk under the embedded store gives no KV store advice, a file that
+// fails is not a failed search, a stopped run is told max_run_seconds only
+// when that is what stopped it. The defaults are the modular input's.
+func TestMessagesFitTheMode(t *testing.T) {
+	logRun := func(opt Options, ctx context.Context, src Source, store Store) string {
+		t.Helper()
+		var logs bytes.Buffer
+		opt.Logger = logging.New(&logs, logging.Debug)
+		s, _ := Run(ctx, opt, src, store, newVT(t0.Unix()))
+		checkSummary(t, s)
+		return logs.String() + strings.Join(s.Errors, "\n")
+	}
+	noSplunk := func(name, logs string) {
+		t.Helper()
+		for _, w := range []string{"KV store", "splunkd", "search", "checkpoint", "max_run_seconds", "Settings"} {
+			if strings.Contains(logs, w) {
+				t.Errorf("%s: a standalone message speaks of %q:\n%s", name, w, logs)
+			}
+		}
+	}
+
+	full := newStore()
+	full.failSave = func(int) error { return errors.New("write s.db: no space left on device") }
+	logs := logRun(standaloneWords(opts(t)), context.Background(), &rows{values: []string{"a.com"}}, full)
+	if !strings.Contains(logs, "saving 1 records to the embedded store s.db failed: write s.db: no space left on device") || !strings.Contains(logs, "check the disk of .") {
+		t.Errorf("full disk:\n%s", logs)
+	}
+	noSplunk("full disk", logs)
+
+	logs = logRun(standaloneWords(opts(t)), context.Background(), &rows{fail: errors.New("e.ndjson:3: line too long")}, newStore())
+	if !strings.Contains(logs, "reading the events file e.ndjson failed after 0 candidate values: e.ndjson:3: line too long") {
+		t.Errorf("failing file:\n%s", logs)
+	}
+	noSplunk("failing file", logs)
+
+	// Ctrl-C: stopped, with no advice about a deadline it did not reach.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	logs = logRun(standaloneWords(opts(t)), ctx, &rows{values: []string{"a.com"}}, newStore())
+	if !strings.Contains(logs, "the run was stopped before it finished (context canceled)") {
+		t.Errorf("interrupted run:\n%s", logs)
+	}
+	noSplunk("interrupted run", logs)
+	logs = logRun(opts(t), ctx, &rows{values: []string{"a.com"}}, newStore())
+	if strings.Contains(logs, "max_run_seconds") {
+		t.Errorf("an interrupted modular input run is told about max_run_seconds:\n%s", logs)
+	}
+
+	// The deadline: its own words.
+	dctx, dcancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer dcancel()
+	logs = logRun(standaloneWords(opts(t)), dctx, &rows{values: []string{"a.com"}}, newStore())
+	if !strings.Contains(logs, "it reached max_run_seconds") || !strings.Contains(logs, "raise max_run_seconds in v.yaml") {
+		t.Errorf("run at its deadline:\n%s", logs)
+	}
+	logs = logRun(opts(t), dctx, &rows{values: []string{"a.com"}}, newStore())
+	if !strings.Contains(logs, "raise max_run_seconds or shorten the search window (earliest_time)") {
+		t.Errorf("modular input run at its deadline:\n%s", logs)
+	}
+
+	// The modular input's words by default.
+	logs = logRun(opts(t), context.Background(), &rows{values: []string{"a.com"}}, full)
+	if !strings.Contains(logs, "saving 1 records to the KV store failed") || !strings.Contains(logs, "check the KV store (splunkd health) and the collection parameter") {
+		t.Errorf("modular input's store failure:\n%s", logs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/vtsync/vtsync/internal/jsonerr"
 	"github.com/vtsync/vtsync/internal/jsonlex"
 	"github.com/vtsync/vtsync/internal/params"
 )
@@ -398,7 +399,7 @@ func streamError(err error, offset int64) error {
 	var se *json.SyntaxError
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &se) || errors.As(err, &te) {
-		return fmt.Errorf("splunkd search export: malformed JSON near byte %d: %v", offset, err)
+		return fmt.Errorf("splunkd search export: malformed JSON near byte %d: %s", offset, jsonerr.Describe(err))
 	}
 	return fmt.Errorf("splunkd search export: %w", err)
 }

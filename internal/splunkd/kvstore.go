@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/jsonerr"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -99,7 +100,7 @@ func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.
 func (k *KVStore) readFound(answer []byte, keys []string, out map[string]record.Record) error {
 	var results [][]found
 	if err := json.Unmarshal(answer, &results); err != nil {
-		return fmt.Errorf("KV store %s batch_find: answer is not a JSON array of result arrays: %v", k.coll, err)
+		return fmt.Errorf("KV store %s batch_find: the answer is not a list of result lists: %s", k.coll, jsonerr.Describe(err))
 	}
 	if len(results) != len(keys) {
 		return fmt.Errorf("KV store %s batch_find: %d result arrays for %d queries", k.coll, len(results), len(keys))
@@ -179,7 +180,7 @@ func (k *KVStore) saveChunk(ctx context.Context, recs []record.Record) error {
 	}
 	var keys []string
 	if err := json.Unmarshal(resp, &keys); err != nil {
-		return fmt.Errorf("KV store %s batch_save: answer is not a JSON array of keys: %v", k.coll, err)
+		return fmt.Errorf("KV store %s batch_save: the answer is not a list of keys: %s", k.coll, jsonerr.Describe(err))
 	}
 	if len(keys) != len(recs) {
 		return fmt.Errorf("KV store %s batch_save: saved %d of %d documents", k.coll, len(keys), len(recs))

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -60,26 +61,52 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, erro
 	return &Runtime{Source: src, Store: store, Enricher: enr, Options: c.Options(log), closer: closer}, nil
 }
 
-// Options returns the pipeline options of a run.
+// Options returns the pipeline options of a run. Its messages speak of
+// this configuration: its file, its store, its keys, never of Splunk's
+// settings where no Splunk is involved.
 func (c *Config) Options(log *logging.Logger) pipeline.Options {
-	hint := "" // the pipeline's: the search and splunkd
-	if c.Source.Type == SourceFile {
-		hint = "check the events file and source.file in " + c.File
-	}
-	return pipeline.Options{
-		SourceHint:           hint,
+	opt := pipeline.Options{
 		Input:                c.Name,
 		RefreshDays:          c.Params.RefreshDays,
 		NotFoundRefreshHours: c.Params.NotFoundRefreshHours,
-		NotFoundMaxHours:     c.Params.NotFoundMaxHours,
-		YoungRefreshDays:     c.Params.YoungRefreshDays,
-		RefreshJitterPercent: c.Params.RefreshJitterPercent,
 		MaxConcurrency:       c.Params.MaxConcurrency,
 		DailyLookupBudget:    c.Params.DailyLookupBudget,
 		Lookups:              true, // one process per configuration: no cluster to elect from
 		StateDir:             c.StateDir,
 		Logger:               log,
+
+		StateName:    c.StateDir + " (state_dir in " + c.File + ")",
+		DeadlineHint: "raise max_run_seconds in " + c.File,
+		OverlapHint:  "run less often (--every) or lower max_run_seconds in " + c.File,
 	}
+	switch c.Source.Type {
+	case SourceFile:
+		opt.SourceName = "the events file " + c.Source.Path
+		if c.Source.Format == filesource.Domains {
+			opt.SourceName = "the domain list " + c.Source.Path
+		}
+		opt.SourceHint = "check the file and source.file in " + c.File
+	case SourceSplunk:
+		opt.SourceName = "the search"
+		opt.SourceHint = "check source.splunk.search in " + c.File + " and splunkd at " + c.Source.Splunk.URL
+		opt.DeadlineHint += " or shorten source.splunk.earliest_time"
+	}
+	switch c.Store.Type {
+	case StoreEmbedded:
+		opt.StoreName = "the embedded store " + c.Store.Path
+		opt.StoreHint = "check the disk of " + filepath.Dir(c.Store.Path) + " (space, permissions) and store.embedded.path in " + c.File
+	case StoreKVStore:
+		opt.StoreName = "the KV store collection " + c.Params.Collection
+		opt.StoreHint = "check splunkd at " + c.Store.KVStore.URL + " (its KV store status) and store.kvstore.collection in " + c.File
+	}
+	switch {
+	case c.Enrich.Type == EnrichOffline:
+	case c.Enrich.APIKeyFile != "":
+		opt.KeyHint = "put a valid key in " + c.Enrich.APIKeyFile + " (enrich.virustotal.api_key_file in " + c.File + ")"
+	default:
+		opt.KeyHint = "set environment variable " + c.Enrich.APIKeyEnv + " to a valid key (enrich.virustotal.api_key_env in " + c.File + ")"
+	}
+	return opt
 }
 
 // NewSource returns the candidate source.
@@ -105,7 +132,7 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 			LatestTime: c.Params.LatestTime, Field: c.Params.DomainField,
 		}, nil
 	}
-	return nil, fmt.Errorf("source type %q", c.Source.Type)
+	return nil, fmt.Errorf("source.type %q is unknown", c.Source.Type)
 }
 
 // NewEnricher returns the enricher; for VirusTotal it reads the API key.
@@ -134,7 +161,7 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 		}
 		return e, nil
 	}
-	return nil, fmt.Errorf("enrich type %q", c.Enrich.Type)
+	return nil, fmt.Errorf("enrich.type %q is unknown", c.Enrich.Type)
 }
 
 // OpenStore opens the record store. The embedded store of a run
@@ -147,7 +174,7 @@ func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool
 		if readOnly {
 			s, err := localstore.OpenReadOnly(c.Store.Path, func(msg string) { log.Infof("%s", msg) })
 			if err != nil {
-				return nil, nil, c.errorAt("store.embedded.path", "%v", err)
+				return nil, nil, c.storeError(err)
 			}
 			return s, s, nil
 		}
@@ -155,7 +182,7 @@ func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool
 		// detect and export can read it while the run lasts.
 		s, err := localstore.OpenShared(c.Store.Path)
 		if err != nil {
-			return nil, nil, c.errorAt("store.embedded.path", "%v", err)
+			return nil, nil, c.storeError(err)
 		}
 		if s.SetAside != "" {
 			log.Errorf("%s", s.SetAside)
@@ -168,7 +195,16 @@ func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool
 		}
 		return client.KVStore(c.Params.Collection), nil, nil
 	}
-	return nil, nil, fmt.Errorf("store type %q", c.Store.Type)
+	return nil, nil, fmt.Errorf("store.type %q is unknown", c.Store.Type)
+}
+
+// storeError names the key behind the embedded store's file: its own
+// path, or state_dir when the file is in its default place there.
+func (c *Config) storeError(err error) error {
+	if _, set := c.lines["store.embedded.path"]; !set {
+		return c.errorAt("state_dir", "the embedded store (by default in state_dir): %v", err)
+	}
+	return c.errorAt("store.embedded.path", "%v", err)
 }
 
 func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Client, error) {

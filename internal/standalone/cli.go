@@ -12,7 +12,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -282,6 +281,11 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		log.Errorf("--format %q: use csv or json", *format)
 		return ExitUsage
 	}
+	if *out != "" {
+		if err := checkOut(*out, *format); err != nil {
+			return fs.usageError(stderr, "%s", termtext.Clean(err.Error()))
+		}
+	}
 	var n int
 	var err error
 	switch {
@@ -305,12 +309,31 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	return ExitOK
 }
 
+// checkOut checks that --out names a file vtsync can put in place: not a
+// directory, in a directory that exists.
+func checkOut(path, format string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("--out %s is a directory; give the file to write, such as %s", path, filepath.Join(path, "vtsync_domains."+format))
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--out %s: the directory %s does not exist; create it, or give a file in another directory", path, dir)
+	case err != nil:
+		return fmt.Errorf("--out %s: %v", path, pathError(err))
+	case !fi.IsDir():
+		return fmt.Errorf("--out %s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
 // exportFile writes the export next to path and renames it into place, so
 // that a reader (Splunk's lookup) never sees half a file.
 func exportFile(ctx context.Context, cfg *Config, path, format string, log *logging.Logger) (int, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("--out %s: cannot write in %s (the file is written beside its place, then renamed): %v", path, filepath.Dir(path), errors.Unwrap(err))
 	}
 	defer os.Remove(tmp.Name())
 	n, err := Export(ctx, cfg, tmp, format, log)
@@ -323,7 +346,10 @@ func exportFile(ctx context.Context, cfg *Config, path, format string, log *logg
 	if err != nil {
 		return 0, err
 	}
-	return n, os.Rename(tmp.Name(), path)
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return 0, fmt.Errorf("--out %s: cannot put the file in place: %v", path, pathError(err))
+	}
+	return n, nil
 }
 
 // DetectMain is `vtsync detect`: run the detection over the events file
@@ -331,31 +357,24 @@ func exportFile(ctx context.Context, cfg *Config, path, format string, log *logg
 // findings as a table or JSON on stdout; a count of what was dropped goes
 // to stderr.
 func DetectMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("detect", "[--config FILE] [--events FILE]... [--events-format ndjson|csv] [--format table|json|csv] [--all] [-v]",
-		`Runs the detection over the events (the configured file source, or each
---events file in turn) and the store's records, and prints the flagged and
-pending domains on stdout (with --all, the others too, with the reason they
-were not flagged): a table for a person, or json or csv; what was dropped on
-the way is counted on stderr.
+	fs := newFlags("detect", "[--config FILE] [--events FILE] [--events-format ndjson|csv] [--format table|json] [-v]",
+		`Runs the detection over the events (the configured file source, or --events)
+and the store's records, and prints the flagged domains on stdout; what was
+dropped on the way is counted on stderr.
 
 Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
-	var events []string
-	fs.Func("events", "events `file` (NDJSON or CSV), repeatable; default: the configured file source", func(s string) error {
-		events = append(events, s)
-		return nil
-	})
-	all := fs.Bool("all", false, "also list the domains no rule flagged, with the reasons")
+	events := fs.String("events", "", "events `file` (NDJSON or CSV); default: the configured file source")
 	eventsFormat := fs.String("events-format", "", "ndjson or csv; default: by the events file's extension")
-	format := fs.String("format", detect.FormatTable, "table (for a person, 80 columns), json or csv")
+	format := fs.String("format", "table", "table or json")
 	verbose := fs.Bool("v", false, "log debug lines")
 	cfg, code := parseFlags(fs, args, config, stdout, stderr)
 	if cfg == nil {
 		return code
 	}
 	log := newLogger(stderr, *verbose).With(cfg.Name)
-	if !slices.Contains(detect.Formats, *format) {
-		log.Errorf("--format %q: use table, json or csv", *format)
+	if *format != "table" && *format != "json" {
+		log.Errorf("--format %q: use table or json", *format)
 		return ExitUsage
 	}
 	var ef filesource.Format
@@ -367,16 +386,21 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		}
 		ef = f
 	}
-	findings, st, err := Detect(ctx, cfg, DetectOptions{Events: events, Format: ef, KeepClear: *all}, log)
+	findings, st, err := Detect(ctx, cfg, *events, ef, log)
 	if err != nil {
 		log.Errorf("detect: %v", err)
 		return ExitFailed
 	}
-	if err = detect.Write(stdout, *format, findings); err != nil {
+	if *format == "json" {
+		err = detect.WriteJSON(stdout, findings)
+	} else {
+		err = detect.WriteTable(stdout, findings)
+	}
+	if err != nil {
 		log.Errorf("writing findings: %v", err)
 		return ExitFailed
 	}
-	log.Infof("%d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d not flagged (%d young but popular)",
-		st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Quiet, st.PopularYoung)
+	log.Infof("%d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d popular, %d not flagged",
+		st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Popular, st.Quiet)
 	return ExitOK
 }

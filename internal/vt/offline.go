@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/idna"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/jsonerr"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/kind/vtjson"
 	"github.com/vtsync/vtsync/internal/record"
@@ -58,7 +59,7 @@ func (o Offline) Enrich(ctx context.Context, domain string) (record.Record, erro
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
-		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s is not valid JSON: %v", domain, path, err)
+		return record.Record{}, fmt.Errorf("offline VirusTotal lookup of %s: %s: %s; save the whole response of GET /api/v3/domains/%s", domain, path, jsonerr.Describe(err), domain)
 	}
 	if env.Error.Code == "NotFoundError" {
 		return record.NotFound(domain, now().Unix()), nil
@@ -89,7 +90,7 @@ func checkIdentity(data json.RawMessage, domain string) error {
 		Type any `json:"type"`
 	}
 	if err := json.Unmarshal(data, &obj); err != nil {
-		return fmt.Errorf("is not a VirusTotal object: %v", err)
+		return fmt.Errorf("is not a VirusTotal object: %s", jsonerr.Describe(err))
 	}
 	typ, _ := obj.Type.(string)
 	if typ != "domain" {

@@ -44,7 +44,7 @@ type pacingResult struct {
 	err         error
 	stall       time.Duration // longest oversleep of a 5 ms sleep during the run
 	stalls      int64         // oversleeps longer than the limiter interval
-	interval    time.Duration // the limiter's pacing interval (60 s + 1 s guard)/q
+	interval    time.Duration // the limiter's pacing interval, vt.Pacing
 	theoretical float64       // 60 s / interval: the limiter's ceiling, per minute
 }
 
@@ -60,8 +60,7 @@ func workersFor(q int, lat time.Duration) int {
 
 func runPacing(ctx context.Context, c pacingCase, logf func(string, ...any)) pacingResult {
 	res := pacingResult{pacingCase: c, workers: workersFor(c.q, c.lat)}
-	burst := max(1, c.q/100) // as vt.newLimiter
-	res.interval = (time.Minute + time.Second) / time.Duration(c.q+1-burst)
+	res.interval, _ = vt.Pacing(c.q)
 	res.theoretical = float64(time.Minute) / float64(res.interval)
 	fake, err := startVT(vttest.WithMinuteQuota(c.q), vttest.WithLatency(c.lat))
 	if err != nil {
@@ -194,7 +193,7 @@ func scenarioPacing(ctx context.Context, quick bool, only string, logf func(stri
 	b.WriteString("Measured at the fake, per request arrival. *sustained* = (requests − 1) / (last arrival − first arrival); " +
 		"*whole run* = lookups / `pipeline.Run` wall time (includes the first interval the limiter waits before the first request, " +
 		"and the last answer's latency). *most in any 60 s* counts arrivals in every closed 60 s window, as the fake's quota does. " +
-		"The limiter's ceiling is (Q+1-b)/Q · 60/61 of Q, with burst b = max(1, Q/100): 0.984 below 200/min, 0.974 from there (interval (60 s + 1 s guard)/(Q+1-b)). *longest stall*: the largest oversleep of a " +
+		"The limiter's ceiling is (Q+1-b)/Q · 60/(60+g) of Q, with burst b = max(1, Q/100) and guard g = 5 s up to 60/min, 1 s above (`vt.Pacing`): 0.923 up to 60/min, 0.984 below 200/min, 0.974 from there (interval (60 s + g)/(Q+1-b)). *longest stall*: the largest oversleep of a " +
 		"goroutine sleeping 5 ms in a loop during the run (the process not getting a CPU: other load on the machine, GC); in brackets, " +
 		"how many oversleeps exceeded the limiter interval.\n")
 	return b.String(), ok

@@ -5,11 +5,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"fmt"
 	"io"
-	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -23,19 +25,63 @@ const appSrc = "../../splunk_app/vtsync"
 
 var mtime = time.Unix(defaultMtime, 0)
 
-// fakeBins writes a stand-in executable per platform.
+// hello is a small Go executable (linux/amd64) built once for the tests:
+// the packager reads the build information of what it packages.
+var hello []byte
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vtsync-package-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		for name, body := range map[string]string{
+			"go.mod":  "module example.com/hello\n\ngo 1.22\n",
+			"main.go": "package main\n\nfunc main() { println(\"hello\") }\n",
+		} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+				panic(err)
+			}
+		}
+		cmd := exec.Command(goTool(), "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", "hello", ".")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			panic(fmt.Sprintf("building the test executable: %v\n%s", err, out))
+		}
+		if hello, err = os.ReadFile(filepath.Join(dir, "hello")); err != nil {
+			panic(err)
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// fakeBins writes a stand-in executable per platform: the test executable
+// with the platform's name appended, so that each one differs.
 func fakeBins(t *testing.T) map[string]string {
 	t.Helper()
 	dir := t.TempDir()
 	bins := map[string]string{}
 	for _, tg := range targets {
 		p := filepath.Join(dir, tg.dir+"-"+tg.exe)
-		if err := os.WriteFile(p, []byte("executable for "+tg.goos), 0o600); err != nil {
+		if err := os.WriteFile(p, append(append([]byte{}, hello...), "executable for "+tg.goos...), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		bins[tg.dir+"/bin/"+tg.exe] = p
 	}
 	return bins
+}
+
+// license is a licence file for run.
+func license(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "LICENSE")
+	if err := os.WriteFile(p, []byte("Apache License\nVersion 2.0, January 2004\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // byDir keys bins by platform directory, as run's -bin flags do.
@@ -50,7 +96,7 @@ func byDir(bins map[string]string) map[string]string {
 func archive(t *testing.T, app string, bins map[string]string) []byte {
 	t.Helper()
 	var b bytes.Buffer
-	if err := writeArchive(&b, app, bins, mtime); err != nil {
+	if err := writeArchive(&b, app, bins, nil, mtime); err != nil {
 		t.Fatal(err)
 	}
 	return b.Bytes()
@@ -166,8 +212,8 @@ func TestArchiveLayout(t *testing.T) {
 			t.Errorf("package lacks %s", must)
 		}
 	}
-	if got := string(byName["vtsync/windows_x86_64/bin/vtsync.exe"].data); got != "executable for windows" {
-		t.Errorf("windows binary content %q", got)
+	if got := byName["vtsync/windows_x86_64/bin/vtsync.exe"].data; !bytes.HasSuffix(got, []byte("executable for windows")) {
+		t.Errorf("windows binary content ends in %q", got[max(0, len(got)-30):])
 	}
 	// Every directory comes before what it holds, and every member's
 	// parent directory is in the archive.
@@ -181,31 +227,63 @@ func TestArchiveLayout(t *testing.T) {
 	}
 }
 
-// The extracted package passes the packaged-app check: executables named
-// after the scheme with the execute bit, no development files.
-func TestExtractedPackagePassesAppCheck(t *testing.T) {
+// Both packages, extracted, pass the packaged-app check (executables named
+// after the scheme with the execute bit, the binary declaration matching
+// them, no development files); the cloud package carries only Linux.
+func TestPackagesPassAppCheck(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("execute bits are not kept on Windows")
 	}
-	_, members := readArchive(t, archive(t, appSrc, fakeBins(t)))
-	dir := t.TempDir()
-	for _, m := range members {
-		p := filepath.Join(dir, filepath.FromSlash(m.hdr.Name))
-		if m.hdr.Typeflag == tar.TypeDir {
-			if err := os.MkdirAll(p, fs.FileMode(m.hdr.Mode)); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		if err := os.WriteFile(p, m.data, fs.FileMode(m.hdr.Mode)); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, fs.FileMode(m.hdr.Mode)); err != nil {
-			t.Fatal(err)
-		}
+	out := t.TempDir()
+	files, err := run(config{app: appSrc, outDir: out, pkg: "./unused", license: license(t), bins: byDir(fakeBins(t)), mtime: mtime})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range appcheck.CheckPackaged(filepath.Join(dir, "vtsync")) {
-		t.Error(p)
+	if len(files) != 2 || filepath.Base(files[1]) != "vtsync-"+version.Version+"-cloud.tgz" {
+		t.Fatalf("packages %v", files)
+	}
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := extract(data, dir); err != nil {
+			t.Fatal(err)
+		}
+		app := filepath.Join(dir, "vtsync")
+		for _, p := range appcheck.CheckPackaged(app) {
+			t.Errorf("%s: %v", filepath.Base(f), p)
+		}
+		readme, err := os.ReadFile(filepath.Join(app, "README.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared := appcheck.Declared(readme)
+		wantBins := []string{"darwin_x86_64/bin/vtsync", "linux_x86_64/bin/vtsync", "windows_x86_64/bin/vtsync.exe"}
+		if i == 1 {
+			wantBins = wantBins[1:2]
+		}
+		var got []string
+		for rel := range declared {
+			got = append(got, rel)
+		}
+		sort.Strings(got)
+		if !slices.Equal(got, wantBins) {
+			t.Errorf("%s declares %v; want %v", filepath.Base(f), got, wantBins)
+		}
+		for _, d := range []string{"darwin_x86_64", "windows_x86_64"} {
+			_, err := os.Stat(filepath.Join(app, d))
+			if (i == 1) != os.IsNotExist(err) {
+				t.Errorf("%s: %s present = %v", filepath.Base(f), d, err == nil)
+			}
+		}
+		for _, want := range []string{"Go version: go1.", "GOOS=linux GOARCH=amd64", "-trimpath", "-ldflags=\"-s -w -buildid=\"",
+			"Go standard library and runtime", "BSD-3-Clause", "make package", "leaves this machine"} {
+			if !strings.Contains(string(readme), want) {
+				t.Errorf("%s: README.txt lacks %q", filepath.Base(f), want)
+			}
+		}
 	}
 }
 
@@ -241,7 +319,7 @@ func TestArchiveLeavesOutDevelopmentFiles(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(app, "linux_x86_64", "bin"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeArchive(io.Discard, app, nil, mtime); err == nil || !strings.Contains(err.Error(), "added by the packager") {
+	if err := writeArchive(io.Discard, app, nil, nil, mtime); err == nil || !strings.Contains(err.Error(), "added by the packager") {
 		t.Errorf("an app holding linux_x86_64/ was packaged: %v", err)
 	}
 }
@@ -256,7 +334,7 @@ func TestRunRefusesBrokenApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	_, err := run(app, out, "./does-not-matter", byDir(fakeBins(t)), mtime)
+	_, err := run(config{app: app, outDir: out, pkg: "./does-not-matter", license: license(t), bins: byDir(fakeBins(t)), mtime: mtime})
 	if err == nil || !strings.Contains(err.Error(), "static/appIcon.png") {
 		t.Fatalf("run = %v; want the app check's complaint about the icon", err)
 	}
@@ -265,21 +343,114 @@ func TestRunRefusesBrokenApp(t *testing.T) {
 	}
 }
 
-func TestRunWritesVersionedPackage(t *testing.T) {
+func TestRunWritesVersionedPackages(t *testing.T) {
 	out := t.TempDir()
-	name, err := run(appSrc, out, "./unused", byDir(fakeBins(t)), mtime)
+	cfg := config{app: appSrc, outDir: out, pkg: "./unused", license: license(t), bins: byDir(fakeBins(t)), mtime: mtime}
+	names, err := run(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Base(name) != "vtsync-"+version.Version+".tgz" {
-		t.Errorf("package %s", name)
+	want := []string{"vtsync-" + version.Version + ".tgz", "vtsync-" + version.Version + "-cloud.tgz"}
+	var sums []string
+	for i, name := range names {
+		if filepath.Base(name) != want[i] {
+			t.Errorf("package %s; want %s", name, want[i])
+		}
+		info, err := os.Stat(name)
+		if err != nil || info.Mode().Perm() != 0o644 {
+			t.Fatalf("package file: %v %v", info, err)
+		}
+		data, _ := os.ReadFile(name)
+		sums = append(sums, fmt.Sprintf("%x", sha256.Sum256(data)))
 	}
-	info, err := os.Stat(name)
-	if err != nil || info.Mode().Perm() != 0o644 {
-		t.Fatalf("package file: %v %v", info, err)
+	if entries, _ := os.ReadDir(out); len(entries) != 2 {
+		t.Errorf("output dir holds %v; want only the two packages", entries)
 	}
-	if entries, _ := os.ReadDir(out); len(entries) != 1 {
-		t.Errorf("output dir holds %v; want only the package", entries)
+	// Packaging again gives the same bytes: the generated README.txt and
+	// notices are reproducible too.
+	again, err := run(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range again {
+		data, _ := os.ReadFile(name)
+		if fmt.Sprintf("%x", sha256.Sum256(data)) != sums[i] {
+			t.Errorf("%s differs between two runs", name)
+		}
+	}
+}
+
+// A prebuilt file that is not a Go executable cannot be declared: it is
+// refused before anything is written.
+func TestRunRefusesUndeclarableBinary(t *testing.T) {
+	bins := byDir(fakeBins(t))
+	p := filepath.Join(t.TempDir(), "script")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bins["linux_x86_64"] = p
+	out := t.TempDir()
+	_, err := run(config{app: appSrc, outDir: out, pkg: "./unused", license: license(t), bins: bins, mtime: mtime})
+	if err == nil || !strings.Contains(err.Error(), "no Go build information") {
+		t.Fatalf("run = %v", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("run left %v", entries)
+	}
+}
+
+// The open-source list comes from the modules recorded in the executables,
+// with licences identified from the files in the module cache.
+func TestComponentsOfVtsync(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles vtsync")
+	}
+	p := filepath.Join(t.TempDir(), "vtsync")
+	if err := buildBinary("../../cmd/vtsync", "linux", "amd64", p); err != nil {
+		t.Fatal(err)
+	}
+	b, err := describeBinary("linux_x86_64/bin/vtsync", "test", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comps, err := components(goTool(), []binary{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, c := range comps {
+		got[c.Path] = c.Licence
+		if len(c.texts) == 0 {
+			t.Errorf("%s: no licence text", c.Path)
+		}
+	}
+	for path, lic := range map[string]string{
+		"Go standard library and runtime": "BSD-3-Clause",
+		"github.com/VirusTotal/vt-go":     "Apache-2.0",
+		"go.etcd.io/bbolt":                "MIT",
+		"golang.org/x/net":                "BSD-3-Clause",
+		"gopkg.in/yaml.v3":                "MIT AND Apache-2.0",
+	} {
+		if got[path] != lic {
+			t.Errorf("%s: licence %q; want %q", path, got[path], lic)
+		}
+	}
+	// Exactly the modules linked in: the build's own module list.
+	if len(comps) != len(b.info.Deps)+1 {
+		t.Errorf("%d components for %d linked modules", len(comps), len(b.info.Deps))
+	}
+	text := string(notices(comps))
+	if !strings.Contains(text, "Permission is hereby granted, free of charge") || !strings.Contains(text, "--- NOTICE ---") {
+		t.Error("THIRD-PARTY-NOTICES.txt lacks the MIT text or yaml.v3's NOTICE")
+	}
+}
+
+func TestIdentifyRefusesUnknownLicence(t *testing.T) {
+	if _, err := identify([]licenceFile{{"LICENSE", []byte("All rights reserved. Do not copy.")}}); err == nil {
+		t.Error("an unknown licence was identified")
+	}
+	if id, _ := identify([]licenceFile{{"LICENSE", []byte("Redistribution and use in source and binary forms, with or without modification, are permitted.")}}); id != "BSD-2-Clause" {
+		t.Errorf("BSD-2-Clause identified as %q", id)
 	}
 }
 

@@ -89,10 +89,10 @@ func TestRunSummaryAtATerminal(t *testing.T) {
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	for _, want := range []string{
 		"demo: ok in ",
-		"\n  looked up  15 domains (13 found, 2 unknown to VirusTotal, 0 failed)\n",
-		"\n  flagged    3 rated malicious by at least one VirusTotal engine\n",
+		"\n  looked up  18 domains (16 found, 2 unknown to VirusTotal, 0 failed)\n",
+		"\n  flagged    4 rated malicious by at least one VirusTotal engine\n",
 		"\n  cost       nothing: answers from the offline folder, no VirusTotal requests\n",
-		"\n  stored     15 records in the embedded store " + filepath.Join(dir, ".vtsync", "vtsync.db") + "\n",
+		"\n  stored     18 records in the embedded store " + filepath.Join(dir, ".vtsync", "vtsync.db") + "\n",
 		"\n  next       see what the detection flags: vtsync detect --config " + cfg + "\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -108,7 +108,7 @@ func TestRunSummaryAtATerminal(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); code != 0 || len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &sum) != nil {
 		t.Fatalf("piped: exit %d, stdout %q, stderr:\n%s\nwant one JSON line", code, stdout, stderr)
 	}
-	if sum["fresh"] != 15.0 || sum["kv_writes"] != 0.0 || sum["budget_limit"] != 0.0 || sum["flagged"] != 0.0 {
+	if sum["fresh"] != 18.0 || sum["kv_writes"] != 0.0 || sum["budget_limit"] != 0.0 || sum["flagged"] != 0.0 {
 		t.Errorf("piped summary %v", sum)
 	}
 }

@@ -161,7 +161,7 @@ func TestBrokenApps(t *testing.T) {
 			edit(t, d, "default/macros.conf", "definition = 45", "definition = `vtsync_max_age_days`")
 		}, "expands to itself"},
 		{"external macro with wrong arity", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "`ut_parse_extended(http_host, list)`", "`ut_parse_extended(http_host)`")
+			edit(t, d, "default/macros.conf", "`ut_parse_extended(host_name, list)`", "`ut_parse_extended(host_name)`")
 		}, "ut_parse_extended(1)"},
 		{"macro arity differs from its args", func(t *testing.T, d string) {
 			appendTo(t, d, "default/macros.conf", "\n[vtsync_pick(2)]\nargs = a\ndefinition = $a$\n")
@@ -176,26 +176,38 @@ func TestBrokenApps(t *testing.T) {
 			edit(t, d, "default/data/ui/views/vtsync_health.xml", "stats sum(vt_calls) as vt_calls", "stats sum(vt_lookups) as vt_calls")
 		}, "reads vt_lookups"},
 		{"dashboard reads a field stats dropped", func(t *testing.T, d string) {
-			edit(t, d, "default/data/ui/views/vtsync_health.xml", "| stats count as runs</query>", "| stats count as runs | table runs status</query>")
+			edit(t, d, "default/data/ui/views/vtsync_health.xml", "<query>stats count as runs</query>", "<query>stats count as runs | table runs status</query>")
 		}, "table reads status"},
 		{"detection outputs a non-record field", func(t *testing.T, d string) {
 			edit(t, d, "default/macros.conf", "OUTPUT vt_found ", "OUTPUT vt_found vt_malicious ")
 		}, "outputs vt_malicious, which is not a record field"},
 		{"detection reads a field it never made", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "| where isnotnull(why)", "| where isnotnull(why) AND isnull(whitelisted)")
+			edit(t, d, "default/macros.conf", "| where status != \"clear\"", "| where status != \"clear\" AND isnull(whitelisted)")
 		}, "reads whitelisted"},
 		{"tstats reads a field the events lack", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "values(dest) as dest where", "values(dest) as dest values(user) as user where")
+			edit(t, d, "default/macros.conf", "min(_time) as event_time where", "min(_time) as event_time values(user) as user where")
 		}, "tstats reads user"},
+		{"a candidate source reads a field its data model lacks", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "by DNS.query DNS.src", "by DNS.query DNS.src DNS.process")
+		}, "[vtsync_candidates_cim_dns] tstats by reads DNS.process"},
+		{"the raw Sysmon source reads a field the add-on does not extract", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "coalesce(QueryName, DestinationHostname)", "coalesce(QueryName, dest_host)")
+		}, "[vtsync_candidates_sysmon] eval host_name reads dest_host"},
+		{"the switch names no candidate source", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "definition = `vtsync_candidates_sysmon`", "definition = `vtsync_candidates_zeek`")
+		}, "want one of the candidate sources"},
+		{"a view post-processes a base search it does not have", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", `<search id="base">`, `<search id="main">`)
+		}, `post-processes base search "base"`},
 		{"unknown command", func(t *testing.T, d string) {
-			edit(t, d, "default/macros.conf", "| sort 0 - dc_dest", "| sort 0 - dc_dest | iplocation dest")
+			edit(t, d, "default/macros.conf", "| sort 0 - alert + event_time", "| sort 0 - alert + event_time | iplocation dest")
 		}, `command "iplocation" is not known`},
 		{"search over other events", func(t *testing.T, d string) {
 			edit(t, d, "default/savedsearches.conf", "sourcetype=\"vtsync:run\" \\", "sourcetype=\"vtsync:runs\" \\")
 		}, "reads events other than"},
-		{"loadjob of an unknown saved search", func(t *testing.T, d string) {
-			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "nobody:vtsync:vtsync - Recently", "nobody:vtsync:vtsync - Newly")
-		}, "which savedsearches.conf does not define"},
+		{"inputlookup reads the collection without a where clause", func(t *testing.T, d string) {
+			edit(t, d, "default/data/ui/views/vtsync_detection.xml", "| inputlookup vtsync_domains where last_analysis_positive", "| inputlookup vtsync_domains | where last_analysis_positive")
+		}, "reads the whole collection"},
 		{"view without version", func(t *testing.T, d string) {
 			edit(t, d, "default/data/ui/views/vtsync_health.xml", `<form version="1.1"`, `<form`)
 		}, `version="1.1"`},
@@ -294,13 +306,16 @@ func TestCheckPackaged(t *testing.T) {
 	t.Run("complete", func(t *testing.T) {
 		d := copyApp(t, "vtsync")
 		addBins(t, d, 0o755)
+		declare(t, d, nil)
 		for _, p := range CheckPackaged(d) {
 			t.Error(p)
 		}
 	})
 	t.Run("no executables", func(t *testing.T) {
 		d := copyApp(t, "vtsync")
-		if probs := CheckPackaged(d); len(probs) != 1 || !strings.Contains(probs[0].Msg, "no executable") {
+		declare(t, d, nil)
+		probs := CheckPackaged(d)
+		if len(probs) != 2 || !strings.Contains(probs[0].Msg, "no executable") {
 			t.Errorf("got %v", probs)
 		}
 		if probs := Check(d); len(probs) != 0 {
@@ -310,6 +325,7 @@ func TestCheckPackaged(t *testing.T) {
 	t.Run("not executable", func(t *testing.T) {
 		d := copyApp(t, "vtsync")
 		addBins(t, d, 0o644)
+		declare(t, d, nil)
 		if probs := CheckPackaged(d); len(probs) != 2 { // linux and darwin
 			t.Errorf("got %v", probs)
 		}
@@ -317,6 +333,7 @@ func TestCheckPackaged(t *testing.T) {
 	t.Run("misnamed executable and dev files", func(t *testing.T) {
 		d := copyApp(t, "vtsync")
 		addBins(t, d, 0o755)
+		declare(t, d, nil)
 		for _, f := range []string{"linux_x86_64/bin/vtsync.sh", "default/.DS_Store", "bin/main.go"} {
 			p := filepath.Join(d, filepath.FromSlash(f))
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -336,6 +353,146 @@ func TestCheckPackaged(t *testing.T) {
 			}
 		}
 	})
+}
+
+// declare writes the package files build/package generates: a README.txt
+// whose binary declaration holds the hashes of the executables in d (sums
+// overrides some: path → hex), LICENSE and THIRD-PARTY-NOTICES.txt.
+func declare(t *testing.T, d string, sums map[string]string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("vtsync\n\n" + DeclarationHeading + "\n------------------\n\n")
+	for dir, ext := range archBinDirs {
+		rel := dir + "/" + Scheme + ext
+		sum, err := fileSHA256(filepath.Join(d, filepath.FromSlash(rel)))
+		if err != nil {
+			continue
+		}
+		if s, ok := sums[rel]; ok {
+			sum = s
+		}
+		b.WriteString(rel + "\n    What:       test\n    " + DeclarationSumKey + " " + sum + "\n    Go version: go1.26\n\n")
+	}
+	for rel, s := range sums {
+		if _, err := os.Stat(filepath.Join(d, filepath.FromSlash(rel))); err != nil {
+			b.WriteString(rel + "\n    " + DeclarationSumKey + " " + s + "\n\n")
+		}
+	}
+	b.WriteString("Open-source components\n----------------------\n\n  x  v1  MIT\n")
+	for name, body := range map[string]string{"README.txt": b.String(), "LICENSE": "Apache License", "THIRD-PARTY-NOTICES.txt": "MIT"} {
+		if err := os.WriteFile(filepath.Join(d, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The packaged README.txt's declaration must match the executables byte
+// for byte: a changed binary, an undeclared one or a declared one that is
+// not there is refused.
+func TestBinaryDeclaration(t *testing.T) {
+	addBin := func(t *testing.T, d, rel, body string) {
+		p := filepath.Join(d, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const wrong = "0000000000000000000000000000000000000000000000000000000000000000"
+	cases := []struct {
+		name  string
+		setup func(t *testing.T, d string)
+		want  []string
+	}{
+		{"matching", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, nil)
+		}, nil},
+		{"binary changed after declaring", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, nil)
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf, patched")
+		}, []string{"declares linux_x86_64/bin/vtsync with SHA-256"}},
+		{"wrong hash", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, map[string]string{"linux_x86_64/bin/vtsync": wrong})
+		}, []string{"declares linux_x86_64/bin/vtsync with SHA-256 \"" + wrong}},
+		{"undeclared binary", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, nil)
+			addBin(t, d, "windows_x86_64/bin/vtsync.exe", "pe")
+		}, []string{"does not declare windows_x86_64/bin/vtsync.exe"}},
+		{"declared binary missing", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, map[string]string{"darwin_x86_64/bin/vtsync": wrong})
+		}, []string{"declares darwin_x86_64/bin/vtsync, which the package does not hold"}},
+		{"no declaration", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, nil)
+			if err := os.WriteFile(filepath.Join(d, "README.txt"), []byte("vtsync\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"has no \"Binary declaration\" section", "does not declare linux_x86_64/bin/vtsync"}},
+		{"no licence", func(t *testing.T, d string) {
+			addBin(t, d, "linux_x86_64/bin/vtsync", "elf")
+			declare(t, d, nil)
+			if err := os.Remove(filepath.Join(d, "LICENSE")); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"missing from the package", "info.license.text names LICENSE"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := copyApp(t, "vtsync")
+			tc.setup(t, d)
+			probs := CheckPackaged(d)
+			if len(probs) != len(tc.want) {
+				t.Fatalf("got %v; want %d problems %q", probs, len(tc.want), tc.want)
+			}
+			for _, w := range tc.want {
+				found := false
+				for _, p := range probs {
+					found = found || strings.Contains(p.Msg, w)
+				}
+				if !found {
+					t.Errorf("no problem saying %q in %v", w, probs)
+				}
+			}
+		})
+	}
+}
+
+// A declared hash is 64 hex digits, which the secret scan would take for a
+// key anywhere else.
+func TestDeclaredHashIsNotASecret(t *testing.T) {
+	d := copyApp(t, "vtsync")
+	addTo := filepath.Join(d, "linux_x86_64", "bin")
+	if err := os.MkdirAll(addTo, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(addTo, Scheme), []byte("elf"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	declare(t, d, nil)
+	for _, p := range CheckPackaged(d) {
+		t.Error(p)
+	}
+	// The same run of hex digits elsewhere is still reported.
+	appendTo(t, d, "README.txt", "\nkey 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n")
+	if probs := CheckPackaged(d); len(probs) != 1 || !strings.Contains(probs[0].Msg, "hexadecimal") {
+		t.Errorf("got %v", probs)
+	}
+}
+
+func TestManifestLicenceAndPlatform(t *testing.T) {
+	d := copyApp(t, "vtsync")
+	edit(t, d, "app.manifest", `"name": "Apache-2.0"`, `"name": null`)
+	edit(t, d, "app.manifest", `"Enterprise": ">=9.0"`, `"Enterprise": ""`)
+	probs := Check(d)
+	if len(probs) != 2 || !strings.Contains(probs[0].Msg+probs[1].Msg, "info.license") || !strings.Contains(probs[0].Msg+probs[1].Msg, "platformRequirements") {
+		t.Errorf("got %v", probs)
+	}
 }
 
 func TestSummaryFields(t *testing.T) {

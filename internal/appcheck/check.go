@@ -72,6 +72,9 @@ func run(appDir string, packaged bool) []Problem {
 	c.meta()
 	c.icons()
 	c.props()
+	c.manifest()
+	c.declaration()
+	c.appserver()
 	sort.SliceStable(c.probs, func(i, j int) bool { return c.probs[i].File < c.probs[j].File })
 	return c.probs
 }
@@ -138,7 +141,7 @@ func (c *checker) files() {
 			return err
 		}
 		for i, line := range strings.Split(string(data), "\n") {
-			if hexRun.MatchString(line) {
+			if hexRun.MatchString(line) && !(rel == "README.txt" && sumLine.MatchString(line)) {
 				c.addf(rel, "line %d holds a run of 32 or more hexadecimal digits, which looks like an API key; keys belong in storage/passwords", i+1)
 			}
 		}
@@ -512,6 +515,8 @@ func (c *checker) searches() {
 		}
 	}
 
+	c.candidateSources(x)
+
 	const sf = "default/savedsearches.conf"
 	for _, st := range c.conf(sf).Stanzas {
 		spl, ok := st.Get("search")
@@ -551,18 +556,106 @@ func (c *checker) searches() {
 			c.addf(rel, "cannot read: %v", err)
 			continue
 		}
+		if rootElement(data) == "view" {
+			c.pageView(rel, strings.TrimSuffix(e.Name(), ".xml"), data)
+			continue
+		}
 		queries, err := viewQueries(data)
 		if err != nil {
 			c.addf(rel, "%v", err)
 			continue
 		}
+		// Base searches first, then the post-process searches that
+		// continue them (<search base="id">).
+		bases := map[string]*fieldSet{}
 		for _, q := range queries {
-			if _, err := x.analyse(tokenRE.ReplaceAllString(q, "token")); err != nil {
-				c.addf(rel, "query %q: %v", shorten(q), err)
+			if q.base != "" {
+				continue
+			}
+			out, err := x.analyse(tokenRE.ReplaceAllString(q.query, "token"))
+			if err != nil {
+				c.addf(rel, "query %q: %v", shorten(q.query), err)
+				continue
+			}
+			if q.id != "" {
+				bases[q.id] = out
+			}
+		}
+		for _, q := range queries {
+			if q.base == "" {
+				continue
+			}
+			base, ok := bases[q.base]
+			if !ok {
+				c.addf(rel, "query %q: post-processes base search %q, which the view does not define (or which failed the check)", shorten(q.query), q.base)
+				continue
+			}
+			if _, err := x.postProcess(base, tokenRE.ReplaceAllString(q.query, "token")); err != nil {
+				c.addf(rel, "query %q (post-process of %s): %v", shorten(q.query), q.base, err)
 			}
 		}
 	}
 	c.nav(views)
+}
+
+// The candidate source switch and its variants (macros.conf).
+const (
+	sourceSwitch  = "vtsync_candidate_source"
+	sourcePrefix  = "vtsync_candidates_"
+	candidatesDef = "vtsync_candidates"
+)
+
+// candidateSources checks the switch and every candidate source it can
+// name: each variant starts with a generating command (tstats or search,
+// without the leading pipe, since the input runs "| `vtsync_candidates`"),
+// reads only the fields of its data (raw Sysmon through the Splunk Add-on
+// for Sysmon, a CIM data model, indexed fields), and yields what the
+// candidate search and the detection read.
+func (c *checker) candidateSources(x *splChecker) {
+	const mf = "default/macros.conf"
+	sw, ok := x.macros[sourceSwitch]
+	if !ok {
+		c.addf(mf, "has no [%s]: the switch that picks the candidate source", sourceSwitch)
+		return
+	}
+	var variants []string
+	for name := range x.macros {
+		if strings.HasPrefix(name, sourcePrefix) {
+			variants = append(variants, name)
+		}
+	}
+	sort.Strings(variants)
+	if len(variants) == 0 {
+		c.addf(mf, "defines no %s* candidate source", sourcePrefix)
+		return
+	}
+	if def := strings.TrimSpace(sw.definition); !slices.Contains(variants, strings.Trim(def, "`")) || strings.Count(def, "`") != 2 {
+		c.addf(mf, "[%s] = %q; want one of the candidate sources `%s`", sourceSwitch, def, strings.Join(variants, "`, `"))
+	}
+	defer func() { x.macros[sourceSwitch] = sw }()
+	for _, v := range variants {
+		body := strings.TrimSpace(x.macros[v].definition)
+		if name, _ := commandName(body); name != "tstats" && name != "search" {
+			c.addf(mf, "[%s] starts with %q; want a generating command (tstats or search) without a leading pipe", v, name)
+			continue
+		}
+		x.macros[sourceSwitch] = macroDef{definition: "`" + v + "`"}
+		src, err := x.analyse("| `" + v + "`")
+		if err != nil {
+			c.addf(mf, "[%s] %v", v, err)
+			continue
+		}
+		for _, f := range []string{"host_name", "endpoint", "count", "event_time"} {
+			if !src.has(f) {
+				c.addf(mf, "[%s] yields no %s (candidate sources yield host_name, endpoint, count, event_time)", v, f)
+			}
+		}
+		for _, spl := range []string{params.DefaultSearch, "| `vtsync_detection`"} {
+			if _, err := x.analyse(spl); err != nil {
+				c.addf(mf, "with %s = `%s`, %s: %v", sourceSwitch, v, spl, err)
+			}
+		}
+	}
 }
 
 // macroArity matches the stanza name of a macro with arguments, name(N).
@@ -571,13 +664,20 @@ var macroArity = regexp.MustCompile(`^[^()]+\((\d+)\)$`)
 // tokenRE matches a Simple XML token such as $time.earliest$.
 var tokenRE = regexp.MustCompile(`\$[A-Za-z0-9_.:-]+\$`)
 
+// viewQuery is one <search> of a view: its id, the base search it
+// post-processes (if any) and its query.
+type viewQuery struct {
+	id, base, query string
+}
+
 // viewQueries parses a Simple XML dashboard or form and returns its queries.
-func viewQueries(data []byte) ([]string, error) {
+func viewQueries(data []byte) ([]viewQuery, error) {
 	d := xml.NewDecoder(bytes.NewReader(data))
-	var queries []string
+	var queries []viewQuery
 	var root string
 	var inQuery bool
 	var cur strings.Builder
+	var search []viewQuery // enclosing <search> elements
 	for {
 		t, err := d.Token()
 		if err != nil {
@@ -597,7 +697,19 @@ func viewQueries(data []byte) ([]string, error) {
 					return nil, fmt.Errorf(`<%s> lacks version="1.1" (required for current jQuery)`, root)
 				}
 			}
-			if t.Name.Local == "query" {
+			switch t.Name.Local {
+			case "search":
+				var q viewQuery
+				for _, a := range t.Attr {
+					switch a.Name.Local {
+					case "id":
+						q.id = a.Value
+					case "base":
+						q.base = a.Value
+					}
+				}
+				search = append(search, q)
+			case "query":
 				inQuery = true
 				cur.Reset()
 			}
@@ -606,9 +718,18 @@ func viewQueries(data []byte) ([]string, error) {
 				cur.Write(t)
 			}
 		case xml.EndElement:
-			if t.Name.Local == "query" {
+			switch t.Name.Local {
+			case "query":
 				inQuery = false
-				queries = append(queries, strings.TrimSpace(cur.String()))
+				q := viewQuery{query: strings.TrimSpace(cur.String())}
+				if n := len(search); n > 0 {
+					q.id, q.base = search[n-1].id, search[n-1].base
+				}
+				queries = append(queries, q)
+			case "search":
+				if n := len(search); n > 0 {
+					search = search[:n-1]
+				}
 			}
 		}
 	}

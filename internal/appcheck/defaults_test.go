@@ -3,16 +3,15 @@ package appcheck
 import (
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vtsync/vtsync/internal/detect"
 )
 
-// TestDetectDefaultsMatchMacros keeps the standalone detection's defaults
-// (vtsync detect) equal to the app's macros, so both flag the same domains.
+// TestDetectDefaultsMatchMacros holds the app's macros to the detection's
+// table of settings (detect.Settings), the one source of the defaults of
+// the SPL detection and of vtsync detect, so both flag the same domains.
 func TestDetectDefaultsMatchMacros(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join(appDir(t), "default", "macros.conf"))
 	if err != nil {
@@ -30,25 +29,25 @@ func TestDetectDefaultsMatchMacros(t *testing.T) {
 		v, _ := st.Get("definition")
 		return strings.TrimSpace(v)
 	}
-	var browsers []string
-	for _, b := range strings.Split(def("vtsync_browser_processes"), ",") {
-		browsers = append(browsers, strings.Trim(strings.TrimSpace(b), `"`))
-	}
-	want := slices.Clone(detect.DefaultBrowsers)
-	slices.Sort(browsers)
-	slices.Sort(want)
-	if !slices.Equal(browsers, want) {
-		t.Errorf("vtsync_browser_processes = %v, detect.DefaultBrowsers = %v", browsers, want)
-	}
 	r := detect.DefaultRules()
-	for name, v := range map[string]float64{
-		"vtsync_max_age_days":  r.MaxAgeDays,
-		"vtsync_max_hosts":     float64(r.MaxDistinctHosts),
-		"vtsync_min_positives": float64(r.MinPositives),
-	} {
-		got, err := strconv.ParseFloat(def(name), 64)
-		if err != nil || got != v {
-			t.Errorf("macro %s = %q, detect default %v", name, def(name), v)
+	for _, s := range detect.Settings {
+		if got := def(s.Macro); got != s.Default {
+			t.Errorf("macro %s = %q, detect.Settings default %q", s.Macro, got, s.Default)
+		}
+		if got := r.MacroValue(s.Key); got != def(s.Macro) {
+			t.Errorf("macro %s = %q, but vtsync detect's default %s is %q", s.Macro, def(s.Macro), s.Key, got)
+		}
+		// The detection reads every setting.
+		if !strings.Contains(def("vtsync_detection")+def("vtsync_candidates_sysmon")+def("vtsync_candidates_http_host"), "`"+s.Macro+"`") {
+			t.Errorf("macro %s is not used by the detection", s.Macro)
+		}
+	}
+	// The reasons the SPL writes are the ones vtsync detect writes.
+	for _, words := range []string{`"registered " . printf("%.2f", age_days) . " days before first contact"`,
+		`"new domain with a certificate from " . cert_org`, `"1 engine calls"`, `" engines call") . " it malicious"`,
+		`"unknown to VirusTotal"`, `"` + detect.ReasonPending + `"`} {
+		if !strings.Contains(def("vtsync_detection"), words) {
+			t.Errorf("vtsync_detection does not write %s", words)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +22,42 @@ import (
 // check never passes a search it did not understand.
 
 // eventFields are the fields of the endpoint network events that tstats
-// reads (the vtsync_events macro's data: the blog's Sysmon events with
-// indexed http_host, dest and process_name).
+// reads without a data model (the vtsync_events macro's data: the blog's
+// Sysmon events with indexed http_host, dest and process_name).
 var eventFields = []string{"_time", "index", "sourcetype", "source", "host", "dest", "process_name", "http_host"}
+
+// sysmonSource is the source of raw Sysmon events as the Splunk Add-on for
+// Sysmon indexes them; sysmonFields are the search-time fields the add-on
+// extracts from them that the candidate search may read (Sysmon's event
+// schema: EventCode 3 network connection, 22 DNS query, 1 process
+// creation).
+const sysmonSource = "XmlWinEventLog:Microsoft-Windows-Sysmon/Operational"
+
+var sysmonFields = []string{"EventCode", "EventID", "Computer", "UtcTime", "Image", "ProcessId", "ProcessGuid", "User",
+	"QueryName", "QueryStatus", "QueryResults",
+	"Protocol", "Initiated", "SourceIp", "SourceHostname", "SourcePort", "DestinationIp", "DestinationHostname", "DestinationPort",
+	"CommandLine", "ParentImage", "Hashes", "OriginalFileName"}
+
+// dataModels are the CIM data model datasets tstats may read (from
+// datamodel=<model>.<dataset>), with the fields the Common Information
+// Model defines for them, prefixed by the dataset name as tstats names
+// them. In Network_Resolution src is the client that asked and dest the DNS
+// server; in Web src is the client and dest the web server.
+var dataModels = map[string][]string{
+	"Network_Resolution.DNS": {"DNS.query", "DNS.src", "DNS.dest", "DNS.message_type", "DNS.query_type", "DNS.record_type",
+		"DNS.reply_code", "DNS.answer", "DNS.src_ip", "DNS.dest_ip", "DNS.vendor_product"},
+	"Web.Web": {"Web.site", "Web.url", "Web.uri_path", "Web.src", "Web.dest", "Web.user", "Web.http_user_agent",
+		"Web.http_method", "Web.status", "Web.category", "Web.action", "Web.vendor_product"},
+	"Network_Traffic.All_Traffic": {"All_Traffic.src", "All_Traffic.src_ip", "All_Traffic.dest", "All_Traffic.dest_ip",
+		"All_Traffic.dest_port", "All_Traffic.app", "All_Traffic.action", "All_Traffic.transport", "All_Traffic.vendor_product"},
+}
+
+// restEndpoints are the REST endpoints the app's searches read with | rest,
+// with the fields of their entries.
+var restEndpoints = map[string][]string{
+	"/services/data/inputs/vtsync": {"title", "id", "updated", "author", "disabled", "interval", "index", "sourcetype",
+		"host", "splunk_server", "eai:acl.app", "eai:acl.sharing"},
+}
 
 // defaultFields exist on every indexed event.
 var defaultFields = []string{"_time", "_raw", "index", "sourcetype", "source", "host"}
@@ -211,6 +245,29 @@ func (x *splChecker) analyse(spl string) (*fieldSet, error) {
 	return avail, nil
 }
 
+// postProcess follows a post-process search (a dashboard's <search
+// base=...>): its commands continue from the base search's fields.
+func (x *splChecker) postProcess(base *fieldSet, spl string) (*fieldSet, error) {
+	exp, err := x.expand(spl, nil)
+	if err != nil {
+		return nil, err
+	}
+	cmds, err := splitPipes(exp)
+	if err != nil {
+		return nil, err
+	}
+	avail := base.clone()
+	for _, c := range cmds {
+		if strings.TrimSpace(c) == "" {
+			return nil, fmt.Errorf("empty command in post-process search %q", shorten(spl))
+		}
+		if avail, err = x.command(c, avail); err != nil {
+			return nil, err
+		}
+	}
+	return avail, nil
+}
+
 func commandName(c string) (string, string) {
 	c = strings.TrimSpace(c)
 	end := strings.IndexFunc(c, func(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '(' })
@@ -220,23 +277,25 @@ func commandName(c string) (string, string) {
 	return c[:end], c[end:]
 }
 
-// eventSearch handles a search that starts from indexed events: only
-// vtsync:run events are known.
+// eventSearch handles a search that starts from indexed events: the
+// vtsync:run summary events, and raw Sysmon events.
 func (x *splChecker) eventSearch(body string) (*fieldSet, error) {
 	toks, err := tokenize(body)
 	if err != nil {
 		return nil, err
 	}
-	summary := false
+	var avail *fieldSet
 	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].s == "sourcetype" && toks[i+1].s == "=" && toks[i+2].s == "vtsync:run" {
-			summary = true
+		switch {
+		case toks[i].s == "sourcetype" && toks[i+1].s == "=" && toks[i+2].s == Sourcetype:
+			avail = summaryFields()
+		case toks[i].s == "source" && toks[i+1].s == "=" && toks[i+2].s == sysmonSource:
+			avail = newFieldSet(append(slices.Clone(defaultFields), sysmonFields...)...)
 		}
 	}
-	if !summary {
-		return nil, fmt.Errorf("search %q reads events other than sourcetype=\"vtsync:run\"; the app check knows no other event fields", shorten(body))
+	if avail == nil {
+		return nil, fmt.Errorf("search %q reads events other than sourcetype=%q or source=%q; the app check knows no other event fields", shorten(body), Sourcetype, sysmonSource)
 	}
-	avail := summaryFields()
 	return avail, readFields(searchReads(toks), avail, "search")
 }
 
@@ -249,16 +308,40 @@ func (x *splChecker) generating(c string) (*fieldSet, error) {
 	switch strings.ToLower(name) {
 	case "tstats":
 		return tstats(toks)
-	case "inputlookup":
-		for _, t := range toks {
-			if t.kind == tWord && !strings.Contains(t.s, "=") {
-				if t.s != x.lookup {
-					return nil, fmt.Errorf("inputlookup %s: the app check knows only the %s lookup", t.s, x.lookup)
+	case "search":
+		return x.eventSearch(rest)
+	case "rest":
+		for _, w := range strings.Fields(rest) {
+			if strings.HasPrefix(w, "/") {
+				f, ok := restEndpoints[w]
+				if !ok {
+					return nil, fmt.Errorf("rest %s: the app check knows no such endpoint", w)
 				}
-				return recordFields(), nil
+				return newFieldSet(f...), nil
 			}
 		}
-		return nil, fmt.Errorf("inputlookup without a lookup name")
+		return nil, fmt.Errorf("rest without an endpoint")
+	case "inputlookup":
+		i := skipOptions(toks, 0)
+		if i >= len(toks) || toks[i].kind != tWord {
+			return nil, fmt.Errorf("inputlookup without a lookup name")
+		}
+		if toks[i].s != x.lookup {
+			return nil, fmt.Errorf("inputlookup %s: the app check knows only the %s lookup", toks[i].s, x.lookup)
+		}
+		out := recordFields()
+		if len(toks) == i+1 {
+			return nil, fmt.Errorf("inputlookup %s reads the whole collection: give it a where clause (inputlookup %s where <condition>), which the KV store answers with a query", x.lookup, x.lookup)
+		}
+		if rest := toks[i+1:]; len(rest) > 0 {
+			if !strings.EqualFold(rest[0].s, "where") {
+				return nil, fmt.Errorf("inputlookup %s: unexpected %q (want where <condition>)", x.lookup, rest[0].s)
+			}
+			if err := readFields(exprReads(rest[1:]), out, "inputlookup where"); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	case "loadjob":
 		for i := 0; i+2 < len(toks); i++ {
 			if toks[i].s == "savedsearch" && toks[i+1].s == "=" {
@@ -280,9 +363,22 @@ func (x *splChecker) generating(c string) (*fieldSet, error) {
 	return nil, fmt.Errorf("generating command %q is not known to the app check", name)
 }
 
-// tstats: tstats [opts] agg(field) [as name] ... where <terms> by f1, f2.
+// tstats: tstats [opts] agg(field) [as name] ... [from datamodel=M.D]
+// [where <terms>] [by f1, f2]. Without a data model it reads indexed
+// fields (eventFields); with one, that dataset's CIM fields.
 func tstats(toks []token) (*fieldSet, error) {
 	events := newFieldSet(eventFields...)
+	for j := 0; j+3 < len(toks); j++ {
+		if strings.EqualFold(toks[j].s, "from") && toks[j+1].s == "datamodel" && toks[j+2].s == "=" {
+			f, ok := dataModels[toks[j+3].s]
+			if !ok {
+				return nil, fmt.Errorf("tstats from datamodel=%s: the app check knows the datasets %s", toks[j+3].s, strings.Join(sortedKeys(dataModels), ", "))
+			}
+			events = newFieldSet(append([]string{"_time"}, f...)...)
+			toks = slices.Delete(slices.Clone(toks), j, j+4)
+			break
+		}
+	}
 	i := skipOptions(toks, 0)
 	var aggEnd int
 	for aggEnd = i; aggEnd < len(toks); aggEnd++ {
@@ -301,7 +397,7 @@ func tstats(toks []token) (*fieldSet, error) {
 	for i = aggEnd; i < len(toks); {
 		switch strings.ToLower(toks[i].s) {
 		case "from":
-			return nil, fmt.Errorf("tstats from a data model is not known to the app check")
+			return nil, fmt.Errorf("tstats from: want from datamodel=<model>.<dataset>")
 		case "where":
 			j := i + 1
 			for j < len(toks) && !strings.EqualFold(toks[j].s, "by") {
@@ -438,6 +534,24 @@ func (x *splChecker) command(c string, avail *fieldSet) (*fieldSet, error) {
 		return out, nil
 	case "sort", "dedup":
 		return avail, readFields(identList(toks), avail, cmd)
+	case "mvexpand":
+		return avail, readFields(identList(toks[skipOptions(toks, 0):]), avail, cmd)
+	case "append":
+		sub := strings.TrimSpace(rest)
+		if !strings.HasPrefix(sub, "[") || !strings.HasSuffix(sub, "]") {
+			return nil, fmt.Errorf("append: want append [ search ... ]")
+		}
+		inner, err := x.analyse(strings.TrimSpace(sub[1 : len(sub)-1]))
+		if err != nil {
+			return nil, fmt.Errorf("append subsearch: %w", err)
+		}
+		out := avail.clone()
+		for n := range inner.names {
+			out.names[n] = true
+		}
+		out.prefixes = append(out.prefixes, inner.prefixes...)
+		out.open = out.open || inner.open
+		return out, nil
 	case "head", "tail":
 		return avail, nil
 	}
@@ -728,11 +842,12 @@ func joinTokens(toks []token) string {
 	return strings.Join(parts, " ")
 }
 
-// splitPipes splits a search into commands at | outside quotes.
-// Subsearches are refused: the check does not follow them.
+// splitPipes splits a search into commands at | outside quotes and
+// brackets. Subsearches are refused except as the argument of append,
+// which the check follows.
 func splitPipes(s string) ([]string, error) {
 	var out []string
-	start := 0
+	start, depth := 0, 0
 	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -746,14 +861,22 @@ func splitPipes(s string) ([]string, error) {
 		case c == '"' || c == '\'':
 			quote = c
 		case c == '[':
-			return nil, fmt.Errorf("subsearch in %q: the app check does not follow subsearches", shorten(s))
-		case c == '|':
+			if name, _ := commandName(s[start:i]); depth == 0 && !strings.EqualFold(name, "append") {
+				return nil, fmt.Errorf("subsearch in %q: the app check follows subsearches of append only", shorten(s))
+			}
+			depth++
+		case c == ']' && depth > 0:
+			depth--
+		case c == '|' && depth == 0:
 			out = append(out, strings.TrimSpace(s[start:i]))
 			start = i + 1
 		}
 	}
 	if quote != 0 {
 		return nil, fmt.Errorf("unterminated %c in %q", quote, shorten(s))
+	}
+	if depth != 0 {
+		return nil, fmt.Errorf("unbalanced [ in %q", shorten(s))
 	}
 	return append(out, strings.TrimSpace(s[start:])), nil
 }
@@ -784,6 +907,15 @@ func splitTop(s string, sep byte) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func shorten(s string) string {

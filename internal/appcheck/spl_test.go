@@ -1,6 +1,7 @@
 package appcheck
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -40,7 +41,7 @@ func newSPL(macros map[string]string) *splChecker {
 func TestAnalyse(t *testing.T) {
 	x := newSPL(map[string]string{
 		"base":     `sourcetype="vtsync:run" index=main`,
-		"gen":      `inputlookup vtsync_domains`,
+		"gen":      `inputlookup vtsync_domains where vt_found = 1`,
 		"m(1)":     `eval y = $f$`,
 		"twice":    "`base` | `m(vt_calls)`",
 		"selfref":  "`selfref`",
@@ -67,13 +68,27 @@ func TestAnalyse(t *testing.T) {
 		{"| `gen` | lookup vtsync_domains domain AS domain OUTPUT tags AS t | table t", ""},
 		{"| `gen` | lookup other domain", "knows only the vtsync_domains lookup"},
 		{"| inputlookup alexa.csv", "knows only"},
+		{"| inputlookup vtsync_domains | stats count", "reads the whole collection"},
 		{"| makeresults | eval x = 1 | join x [ search index=main ]", "subsearch"},
+		{"| makeresults | append [ search sourcetype=\"vtsync:run\" ", "unbalanced"},
 		{"| `selfref`", "expands to itself"},
 		{"| `nope`", "not defined"},
 		{"| `gen` | eval x = \"unterminated", "unterminated"},
 		{"index=main sourcetype=sysmon | stats count", "reads events other than"},
 		{"| tstats count where index=main by http_host | table http_host count", ""},
-		{"| tstats count from datamodel=Web by Web.site", "data model"},
+		{"| tstats count from datamodel=Web.Web by Web.site | table Web.site count", ""},
+		{"| tstats count from datamodel=Web by Web.site", "datamodel=Web: the app check knows"},
+		{"| tstats count from datamodel=Web.Web by Web.process", "tstats by reads Web.process"},
+		{"| tstats count from datamodel=Network_Resolution.DNS by DNS.query DNS.src | rename DNS.query AS q, DNS.src AS e | table q e", ""},
+		{`| search source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=22 | table QueryName Computer Image`, ""},
+		{`| search source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" EventCode=22 | table http_host`, "table reads http_host"},
+		{"| rest splunk_server=local /services/data/inputs/vtsync | table title disabled", ""},
+		{"| rest /services/apps/local", "knows no such endpoint"},
+		{"| inputlookup vtsync_domains where last_analysis_positive >= 2 | table domain", ""},
+		{"| inputlookup vtsync_domains where bogus > 2", "inputlookup where reads bogus"},
+		{"| makeresults | eval x = 1 | append [ search sourcetype=\"vtsync:run\" | stats count by input ] | table x input count", ""},
+		{"| makeresults | append [ search sourcetype=\"vtsync:run\" | stats count by input ] | table status", "table reads status"},
+		{"| makeresults | eval x = 1 | mvexpand x | table x", ""},
 		{"| tstats count where index=main user=x by http_host", "tstats where reads user"},
 		{"| `gen` | transaction domain", "not known to the app check"},
 		{"| `gen` | eval = 1", "not field = expression"},
@@ -89,21 +104,31 @@ func TestAnalyse(t *testing.T) {
 }
 
 // The default candidate search of the input is the vtsync_candidates macro
-// used as a generating command: the macro must start with one, without a
-// pipe, and yield the domain field the input reads.
-func TestCandidateMacroIsGenerating(t *testing.T) {
+// used as a generating command, whichever candidate source the switch
+// names: every variant must yield the domain field the input reads and the
+// fields the detection reads.
+func TestEveryCandidateSource(t *testing.T) {
 	c := &checker{dir: appDir(t), confs: map[string]*Conf{}}
-	def, _ := c.conf("default/macros.conf").Stanza("vtsync_candidates").Get("definition")
-	if !strings.HasPrefix(def, "tstats ") {
-		t.Fatalf("vtsync_candidates starts %q; want a generating command without a leading pipe", shorten(def))
-	}
 	x := newSPL(nil)
+	var variants []string
 	for _, st := range c.conf("default/macros.conf").Stanzas {
 		x.macros[st.Name] = macroDef{definition: st.Values["definition"]}
+		if strings.HasPrefix(st.Name, sourcePrefix) {
+			variants = append(variants, st.Name)
+		}
 	}
-	out, err := x.analyse(params.DefaultSearch)
-	if err != nil {
-		t.Fatal(err)
+	slices.Sort(variants)
+	// The sources the README documents, with the add-on each needs.
+	want := []string{"vtsync_candidates_cim_dns", "vtsync_candidates_cim_web", "vtsync_candidates_cim_web_url",
+		"vtsync_candidates_http_host", "vtsync_candidates_sysmon"}
+	if !slices.Equal(variants, want) {
+		t.Fatalf("candidate sources %v, want %v", variants, want)
+	}
+	if def := x.macros[sourceSwitch].definition; def != "`vtsync_candidates_sysmon`" {
+		t.Errorf("default source %s, want raw Sysmon (no acceleration needed)", def)
+	}
+	if strings.Contains(x.macros["vtsync_candidates_sysmon"].definition, "tstats") {
+		t.Error("the raw Sysmon source uses tstats, which cannot see search-time fields")
 	}
 	domainField := ""
 	for _, a := range params.Args {
@@ -111,9 +136,26 @@ func TestCandidateMacroIsGenerating(t *testing.T) {
 			domainField = a.Default
 		}
 	}
-	for _, f := range []string{domainField, "event_time", "dest", "dc_dest", "count"} {
-		if !out.has(f) {
-			t.Errorf("candidates lack %s", f)
+	for _, v := range variants {
+		x.macros[sourceSwitch] = macroDef{definition: "`" + v + "`"}
+		out, err := x.analyse(params.DefaultSearch)
+		if err != nil {
+			t.Errorf("%s: %v", v, err)
+			continue
 		}
+		for _, f := range []string{domainField, "event_time", "endpoints", "dc_endpoints", "count"} {
+			if !out.has(f) {
+				t.Errorf("%s: candidates lack %s", v, f)
+			}
+		}
+		if _, err := x.analyse("| `vtsync_detection`"); err != nil {
+			t.Errorf("%s: detection: %v", v, err)
+		}
+	}
+	// A variant reading a field its data does not have is caught.
+	x.macros["vtsync_candidates_cim_dns"] = macroDef{definition: strings.Replace(x.macros["vtsync_candidates_cim_dns"].definition, "DNS.src", "DNS.process_name", 1)}
+	x.macros[sourceSwitch] = macroDef{definition: "`vtsync_candidates_cim_dns`"}
+	if _, err := x.analyse(params.DefaultSearch); err == nil || !strings.Contains(err.Error(), "DNS.process_name") {
+		t.Errorf("a CIM DNS source reading DNS.process_name passed: %v", err)
 	}
 }

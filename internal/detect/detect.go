@@ -1,14 +1,18 @@
-// Package detect evaluates the app's detection search in Go: over network
-// events and the stored records, it finds the registered domains that
-// non-browser processes contacted and that are young, use a Let's Encrypt
-// certificate while young, or are flagged by antivirus engines. It mirrors
-// the app's saved search and macros step for step, with the same defaults,
-// so standalone mode and Splunk flag the same domains.
+// Package detect evaluates the app's detection in Go: over network events
+// and the stored records, it finds the registered domains that non-browser
+// processes contacted and that are young (unless popular), that engines
+// call malicious (whatever their popularity) or, when switched on, that
+// VirusTotal does not know, and lists the ones not looked up yet. One table
+// (Settings) holds the thresholds, lists and switches that the app's macros
+// hold too, so standalone mode and Splunk flag the same domains, for the
+// same reasons in the same words.
 package detect
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,36 +20,6 @@ import (
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/record"
 )
-
-// DefaultBrowsers is the browser process list of the blog's detection plus
-// current Edge, Brave and Vivaldi names: the app's vtsync_browser_processes
-// macro (a test keeps the two in step).
-// Matching is on the process base name, case-insensitively.
-var DefaultBrowsers = []string{
-	"chrome.exe", "iexplore.exe", "firefox.exe", "opera.exe", "microsoftedge.exe", "safari",
-	"microsoftedgecp.exe", "msedge.exe", "brave.exe", "vivaldi.exe",
-}
-
-// LetsEncrypt is the certificate issuer organisation the detection matches.
-// Let's Encrypt's intermediates change (X3, then R3, now R10/R11/E5/E6),
-// its organisation name does not.
-const LetsEncrypt = "Let's Encrypt"
-
-// Rules are the detection's thresholds and lists; DefaultRules gives the
-// app's macro defaults.
-type Rules struct {
-	MaxAgeDays       float64  // young: at most this many days between registration and first contact (45)
-	MaxDistinctHosts int      // domains contacted by more hosts are left out (10)
-	MinPositives     int64    // flagged by at least this many engines (2)
-	Browsers         []string // processes whose events are left out
-	IssuerOrg        string   // certificate issuer organisation of the young-certificate rule
-}
-
-// DefaultRules returns the app's defaults: 45 days, 10 hosts, 2 positives,
-// DefaultBrowsers, Let's Encrypt.
-func DefaultRules() Rules {
-	return Rules{MaxAgeDays: 45, MaxDistinctHosts: 10, MinPositives: 2, Browsers: DefaultBrowsers, IssuerOrg: LetsEncrypt}
-}
 
 // IsBrowser reports whether process (a base name or an image path) is in
 // the rules' browser list.
@@ -59,26 +33,37 @@ func (r Rules) IsBrowser(process string) bool {
 	return false
 }
 
-// Reasons a domain is flagged (Finding.Why), one per clause of the
-// detection's final search.
+// Rules a finding matched (Finding.Rules), in the order the detection's
+// SPL lists its reasons.
 const (
-	WhyLetsEncrypt = "lets_encrypt_young" // issuer organisation matches and age <= MaxAgeDays
-	WhyYoung       = "young"              // known creation date and age <= MaxAgeDays
-	WhyPositives   = "positives"          // last_analysis_positive >= MinPositives
+	RuleYoung     = "young"     // known creation date, 0 <= age <= MaxAgeDays, not popular
+	RuleFreeCA    = "free_ca"   // young, with a certificate from a free CA
+	RuleMalicious = "malicious" // last_analysis_positive >= MinPositives, whatever the popularity
+	RuleNotFound  = "not_found" // VirusTotal does not know it (with FlagNotFound)
+)
+
+// Finding statuses.
+const (
+	StatusFlagged = "flagged" // a rule matched
+	StatusPending = "pending" // no record yet: cannot be judged, must not vanish
+	StatusClear   = "clear"   // looked up, no rule matched (listed with Detector.KeepClear)
 )
 
 // Finding is one domain the detection shows: flagged, or pending (no record
 // yet, so it cannot be judged and must not silently vanish).
 type Finding struct {
-	Domain    string    `json:"domain"`
-	Hosts     []string  `json:"hosts"` // distinct hosts, sorted
-	Count     int       `json:"count"` // events
-	FirstSeen time.Time `json:"first_seen"`
-	AgeDays   *float64  `json:"age_days"` // first seen − WHOIS creation, in days, 2 decimals; nil = unknown
-	Issuer    string    `json:"issuer,omitempty"`
-	Positives *int64    `json:"positives"`
-	Why       []string  `json:"why,omitempty"`
-	Pending   bool      `json:"pending,omitempty"`
+	Domain         string    `json:"domain"`
+	Status         string    `json:"status"`    // StatusFlagged or StatusPending
+	Alert          bool      `json:"alert"`     // the saved search alerts on it: flagged, or pending with AlertPending
+	Rules          []string  `json:"rules"`     // Rule* codes matched; empty when pending
+	Reasons        []string  `json:"reasons"`   // in words, as the detection's SPL writes them
+	Hosts          []string  `json:"endpoints"` // distinct endpoints that made the contact, sorted
+	Count          int       `json:"count"`     // events
+	FirstSeen      time.Time `json:"first_seen"`
+	AgeDays        *float64  `json:"age_days"` // first seen − WHOIS creation, in days, 2 decimals; nil = unknown
+	Positives      *int64    `json:"positives"`
+	PopularityRank *int64    `json:"popularity_rank"`
+	Issuer         string    `json:"cert_issuer,omitempty"`
 }
 
 // Stats counts what the detection dropped on the way, for the report.
@@ -87,9 +72,9 @@ type Stats struct {
 	Browser      int // events of browser processes
 	Rejected     int // events whose destination is empty, an IP or not a public name
 	Domains      int // distinct registered domains from the remaining events
-	TooManyHosts int // domains contacted by more than MaxDistinctHosts hosts
-	Popular      int // domains with a popularity rank
-	Quiet        int // enriched, not popular, not flagged
+	TooManyHosts int // domains contacted by more than MaxDistinctHosts endpoints
+	PopularYoung int // young domains the popularity threshold kept from being flagged
+	Quiet        int // looked up, no rule matched
 	Flagged      int
 	Pending      int
 }
@@ -104,6 +89,10 @@ type seen struct {
 // step) and then judges each domain against its record. Use New, Add every
 // event, then Candidates and Findings. It is not safe for concurrent use.
 type Detector struct {
+	// KeepClear makes Findings list the domains no rule flagged too, with
+	// StatusClear and the reasons they were not flagged (vtsync detect --all).
+	KeepClear bool
+
 	rules   Rules
 	domains map[string]*seen
 	stats   Stats
@@ -116,7 +105,8 @@ func New(rules Rules) *Detector {
 
 // Add counts one event: browser processes and destinations without a
 // registered domain (empty, IP, junk) are dropped; the rest count towards
-// their registered domain's events, distinct hosts and first-seen time.
+// their registered domain's events, distinct endpoints (the event's host:
+// the machine that made the contact) and first-seen time.
 func (d *Detector) Add(e filesource.Event) {
 	d.stats.Events++
 	if d.rules.IsBrowser(e.Process) {
@@ -161,7 +151,7 @@ func (d *Detector) Candidates() []string {
 func (d *Detector) Findings(lookup func(domain string) (record.Record, bool)) []Finding {
 	st := &d.stats
 	*st = Stats{Events: st.Events, Browser: st.Browser, Rejected: st.Rejected, Domains: len(d.domains)}
-	var flagged, pending []Finding
+	var flagged, pending, clear []Finding
 	for dom, s := range d.domains {
 		if len(s.hosts) > d.rules.MaxDistinctHosts {
 			st.TooManyHosts++
@@ -174,23 +164,32 @@ func (d *Detector) Findings(lookup func(domain string) (record.Record, bool)) []
 		slices.Sort(f.Hosts)
 		rec, ok := lookup(dom)
 		if !ok {
-			f.Pending = true
+			f.Status, f.Alert = StatusPending, d.rules.AlertPending
+			f.Rules, f.Reasons = []string{}, []string{ReasonPending}
 			st.Pending++
 			pending = append(pending, f)
 			continue
 		}
-		if rec.PopularityRank != nil || rec.PopularityAlexa != nil {
-			st.Popular++
-			continue
-		}
 		f.Issuer = rec.CertIssuer
 		f.Positives = rec.LastAnalysisPositive
-		f.AgeDays = ageDays(s.first, rec.WhoisCreationTime)
-		f.Why = d.rules.why(rec, f.AgeDays)
-		if len(f.Why) == 0 {
+		f.PopularityRank = rec.PopularityRank
+		if rec.VTFound {
+			f.AgeDays = ageDays(s.first, rec.WhoisCreationTime)
+		}
+		var suppressed bool
+		f.Rules, f.Reasons, suppressed = d.rules.Judge(rec, f.AgeDays)
+		if suppressed {
+			st.PopularYoung++
+		}
+		if len(f.Rules) == 0 {
 			st.Quiet++
+			if d.KeepClear {
+				f.Status, f.Reasons = StatusClear, d.rules.Explain(rec, f.AgeDays)
+				clear = append(clear, f)
+			}
 			continue
 		}
+		f.Status, f.Alert = StatusFlagged, true
 		st.Flagged++
 		flagged = append(flagged, f)
 	}
@@ -200,15 +199,17 @@ func (d *Detector) Findings(lookup func(domain string) (record.Record, bool)) []
 		}
 		return strings.Compare(a.Domain, b.Domain)
 	})
-	slices.SortFunc(pending, func(a, b Finding) int { return strings.Compare(a.Domain, b.Domain) })
-	return append(flagged, pending...)
+	byName := func(a, b Finding) int { return strings.Compare(a.Domain, b.Domain) }
+	slices.SortFunc(pending, byName)
+	slices.SortFunc(clear, byName)
+	return slices.Concat(flagged, pending, clear)
 }
 
 // Stats returns the counts of the last Findings call (event counts as of
 // now).
 func (d *Detector) Stats() Stats { return d.stats }
 
-// ageDays is the search's diff_time: (first seen − WHOIS creation) in days,
+// ageDays is the search's age_days: (first seen − WHOIS creation) in days,
 // rounded to 2 decimals as round(...,2) does, so a threshold compares the
 // same value in Go and in SPL. Unknown when either time is.
 func ageDays(first time.Time, created *int64) *float64 {
@@ -220,19 +221,91 @@ func ageDays(first time.Time, created *int64) *float64 {
 	return &days
 }
 
-func (r Rules) why(rec record.Record, age *float64) []string {
-	var why []string
-	young := age != nil && *age <= r.MaxAgeDays
-	if young && sameOrg(rec.CertIssuerOrg, r.IssuerOrg) {
-		why = append(why, WhyLetsEncrypt)
+// ReasonPending is the reason given for a domain without a record.
+const ReasonPending = "not looked up by vtsync yet"
+
+// Judge applies the rules to a domain's record and its age in days (nil =
+// unknown). It returns the rules matched and their reasons in words,
+// exactly as the vtsync_detection macro writes them, and whether the
+// popularity threshold kept the young rule from matching.
+func (r Rules) Judge(rec record.Record, age *float64) (rules, reasons []string, popularYoung bool) {
+	rules, reasons = []string{}, []string{}
+	popular := rec.PopularityRank != nil && *rec.PopularityRank <= r.PopularMaxRank
+	org := CertOrg(rec)
+	freeCA := org != "" && slices.ContainsFunc(r.FreeCAOrgs, func(o string) bool { return sameOrg(o, org) })
+	young := rec.VTFound && age != nil && *age >= 0 && *age <= r.MaxAgeDays && (freeCA || !r.YoungNeedsFreeCA)
+	if young && popular {
+		young, popularYoung = false, true
 	}
 	if young {
-		why = append(why, WhyYoung)
+		rules = append(rules, RuleYoung)
+		reasons = append(reasons, "registered "+strconv.FormatFloat(*age, 'f', 2, 64)+" days before first contact")
+		if freeCA {
+			rules = append(rules, RuleFreeCA)
+			reasons = append(reasons, "new domain with a certificate from "+org)
+		}
 	}
-	if rec.LastAnalysisPositive != nil && *rec.LastAnalysisPositive >= r.MinPositives {
-		why = append(why, WhyPositives)
+	if p := rec.LastAnalysisPositive; p != nil && *p >= r.MinPositives {
+		rules = append(rules, RuleMalicious)
+		reasons = append(reasons, engines(*p)+" it malicious")
+	}
+	if !rec.VTFound && r.FlagNotFound {
+		rules = append(rules, RuleNotFound)
+		reasons = append(reasons, "unknown to VirusTotal")
+	}
+	return rules, reasons, popularYoung
+}
+
+// Explain says in words why no rule flagged a domain with record rec and
+// age (nil = unknown), for findings with StatusClear.
+func (r Rules) Explain(rec record.Record, age *float64) []string {
+	if !rec.VTFound {
+		return []string{"unknown to VirusTotal (flag_not_found is off)"}
+	}
+	var why []string
+	days := func(v float64) string { return strconv.FormatFloat(math.Abs(v), 'f', 2, 64) }
+	_, _, popularYoung := r.Judge(rec, age)
+	switch {
+	case age == nil:
+		why = append(why, "no WHOIS creation date: age unknown")
+	case popularYoung:
+		why = append(why, fmt.Sprintf("registered %s days before first contact, but ranked %d (popular: within popular_max_rank %d)",
+			days(*age), *rec.PopularityRank, r.PopularMaxRank))
+	case *age < 0:
+		why = append(why, fmt.Sprintf("registered %s days after first contact (re-registered): not young", days(*age)))
+	case *age > r.MaxAgeDays:
+		why = append(why, fmt.Sprintf("registered %s days before first contact: older than max_age_days %s", days(*age), r.MacroValue("max_age_days")))
+	default:
+		why = append(why, fmt.Sprintf("registered %s days before first contact, certificate not from a free CA (young_needs_free_ca is on)", days(*age)))
+	}
+	if p := rec.LastAnalysisPositive; p != nil && *p > 0 {
+		why = append(why, fmt.Sprintf("%s it malicious: fewer than min_positives %d", engines(*p), r.MinPositives))
 	}
 	return why
+}
+
+// engines is "1 engine calls" or "<n> engines call", as the SPL writes it.
+func engines(n int64) string {
+	if n == 1 {
+		return "1 engine calls"
+	}
+	return strconv.FormatInt(n, 10) + " engines call"
+}
+
+// CertOrg returns the record's certificate issuer organisation as the
+// detection compares it: cert_issuer_org, else the O= of cert_issuer,
+// lower-case, a typographic apostrophe read as ASCII.
+func CertOrg(rec record.Record) string {
+	org := strings.TrimSpace(rec.CertIssuerOrg)
+	if org == "" {
+		for _, part := range strings.Split(rec.CertIssuer, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(part), "O="); ok {
+				org = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return strings.ToLower(strings.ReplaceAll(org, "\u2019", "'"))
 }
 
 // sameOrg compares organisation names case-insensitively, reading a

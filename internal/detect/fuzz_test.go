@@ -28,7 +28,7 @@ func FuzzEvaluate(f *testing.F) {
 		}
 		rules := DefaultRules()
 		rules.MaxDistinctHosts = 1
-		rec := record.Record{VTFound: true, WhoisCreationTime: &created, CertIssuerOrg: LetsEncrypt, LastAnalysisPositive: &created}
+		rec := record.Record{VTFound: true, WhoisCreationTime: &created, CertIssuerOrg: "Let's Encrypt", LastAnalysisPositive: &created}
 		for _, fd := range Evaluate(events, func(string) (record.Record, bool) { return rec, true }, rules) {
 			if !domain.Valid(fd.Domain) {
 				t.Fatalf("finding for %q, not a registered domain", fd.Domain)
@@ -36,7 +36,7 @@ func FuzzEvaluate(f *testing.F) {
 			if len(fd.Hosts) > rules.MaxDistinctHosts {
 				t.Fatalf("finding with %d hosts, limit %d", len(fd.Hosts), rules.MaxDistinctHosts)
 			}
-			if len(fd.Why) == 0 {
+			if fd.Status == StatusFlagged && (len(fd.Rules) == 0 || len(fd.Reasons) != len(fd.Rules)) {
 				t.Fatalf("finding without a reason: %+v", fd)
 			}
 		}

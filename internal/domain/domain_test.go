@@ -14,11 +14,11 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// sharedPSL is the conformance folder beside the clone (repo/../shared).
-var sharedPSL = filepath.Join("..", "..", "..", "shared", "conformance", "psl")
-
 // pslTestsSHA256 pins testdata/tests.txt to the upstream file.
 const pslTestsSHA256 = "61a3a502cf471d1a919d5e43c10e910023b0c4230e1db506f8e2ff0b47d2234e"
+
+// pslTestsJSSHA256 is the sha256 of the upstream tests/test_psl.txt.
+const pslTestsJSSHA256 = "8f50ad958916d6a8f79fba2363501475571acce752757f9126fe9d2f17dd920d"
 
 type pslCase struct {
 	line     int
@@ -119,17 +119,14 @@ func TestPSLConformance(t *testing.T) {
 		}
 		checkPSL(t, path, readPSLTests(t, path))
 	})
-	t.Run("shared", func(t *testing.T) {
-		path := filepath.Join(sharedPSL, "tests.txt")
-		if _, err := os.Stat(path); err != nil {
-			t.Skipf("shared PSL conformance data not found (%v); it lives in shared/ beside the clone", err)
+	t.Run("testdata-js", func(t *testing.T) {
+		path := filepath.Join("testdata", "test_psl.txt")
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		checkPSL(t, path, readPSLTests(t, path))
-	})
-	t.Run("shared-js", func(t *testing.T) {
-		path := filepath.Join(sharedPSL, "test_psl.txt")
-		if _, err := os.Stat(path); err != nil {
-			t.Skipf("shared PSL conformance data not found (%v); it lives in shared/ beside the clone", err)
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != pslTestsJSSHA256 {
+			t.Fatalf("%s differs from the upstream copy (sha256 %x)", path, sum)
 		}
 		checkPSL(t, path, readPSLTestsJS(t, path))
 	})

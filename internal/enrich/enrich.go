@@ -29,6 +29,10 @@ var (
 	ErrQuotaExceeded = errors.New("VirusTotal quota exceeded")
 	// ErrUnauthorized means the key was rejected: stop at once.
 	ErrUnauthorized = errors.New("VirusTotal rejected the API key")
+	// ErrUnreachable means several lookups in a row could not reach the
+	// API at all (connection refused, DNS, proxy or TLS failure): stop
+	// looking up for this run rather than spend it on more of the same.
+	ErrUnreachable = errors.New("VirusTotal cannot be reached")
 )
 
 // Func adapts a function to Enricher.

@@ -61,12 +61,16 @@ func CSVRow(r record.Record, row []string) {
 	if r.EnrichedTime != 0 {
 		enriched = strconv.FormatInt(r.EnrichedTime, 10)
 	}
+	since := ""
+	if r.NotFoundSince != 0 {
+		since = strconv.FormatInt(r.NotFoundSince, 10)
+	}
 	vals := [...]string{
 		r.Key, r.Domain, bool01, r.WhoisCreationDate, num(r.WhoisCreationTime),
 		num(r.LastAnalysisPositive), num(r.LastAnalysisSuspicious), num(r.LastAnalysisTime),
 		r.CertIssuer, r.CertIssuerOrg, num(r.CertNotBefore), strings.Join(r.Categories, "\n"),
 		num(r.PopularityAlexa), num(r.PopularityRank), num(r.Reputation), r.Registrar,
-		strings.Join(r.Tags, "\n"), enriched,
+		strings.Join(r.Tags, "\n"), enriched, since,
 	}
 	copy(row, vals[:])
 }

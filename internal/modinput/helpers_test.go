@@ -13,16 +13,14 @@ import (
 	"testing"
 )
 
-// conformanceDir holds the Splunk SDK fixtures, beside the repository.
-const conformanceDir = "../../../shared/conformance/splunk"
+// conformanceDir holds the Splunk SDK and splunkd fixtures (see
+// testdata/README.md for where each comes from).
+const conformanceDir = "testdata"
 
 // fixture returns the bytes of a conformance file (path relative to
-// conformanceDir), skipping the test if the conformance folder is absent.
+// conformanceDir).
 func fixture(t testing.TB, rel string) []byte {
 	t.Helper()
-	if _, err := os.Stat(conformanceDir); err != nil {
-		t.Skipf("conformance fixtures not found at %s (expected shared/ beside the repository): %v", conformanceDir, err)
-	}
 	b, err := os.ReadFile(filepath.Join(conformanceDir, rel))
 	if err != nil {
 		t.Fatalf("fixture: %v", err)

@@ -64,6 +64,12 @@ var Args = []Arg{
 		Description: "A found record older than this many days is looked up again."},
 	{Name: "not_found_refresh_hours", Title: "Refresh not-found after hours", DataType: "number", Default: "24",
 		Description: "A record of a domain VirusTotal does not know is looked up again after this many hours."},
+	{Name: "not_found_max_hours", Title: "Not-found backoff cap, hours", DataType: "number", Default: "168",
+		Description: "Backoff for domains VirusTotal keeps not knowing: above not_found_refresh_hours, a domain VirusTotal has not known for a time d is asked again d later (24 h, 24 h, 48 h, 96 h, ...), at most this many hours later. Costs detection delay: a domain VirusTotal learns is seen up to this many hours late instead of not_found_refresh_hours. Equal to not_found_refresh_hours: no backoff."},
+	{Name: "young_refresh_days", Title: "Refresh young domains after days", DataType: "number", Default: "0",
+		Description: "Above refresh_days: a found record the detection's young rule flags on its creation date alone (created at most 45 days before, not ranked within 100,000) is looked up again after this many days, or when its young window closes if sooner. Costs detection delay: a young domain that turns malicious is flagged malicious up to this many days late (it stays flagged young meanwhile). 0: off."},
+	{Name: "refresh_jitter_percent", Title: "Refresh jitter, percent", DataType: "number", Default: "10",
+		Description: "Shortens each record's refresh period by 0 to this many percent, drawn from its domain and enriched_time (every run agrees), so that domains looked up together do not come due together week after week. Never delays a refresh; costs about half this percentage in extra lookups of found records."},
 	{Name: "proxy_url", Title: "HTTPS proxy", DataType: "string", Default: "",
 		Description: "HTTPS proxy URL for VirusTotal requests (splunkd's proxy settings do not cover add-ons). Empty: the HTTPS_PROXY environment variable."},
 	{Name: "ca_file", Title: "splunkd CA file", DataType: "string", Default: "",
@@ -89,6 +95,9 @@ type Params struct {
 	MaxConcurrency       int
 	RefreshDays          int
 	NotFoundRefreshHours int
+	NotFoundMaxHours     int
+	YoungRefreshDays     int
+	RefreshJitterPercent int
 	ProxyURL             string
 	CAFile               string
 	SHCLookup            string
@@ -172,6 +181,9 @@ func Parse(raw map[string]string) (Params, error) {
 		{"max_concurrency", &p.MaxConcurrency, 1, 1000},
 		{"refresh_days", &p.RefreshDays, 1, 3650},
 		{"not_found_refresh_hours", &p.NotFoundRefreshHours, 1, 87600},
+		{"not_found_max_hours", &p.NotFoundMaxHours, 1, 87600},
+		{"young_refresh_days", &p.YoungRefreshDays, 0, 3650},
+		{"refresh_jitter_percent", &p.RefreshJitterPercent, 0, 50},
 		{"max_run_seconds", &p.MaxRunSeconds, 10, 86400},
 	}
 	for _, f := range ints {

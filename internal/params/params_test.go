@@ -14,6 +14,7 @@ func TestDefaults(t *testing.T) {
 	want := Params{Search: DefaultSearch, EarliestTime: "-20m", LatestTime: "now", DomainField: "ut_domain",
 		Collection: "vtsync_domains", VTAPIURL: "https://www.virustotal.com/api/v3", RequestsPerMinute: 4,
 		DailyLookupBudget: 500, MaxConcurrency: 4, RefreshDays: 7, NotFoundRefreshHours: 24,
+		NotFoundMaxHours: 168, RefreshJitterPercent: 10,
 		SHCLookup: "captain", MaxRunSeconds: 840}
 	if p != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", p, want)

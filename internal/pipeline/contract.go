@@ -55,6 +55,7 @@ type Summary struct {
 	VTCalls       int64          `json:"vt_calls"`
 	KVWrites      int            `json:"kv_writes"`
 	KVRequests    int            `json:"kv_requests"`
+	Purged        int            `json:"purged"` // records deleted for retention_days (0 = kept)
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`
@@ -65,9 +66,14 @@ type Options struct {
 	Input                string // input name, for logs and the summary
 	RefreshDays          int    // found records older than this are due (default 7)
 	NotFoundRefreshHours int    // negative records older than this are due (default 24)
-	MaxConcurrency       int    // lookups in flight (default 4)
-	DailyLookupBudget    int    // lookups per UTC day; 0 = no cap
-	BatchSize            int    // documents per Store.Save (default and maximum 1000)
+	// The rest of the refresh policy (internal/refresh), off at zero:
+	// not_found_max_hours, young_refresh_days, refresh_jitter_percent.
+	NotFoundMaxHours     int
+	YoungRefreshDays     int
+	RefreshJitterPercent int
+	MaxConcurrency       int // lookups in flight (default 4)
+	DailyLookupBudget    int // lookups per UTC day; 0 = no cap
+	BatchSize            int // documents per Store.Save (default and maximum 1000)
 	// Lookups false: this process must not spend quota (a search head
 	// cluster member that is not the captain); it still replays its
 	// journal and reports.

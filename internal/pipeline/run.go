@@ -17,6 +17,7 @@ import (
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/refresh"
 )
 
 const (
@@ -93,6 +94,8 @@ func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.E
 	r := &runner{
 		opt: opt, src: src, store: store, enr: enr, log: opt.Logger,
 		wall: time.Now(), now: opt.Now(), stopped: make(chan struct{}),
+		policy: refresh.Policy{RefreshDays: opt.RefreshDays, NotFoundHours: opt.NotFoundRefreshHours,
+			NotFoundMaxHours: opt.NotFoundMaxHours, YoungRefreshDays: opt.YoungRefreshDays, JitterPercent: opt.RefreshJitterPercent},
 	}
 	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
 		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget}
@@ -161,6 +164,10 @@ type runner struct {
 	spend *budget
 	wall  time.Time // for the duration
 	now   time.Time // run start, for freshness
+	// policy decides freshness; misses holds the stored negative record of
+	// each due domain, for refresh.Next (dispatcher writes, workers read).
+	policy refresh.Policy
+	misses sync.Map
 
 	vtBefore int64 // the enricher's and the store's request counters at start
 	kvBefore int
@@ -177,6 +184,7 @@ type runner struct {
 	stopped   chan struct{} // closed: start no more lookups
 	keyBad    atomic.Bool
 	quotaGone atomic.Bool
+	unreached atomic.Bool // VirusTotal could not be reached: lookups stopped
 	answered  atomic.Bool // VirusTotal answered a lookup this run
 	// The quota hold at the start (see quotaHoldFirst).
 	quotaStreak int
@@ -279,6 +287,10 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 			runErr = fmt.Errorf("input %s: reading %s failed: %w", in, r.opt.SourceName, srcErr)
 			status = StatusFailed
 		}
+	}
+	if r.unreached.Load() && r.sum.LookedUp == 0 && runErr == nil {
+		runErr = fmt.Errorf("input %s: %w: nothing was looked up", in, enrich.ErrUnreachable)
+		status = StatusFailed
 	}
 	if r.keyBad.Load() {
 		runErr = fmt.Errorf("input %s: %w; %s; no lookups are made until then", in, r.keyErr, r.opt.KeyHint)
@@ -446,11 +458,15 @@ func (r *runner) check(ctx context.Context, chunk []string) []string {
 		case err == nil:
 			due = chunk[:0]
 			for _, d := range chunk {
-				if rec, ok := got[d]; ok && rec.Fresh(r.now.Unix(), r.opt.RefreshDays, r.opt.NotFoundRefreshHours) {
+				rec, ok := got[d]
+				switch {
+				case ok && r.policy.Fresh(rec, r.now.Unix()):
 					fresh++
-				} else {
-					due = append(due, d)
+					continue
+				case ok && !rec.VTFound:
+					r.misses.Store(d, rec)
 				}
+				due = append(due, d)
 			}
 		case ctx.Err() == nil:
 			r.log.Errorf("Input %s: checking the freshness of %d domains in %s failed: %v. They are not looked up this run; %s.", r.opt.Input, len(chunk), r.opt.StoreName, err, r.opt.StoreHint)
@@ -481,6 +497,9 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			if rec.EnrichedTime == 0 {
 				rec.EnrichedTime = r.opt.Now().Unix()
 			}
+			if prev, ok := r.misses.Load(d); ok {
+				rec = refresh.Next(prev.(record.Record), rec)
+			}
 			r.answered.Store(true)
 			r.journal(rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
@@ -488,6 +507,13 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.keyErr = err // read after the workers are done
 				r.stop()
 				cancel(err) // stop in-flight lookups at once
+			}
+		case errors.Is(err, enrich.ErrUnreachable):
+			if !r.unreached.Swap(true) {
+				r.stop()
+				cancel(err) // lookups queued for a slot would only fail alike
+				r.log.Errorf("Input %s: %v. No more lookups this run; the due domains wait for the next run.", r.opt.Input, err)
+				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {

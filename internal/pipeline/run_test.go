@@ -214,6 +214,41 @@ func TestOnlyStaleRecordsAreLookedUpAgain(t *testing.T) {
 	}
 }
 
+// With not_found_max_hours, the run asks refresh's policy: a domain
+// VirusTotal has not known for four days is not due 25 hours after the last
+// answer, one unknown for a day is; a new negative answer keeps the time
+// VirusTotal first did not know it (not_found_since), a found one drops it.
+func TestNotFoundBackoff(t *testing.T) {
+	store := newStore()
+	ago := func(d time.Duration) int64 { return t0.Add(-d).Unix() }
+	long := record.NotFound("long-nx.com", ago(25*time.Hour))
+	long.NotFoundSince = ago(4 * 24 * time.Hour)
+	store.put(long,
+		record.NotFound("day-nx.com", ago(25*time.Hour)),
+		record.NotFound("learned.com", ago(25*time.Hour)))
+	vt := newVT(t0.Unix())
+	opt := opts(t)
+	opt.RefreshDays, opt.NotFoundRefreshHours, opt.NotFoundMaxHours = 7, 24, 168
+	s, err := run(t, opt, &rows{values: []string{"long-nx.com", "day-nx.com", "learned.com"}}, store, vt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls := vt.called(); len(calls) != 2 || calls["long-nx.com"] != 0 {
+		t.Errorf("lookups %v, want day-nx.com and learned.com", calls)
+	}
+	if s.Fresh != 1 || s.Due != 2 {
+		t.Errorf("fresh %d due %d, want 1 and 2", s.Fresh, s.Due)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if r := store.recs["day-nx.com"]; r.EnrichedTime != t0.Unix() || r.NotFoundSince != ago(25*time.Hour) {
+		t.Errorf("day-nx.com: %+v, want enriched now and not_found_since its first answer", r)
+	}
+	if r := store.recs["learned.com"]; !r.VTFound || r.NotFoundSince != 0 {
+		t.Errorf("learned.com: %+v, want a found record without not_found_since", r)
+	}
+}
+
 func TestQuotaExceededKeepsWhatWasFetched(t *testing.T) {
 	for _, conc := range []int{1, 8} {
 		t.Run(fmt.Sprint("concurrency ", conc), func(t *testing.T) {

@@ -146,6 +146,12 @@ func (d *recordDecoder) set(name string, v []byte) error {
 			r.EnrichedTime = n
 		}
 		return err
+	case "not_found_since":
+		n, ok, err := number(name, v)
+		if ok {
+			r.NotFoundSince = n
+		}
+		return err
 	case "categories":
 		return setStrings(&r.Categories, name, v)
 	case "tags":

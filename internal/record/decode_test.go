@@ -33,6 +33,7 @@ func refRecord(data []byte) (Record, error) {
 		Registrar              string         `json:"registrar"`
 		Tags                   refFlexStrings `json:"tags"`
 		EnrichedTime           refFlexInt     `json:"enriched_time"`
+		NotFoundSince          refFlexInt     `json:"not_found_since"`
 	}
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Record{}, err
@@ -45,7 +46,7 @@ func refRecord(data []byte) (Record, error) {
 		CertNotBefore: w.CertNotBefore.ptr(), Categories: []string(w.Categories),
 		PopularityAlexa: w.PopularityAlexa.ptr(), PopularityRank: w.PopularityRank.ptr(),
 		Reputation: w.Reputation.ptr(), Registrar: w.Registrar, Tags: []string(w.Tags),
-		EnrichedTime: w.EnrichedTime.v,
+		EnrichedTime: w.EnrichedTime.v, NotFoundSince: w.NotFoundSince.v,
 	}, nil
 }
 
@@ -119,6 +120,7 @@ func FuzzRecordDecode(f *testing.F) {
 		`{"_key":"a.example","domain":"a.example","vt_found":1,"whois_creation_time":1.483018099e+09,"last_analysis_positive":6.0,"reputation":-37.0,"categories":"malware","tags":["dga"],"enriched_time":1.8e+09,"_user":"nobody"}`,
 		`{"_key":"a.example","domain":"a.example","vt_found":"true","whois_creation_time":"1483018099","reputation":"-37","categories":["malware"],"tags":"dga","enriched_time":"1800000000"}`,
 		`{"_key":"n.example","domain":"n.example","vt_found":0,"enriched_time":5,"popularity_rank":null,"reputation":""}`,
+		`{"_key":"n.example","vt_found":false,"enriched_time":1.8e9,"not_found_since":"1799000000"}`, `{"not_found_since":null}`, `{"not_found_since":"later"}`,
 		`{"enriched_time":"soon"}`, `{"vt_found":"maybe"}`, `{"tags":{"a":1}}`, `{"tags":[null,"x"]}`, `{"tags":[]}`,
 		`{"Domain":"x","VT_FOUND":"True","\u212Aey":"k","_KEY":"y","tags":"","tags":["a"],"tags":null}`,
 		`{"reputation":5,"reputation":null,"enriched_time":1,"enriched_time":""}`,

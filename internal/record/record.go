@@ -24,6 +24,11 @@ type Record struct {
 	Registrar              string   `json:"registrar,omitempty"`
 	Tags                   []string `json:"tags,omitempty"`
 	EnrichedTime           int64    `json:"enriched_time"`
+	// NotFoundSince, on a negative record that follows other negative
+	// answers, is when VirusTotal first did not know the domain (the
+	// not-found backoff of internal/refresh); absent on the first one and
+	// on found records.
+	NotFoundSince int64 `json:"not_found_since,omitempty"`
 }
 
 // Fields lists the record's field names in contract order (for
@@ -33,7 +38,7 @@ var Fields = []string{
 	"last_analysis_positive", "last_analysis_suspicious", "last_analysis_time",
 	"cert_issuer", "cert_issuer_org", "cert_not_before", "categories",
 	"popularity_alexa", "popularity_rank", "reputation", "registrar", "tags",
-	"enriched_time",
+	"enriched_time", "not_found_since",
 }
 
 // ID is the document's _key (kind.Record).
@@ -49,14 +54,4 @@ func (r Record) Enriched() int64 { return r.EnrichedTime }
 // NotFoundError for domain.
 func NotFound(domain string, enrichedTime int64) Record {
 	return Record{Key: domain, Domain: domain, VTFound: false, EnrichedTime: enrichedTime}
-}
-
-// Fresh reports whether r is still fresh at now (epoch seconds): a found
-// record for refreshDays days, a negative one for notFoundHours hours.
-func (r Record) Fresh(now int64, refreshDays, notFoundHours int) bool {
-	ttl := int64(refreshDays) * 86400
-	if !r.VTFound {
-		ttl = int64(notFoundHours) * 3600
-	}
-	return r.EnrichedTime > 0 && r.EnrichedTime <= now && now-r.EnrichedTime < ttl
 }

@@ -7,29 +7,6 @@ import (
 	"testing"
 )
 
-func TestFresh(t *testing.T) {
-	const now = 1_800_000_000
-	day, hour := int64(86400), int64(3600)
-	cases := []struct {
-		name string
-		r    Record
-		want bool
-	}{
-		{"found, 6 days old", Record{VTFound: true, EnrichedTime: now - 6*day}, true},
-		{"found, exactly 7 days old", Record{VTFound: true, EnrichedTime: now - 7*day}, false},
-		{"found, 8 days old", Record{VTFound: true, EnrichedTime: now - 8*day}, false},
-		{"negative, 23 hours old", NotFound("x.example", now-23*hour), true},
-		{"negative, 25 hours old", NotFound("x.example", now-25*hour), false},
-		{"never enriched", Record{VTFound: true}, false},
-		{"enriched in the future (clock skew)", Record{VTFound: true, EnrichedTime: now + hour}, false},
-	}
-	for _, c := range cases {
-		if got := c.r.Fresh(now, 7, 24); got != c.want {
-			t.Errorf("%s: Fresh = %v, want %v", c.name, got, c.want)
-		}
-	}
-}
-
 // TestFieldsMatchJSON keeps Fields (used for transforms.conf, collections.conf
 // and CSV export) equal to the record's JSON names, in order.
 func TestFieldsMatchJSON(t *testing.T) {

@@ -22,20 +22,11 @@ import (
 	"github.com/vtsync/vtsync/internal/splunktest"
 )
 
-// conformance returns the shared conformance folder (repo/../shared), or
-// skips the test when the checkout has none.
-func conformance(t testing.TB, parts ...string) string {
-	t.Helper()
-	dir := filepath.Join(append([]string{"..", "..", "..", "shared", "conformance", "splunk"}, parts...)...)
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("conformance data not found at %s (shared/ must sit beside the repository): %v", dir, err)
-	}
-	return dir
-}
-
+// readFixture returns a recorded splunkd answer from testdata (see
+// testdata/README.md for where each comes from).
 func readFixture(t testing.TB, parts ...string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(conformance(t, parts...))
+	b, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, parts...)...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +422,7 @@ func TestSearchSource(t *testing.T) {
 }
 
 func FuzzExportReader(f *testing.F) {
-	dir := filepath.Join("..", "..", "..", "shared", "conformance", "splunk")
+	dir := "testdata"
 	for _, p := range []string{
 		"splunk-sdk-java/search_results/resultsExport.json",
 		"splunk-sdk-java/search_results/resultsMV5.json",
@@ -440,9 +431,11 @@ func FuzzExportReader(f *testing.F) {
 		"splunk-sdk-java/search_results/resultsMVOneshot5.json",
 		"splunk-sdk-csharp-pcl/client_xml/Service.ExportSearchResults-failure.xml",
 	} {
-		if b, err := os.ReadFile(filepath.Join(dir, p)); err == nil {
-			f.Add(b)
+		b, err := os.ReadFile(filepath.Join(dir, p))
+		if err != nil {
+			f.Fatal(err)
 		}
+		f.Add(b)
 	}
 	for _, s := range []string{
 		"", "\xef\xbb\xbf", "\xef\xbb", "[", "[]", "[{}]x", "]", "{", "}", "null", "[null]",

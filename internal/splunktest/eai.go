@@ -42,7 +42,7 @@ func (s *Server) storagePasswords(w http.ResponseWriter, r *http.Request, owner,
 		s.mu.Lock()
 		names := sortedKeys(s.creds(app))
 		s.mu.Unlock()
-		s.writeCredential(w, r, http.StatusOK, app, names...)
+		s.writeCredential(w, r, http.StatusOK, app, page(r, names)...)
 	case len(rest) == 1 && r.Method == http.MethodGet:
 		s.count("passwords_get")
 		s.mu.Lock()
@@ -135,13 +135,13 @@ func (s *Server) writeCredential(w http.ResponseWriter, r *http.Request, status 
 			"author": "admin",
 			"links":  map[string]string{"alternate": id, "list": id, "edit": id, "remove": id},
 			"acl":    map[string]any{"app": app, "owner": "nobody", "sharing": "app"},
-			"content": map[string]any{
+			"content": filterContent(map[string]any{
 				"clear_password": c.secret,
 				"encr_password":  "$7$" + randomHex(16),
 				"password":       "********",
 				"realm":          c.realm,
 				"username":       c.user,
-			},
+			}, fieldFilter(r)),
 		})
 	}
 	s.mu.Unlock()
@@ -170,6 +170,7 @@ func (s *Server) editInput(w http.ResponseWriter, r *http.Request, app, scheme, 
 	for k := range params {
 		allowed = append(allowed, k)
 	}
+	allowed = append(allowed, s.schemes[scheme]...)
 	s.mu.Unlock()
 	if !ok {
 		writeMessages(w, r, http.StatusNotFound, "ERROR", "Could not find object id="+name)

@@ -53,7 +53,10 @@ type Server struct {
 	collections map[string]map[string]map[string]map[string]any // app → collection → _key → document
 	passwords   map[string]map[string]*credential               // app → entity → credential
 	inputs      map[string]map[string]string                    // app/scheme/name → params
-	kvInit      int                                             // 503 answers left; <0: until SetKVInitializing(0)
+	schemes     map[string][]string                             // scheme → its arguments
+	confs       map[string]map[string]string                    // confKey(app, file, stanza) → values
+	requests    []Request
+	kvInit      int // 503 answers left; <0: until SetKVInitializing(0)
 	maxSave     int
 	maxSaveSize int // bytes; 0: none
 	maxFind     int
@@ -182,6 +185,8 @@ func New(t testing.TB, opts ...Option) *Server {
 		collections: map[string]map[string]map[string]map[string]any{},
 		passwords:   map[string]map[string]*credential{},
 		inputs:      map[string]map[string]string{},
+		schemes:     map[string][]string{},
+		confs:       map[string]map[string]string{},
 		maxSave:     1000,
 		maxFind:     1000,
 		counts:      map[string]int{},
@@ -245,8 +250,11 @@ func (s *Server) SetKVInitializing(n int) {
 
 // Count returns how many requests reached an endpoint after
 // authentication: "login", "server_info", "export", "batch_save",
-// "batch_find", "kv_get", "kv_503", "passwords_create", "passwords_get",
-// "passwords_update", "inputs_edit", or "unauthorized".
+// "batch_find", "kv_get", "kv_503", "passwords_create", "passwords_list",
+// "passwords_get", "passwords_update", "passwords_delete", "inputs_edit",
+// "inputs_list", "inputs_create", "inputs_new", "inputs_get",
+// "inputs_enable", "inputs_disable", "conf_get", "conf_update",
+// "conf_create", or "unauthorized".
 func (s *Server) Count(endpoint string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -457,6 +465,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeMessages(w, r, http.StatusUnauthorized, "WARN", TextNotAuthenticated)
 		return
 	}
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() { s.logRequest(r, "/"+strings.Join(seg, "/"), rec.status) }()
+	w = rec
 	var owner, app string
 	var rest []string
 	switch {
@@ -477,8 +488,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.kv(w, r, owner, app, rest[3:])
 	case len(rest) >= 2 && rest[0] == "storage" && rest[1] == "passwords":
 		s.storagePasswords(w, r, owner, app, rest[2:])
+	case len(rest) == 3 && rest[0] == "data" && rest[1] == "inputs":
+		s.inputsCollection(w, r, app, rest[2])
+	case len(rest) == 4 && rest[0] == "data" && rest[1] == "inputs" && rest[3] == "_new":
+		s.inputsNew(w, r, rest[2])
+	case len(rest) == 4 && rest[0] == "data" && rest[1] == "inputs" && r.Method == http.MethodGet:
+		s.getInput(w, r, app, rest[2], rest[3])
 	case len(rest) == 4 && rest[0] == "data" && rest[1] == "inputs":
 		s.editInput(w, r, app, rest[2], rest[3])
+	case len(rest) == 5 && rest[0] == "data" && rest[1] == "inputs":
+		s.inputAction(w, r, app, rest[2], rest[3], rest[4])
+	case len(rest) >= 2 && rest[0] == "configs" && strings.HasPrefix(rest[1], "conf-") && len(rest[1]) > len("conf-"):
+		s.confEndpoint(w, r, app, strings.TrimPrefix(rest[1], "conf-"), rest[2:])
 	default:
 		writeMessages(w, r, http.StatusNotFound, "ERROR", "Not Found")
 	}

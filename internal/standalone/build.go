@@ -69,6 +69,9 @@ func (c *Config) Options(log *logging.Logger) pipeline.Options {
 		Input:                c.Name,
 		RefreshDays:          c.Params.RefreshDays,
 		NotFoundRefreshHours: c.Params.NotFoundRefreshHours,
+		NotFoundMaxHours:     c.Params.NotFoundMaxHours,
+		YoungRefreshDays:     c.Params.YoungRefreshDays,
+		RefreshJitterPercent: c.Params.RefreshJitterPercent,
 		MaxConcurrency:       c.Params.MaxConcurrency,
 		DailyLookupBudget:    c.Params.DailyLookupBudget,
 		Lookups:              true, // one process per configuration: no cluster to elect from

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -357,24 +358,31 @@ func exportFile(ctx context.Context, cfg *Config, path, format string, log *logg
 // findings as a table or JSON on stdout; a count of what was dropped goes
 // to stderr.
 func DetectMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("detect", "[--config FILE] [--events FILE] [--events-format ndjson|csv] [--format table|json] [-v]",
-		`Runs the detection over the events (the configured file source, or --events)
-and the store's records, and prints the flagged domains on stdout; what was
-dropped on the way is counted on stderr.
+	fs := newFlags("detect", "[--config FILE] [--events FILE]... [--events-format ndjson|csv] [--format table|json|csv] [--all] [-v]",
+		`Runs the detection over the events (the configured file source, or each
+--events file in turn) and the store's records, and prints the flagged and
+pending domains on stdout (with --all, the others too, with the reason they
+were not flagged): a table for a person, or json or csv; what was dropped on
+the way is counted on stderr.
 
 Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
-	events := fs.String("events", "", "events `file` (NDJSON or CSV); default: the configured file source")
+	var events []string
+	fs.Func("events", "events `file` (NDJSON or CSV), repeatable; default: the configured file source", func(s string) error {
+		events = append(events, s)
+		return nil
+	})
+	all := fs.Bool("all", false, "also list the domains no rule flagged, with the reasons")
 	eventsFormat := fs.String("events-format", "", "ndjson or csv; default: by the events file's extension")
-	format := fs.String("format", "table", "table or json")
+	format := fs.String("format", detect.FormatTable, "table (for a person, 80 columns), json or csv")
 	verbose := fs.Bool("v", false, "log debug lines")
 	cfg, code := parseFlags(fs, args, config, stdout, stderr)
 	if cfg == nil {
 		return code
 	}
 	log := newLogger(stderr, *verbose).With(cfg.Name)
-	if *format != "table" && *format != "json" {
-		log.Errorf("--format %q: use table or json", *format)
+	if !slices.Contains(detect.Formats, *format) {
+		log.Errorf("--format %q: use table, json or csv", *format)
 		return ExitUsage
 	}
 	var ef filesource.Format
@@ -386,21 +394,16 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		}
 		ef = f
 	}
-	findings, st, err := Detect(ctx, cfg, *events, ef, log)
+	findings, st, err := Detect(ctx, cfg, DetectOptions{Events: events, Format: ef, KeepClear: *all}, log)
 	if err != nil {
 		log.Errorf("detect: %v", err)
 		return ExitFailed
 	}
-	if *format == "json" {
-		err = detect.WriteJSON(stdout, findings)
-	} else {
-		err = detect.WriteTable(stdout, findings)
-	}
-	if err != nil {
+	if err = detect.Write(stdout, *format, findings); err != nil {
 		log.Errorf("writing findings: %v", err)
 		return ExitFailed
 	}
-	log.Infof("%d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d popular, %d not flagged",
-		st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Popular, st.Quiet)
+	log.Infof("%d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d not flagged (%d young but popular)",
+		st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Quiet, st.PopularYoung)
 	return ExitOK
 }

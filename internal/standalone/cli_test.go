@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -29,7 +30,7 @@ var demoDir = filepath.Join("..", "..", "examples", "demo")
 func copyDemo(t *testing.T) string {
 	t.Helper()
 	dst := t.TempDir()
-	for _, name := range []string{"vtsync.yaml", "events.ndjson"} {
+	for _, name := range []string{"vtsync.yaml", "events.ndjson", "events-late.ndjson", "expected-detections.json"} {
 		b, err := os.ReadFile(filepath.Join(demoDir, name))
 		if err != nil {
 			t.Fatal(err)
@@ -75,9 +76,12 @@ func summaryOf(t *testing.T, stdout string) pipeline.Summary {
 
 // flagged and leftAlone are the demo's story (examples/demo/README.md).
 var (
-	flagged   = []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com"}
+	flagged   = []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com", "adnet-telemetry.net"}
 	leftAlone = []string{
-		"microsoft.com", "google.com", "raw.githubusercontent.com", "notepad-plus-plus.org", // popular
+		"microsoft.com", "google.com", // more than 10 hosts
+		"raw.githubusercontent.com", "notepad-plus-plus.org", // old, at most 1 engine
+		"newco-collab.app",           // young, but popular
+		"legacy-vendor-portal.com",   // registered after the contact
 		"promo-deals-today.shop",     // browsers only
 		"corpvpn-client-update.com",  // 24 hosts
 		"acme-tools-download.org",    // old
@@ -141,7 +145,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("detections table shows %s:\n%s", d, table)
 		}
 	}
-	if !strings.Contains(r.stderr, "3 flagged, 0 pending") {
+	if !strings.Contains(r.stderr, "4 flagged, 0 pending") {
 		t.Errorf("detect stats: %s", r.stderr)
 	}
 
@@ -156,20 +160,21 @@ func TestDemoEndToEnd(t *testing.T) {
 		byName[f.Domain] = f
 		names = append(names, f.Domain)
 	}
-	// First-seen order: the beacon from 14:13, the PowerShell download from 14:27, the mail client at 14:31.
-	if want := []string{"cdn-telemetry-sync.com", "update-kb-service.net", "invoice-portal-review.com"}; !slices.Equal(names, want) {
+	// First-seen order: the beacon from 14:13, the PowerShell download from
+	// 14:27, the mail client at 14:31, rundll32 at 14:44.
+	if want := flagged; !slices.Equal(names, want) {
 		t.Fatalf("findings %v, want %v", names, want)
 	}
 	le := byName["cdn-telemetry-sync.com"]
 	if len(le.Hosts) != 4 || le.AgeDays == nil || *le.AgeDays < 9 || *le.AgeDays >= 14 ||
 		!strings.Contains(le.Issuer, "O=Let's Encrypt") || !strings.Contains(le.Issuer, "CN=R10") ||
-		!slices.Equal(le.Why, []string{detect.WhyLetsEncrypt, detect.WhyYoung}) {
+		!slices.Equal(le.Rules, []string{detect.RuleYoung, detect.RuleFreeCA}) {
 		t.Errorf("Let's Encrypt finding: %+v", le)
 	}
-	if p := byName["update-kb-service.net"]; p.Positives == nil || *p.Positives < 2 || !slices.Equal(p.Why, []string{detect.WhyPositives}) || len(p.Hosts) != 2 {
+	if p := byName["update-kb-service.net"]; p.Positives == nil || *p.Positives < 2 || !slices.Equal(p.Rules, []string{detect.RuleMalicious}) || len(p.Hosts) != 2 {
 		t.Errorf("positives finding: %+v", p)
 	}
-	if y := byName["invoice-portal-review.com"]; !slices.Equal(y.Why, []string{detect.WhyYoung}) {
+	if y := byName["invoice-portal-review.com"]; !slices.Equal(y.Rules, []string{detect.RuleYoung}) {
 		t.Errorf("young finding: %+v", y)
 	}
 
@@ -214,6 +219,71 @@ func records(t *testing.T, dir string) map[string]record.Record {
 	return out
 }
 
+// TestDemoDetectionsAsExpected: on the demo data, vtsync detect flags
+// exactly what the rules say. The expected findings were written by hand
+// from the rules and the generator's facts (examples/demo/
+// expected-detections.json), not copied from the output.
+func TestDemoDetectionsAsExpected(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	if r := run(t, RunMain, "--config", cfg); r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	type finding struct {
+		Domain  string   `json:"domain"`
+		Status  string   `json:"status"`
+		Alert   bool     `json:"alert"`
+		Rules   []string `json:"rules"`
+		Reasons []string `json:"reasons"`
+	}
+	var expected struct {
+		Findings   []finding         `json:"findings"`
+		NotFlagged map[string]string `json:"not_flagged"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "expected-detections.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &expected); err != nil || len(expected.Findings) == 0 {
+		t.Fatalf("expected-detections.json: %v", err)
+	}
+	r := run(t, DetectMain, "--config", cfg, "--events", filepath.Join(dir, "events.ndjson"),
+		"--events", filepath.Join(dir, "events-late.ndjson"), "--format", "json")
+	var got []finding
+	if err := json.Unmarshal([]byte(r.stdout), &got); err != nil || r.code != ExitOK {
+		t.Fatalf("detect: %v %+v", err, r)
+	}
+	if !reflect.DeepEqual(got, expected.Findings) {
+		gj, _ := json.MarshalIndent(got, "", "  ")
+		t.Errorf("findings:\n%s\nwant (expected-detections.json):\n%+v", gj, expected.Findings)
+	}
+
+	// --all lists the others with the reason they were not flagged.
+	r = run(t, DetectMain, "--config", cfg, "--events", filepath.Join(dir, "events.ndjson"), "--format", "json", "--all")
+	var all []finding
+	if err := json.Unmarshal([]byte(r.stdout), &all); err != nil || r.code != ExitOK {
+		t.Fatalf("detect --all: %v %+v", err, r)
+	}
+	status := map[string]finding{}
+	for _, f := range all {
+		status[f.Domain] = f
+	}
+	for d := range expected.NotFlagged {
+		if f, ok := status[d]; ok && (f.Status != detect.StatusClear || f.Alert || len(f.Reasons) == 0) {
+			t.Errorf("%s: %+v, want clear with a reason", d, f)
+		}
+	}
+	for d, want := range map[string]string{
+		"newco-collab.app":         "but ranked 12400 (popular: within popular_max_rank 100000)",
+		"legacy-vendor-portal.com": "days after first contact (re-registered): not young",
+		"zq3x9-relay.top":          "unknown to VirusTotal (flag_not_found is off)",
+	} {
+		if f := status[d]; len(f.Reasons) == 0 || !strings.Contains(f.Reasons[0], want) {
+			t.Errorf("%s: %+v, want a reason with %q", d, f, want)
+		}
+	}
+}
+
 func TestDetectEventsFlag(t *testing.T) {
 	dir := copyDemo(t)
 	cfg := filepath.Join(dir, "vtsync.yaml")
@@ -231,7 +301,7 @@ func TestDetectEventsFlag(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK || len(fs) != 2 {
 		t.Fatalf("detect --events: %v %+v", err, r)
 	}
-	if fs[0].Domain != "cdn-telemetry-sync.com" || fs[0].Pending || fs[1].Domain != "brand-new-thing.com" || !fs[1].Pending {
+	if fs[0].Domain != "cdn-telemetry-sync.com" || fs[0].Status != detect.StatusFlagged || fs[1].Domain != "brand-new-thing.com" || fs[1].Status != detect.StatusPending {
 		t.Fatalf("findings %+v", fs)
 	}
 }
@@ -278,7 +348,7 @@ func TestUsageErrors(t *testing.T) {
 		{"config error", RunMain, []string{"--config", bad}, "ERROR " + bad + ":6: enrich.virustotal.api_key: secrets are not accepted"},
 		{"missing config", ExportMain, []string{"--config", filepath.Join(dir, "nope.yaml")}, "nope.yaml: no such file"},
 		{"export format", ExportMain, []string{"--config", cfg, "--format", "xml"}, `--format "xml": use csv or json`},
-		{"detect format", DetectMain, []string{"--config", cfg, "--format", "html"}, `--format "html": use table or json`},
+		{"detect format", DetectMain, []string{"--config", cfg, "--format", "html"}, `--format "html": use table, json or csv`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -589,7 +659,7 @@ store:
 	}
 	got := map[string]bool{}
 	for _, f := range fs {
-		got[f.Domain] = f.Pending
+		got[f.Domain] = f.Status == detect.StatusPending
 	}
 	// Enriched through the search: judged. The rest of the events'
 	// domains have no record in the collection: pending, not dropped.

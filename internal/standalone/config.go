@@ -15,6 +15,9 @@
 //	state_dir: .vtsync            # checkpoints, daily budget, run lock; default .vtsync
 //	refresh_days: 7               # a found record older than this is looked up again
 //	not_found_refresh_hours: 24   # a "VirusTotal does not know it" record: after this many hours
+//	not_found_max_hours: 168      # ... backing off to this while VirusTotal keeps not knowing it
+//	young_refresh_days: 0         # a record flagged young on its creation date: after this many days (0: refresh_days)
+//	refresh_jitter_percent: 10    # each period shortened by up to this, per domain, against weekly waves
 //	max_run_seconds: 840          # a run stops looking up, flushes and returns after this
 //
 //	source:                       # where candidate domains come from
@@ -65,11 +68,15 @@
 //	    password_env: SPLUNK_PASSWORD
 //	    ca_file: splunkd-ca.pem
 //
-//	detect:                       # the detection's macros, with the app's defaults
+//	detect:                       # the detection's macros (detect.Settings), with the app's defaults
 //	  max_age_days: 45
 //	  max_distinct_hosts: 10
 //	  min_positives: 2
-//	  issuer_org: Let's Encrypt
+//	  popular_max_rank: 100000    # young domains ranked within this are not flagged; 0 = none is popular
+//	  free_ca_orgs: [Let's Encrypt]
+//	  young_needs_free_ca: false  # true: young only together with a free-CA certificate
+//	  flag_not_found: false       # true: flag domains VirusTotal does not know
+//	  alert_pending: false        # true: domains not looked up yet count as alerts
 //	  browsers: [chrome.exe, iexplore.exe, firefox.exe, opera.exe, microsoftedge.exe, safari, msedge.exe, brave.exe]
 package standalone
 
@@ -200,6 +207,9 @@ type rawConfig struct {
 	StateDir             string    `yaml:"state_dir"`
 	RefreshDays          string    `yaml:"refresh_days"`
 	NotFoundRefreshHours string    `yaml:"not_found_refresh_hours"`
+	NotFoundMaxHours     string    `yaml:"not_found_max_hours"`
+	YoungRefreshDays     string    `yaml:"young_refresh_days"`
+	RefreshJitterPercent string    `yaml:"refresh_jitter_percent"`
 	MaxRunSeconds        string    `yaml:"max_run_seconds"`
 	Source               rawSource `yaml:"source"`
 	Enrich               rawEnrich `yaml:"enrich"`
@@ -276,11 +286,17 @@ type rawKV struct {
 	Collection string `yaml:"collection"`
 }
 
+// rawDetect holds the keys of detect.Settings.
 type rawDetect struct {
 	MaxAgeDays       string   `yaml:"max_age_days"`
 	MaxDistinctHosts string   `yaml:"max_distinct_hosts"`
 	MinPositives     string   `yaml:"min_positives"`
+	PopularMaxRank   string   `yaml:"popular_max_rank"`
+	FreeCAOrgs       []string `yaml:"free_ca_orgs"`
 	IssuerOrg        string   `yaml:"issuer_org"`
+	YoungNeedsFreeCA string   `yaml:"young_needs_free_ca"`
+	FlagNotFound     string   `yaml:"flag_not_found"`
+	AlertPending     string   `yaml:"alert_pending"`
 	Browsers         []string `yaml:"browsers"`
 }
 
@@ -309,6 +325,9 @@ var paramKeys = map[string]string{
 	"proxy_url":               "enrich.virustotal.proxy_url",
 	"refresh_days":            "refresh_days",
 	"not_found_refresh_hours": "not_found_refresh_hours",
+	"not_found_max_hours":     "not_found_max_hours",
+	"young_refresh_days":      "young_refresh_days",
+	"refresh_jitter_percent":  "refresh_jitter_percent",
 	"max_run_seconds":         "max_run_seconds",
 }
 
@@ -540,6 +559,9 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 	pv := map[string]string{
 		"refresh_days":            raw.RefreshDays,
 		"not_found_refresh_hours": raw.NotFoundRefreshHours,
+		"not_found_max_hours":     raw.NotFoundMaxHours,
+		"young_refresh_days":      raw.YoungRefreshDays,
+		"refresh_jitter_percent":  raw.RefreshJitterPercent,
 		"max_run_seconds":         raw.MaxRunSeconds,
 	}
 
@@ -745,39 +767,28 @@ func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) Splu
 
 func rules(e *errs, d rawDetect) detect.Rules {
 	r := detect.DefaultRules()
-	if s := strings.TrimSpace(d.MaxAgeDays); s != "" {
-		// Plain decimals only: ParseFloat also reads NaN, Inf and hex
-		// floats, and NaN would pass any range check written as v < 0.
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil || strings.Trim(s, "0123456789.") != "" || !(v >= 0 && v <= 36500) {
-			e.add("detect.max_age_days", "%q must be a number of days from 0 to 36500", s)
+	set := func(key string, values ...string) {
+		if err := r.Set(key, values...); err != nil {
+			e.add("detect."+key, "%v", err)
 		}
-		r.MaxAgeDays = v
 	}
-	if s := strings.TrimSpace(d.MaxDistinctHosts); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 || v > 1000000 {
-			e.add("detect.max_distinct_hosts", "%q must be a whole number from 1 to 1000000", s)
+	for _, s := range []struct{ key, v string }{
+		{"max_age_days", d.MaxAgeDays}, {"max_distinct_hosts", d.MaxDistinctHosts}, {"min_positives", d.MinPositives},
+		{"popular_max_rank", d.PopularMaxRank}, {"young_needs_free_ca", d.YoungNeedsFreeCA},
+		{"flag_not_found", d.FlagNotFound}, {"alert_pending", d.AlertPending},
+	} {
+		if strings.TrimSpace(s.v) != "" {
+			set(s.key, s.v)
 		}
-		r.MaxDistinctHosts = v
-	}
-	if s := strings.TrimSpace(d.MinPositives); s != "" {
-		v, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || v < 1 || v > 1000 {
-			e.add("detect.min_positives", "%q must be a whole number from 1 to 1000", s)
-		}
-		r.MinPositives = v
 	}
 	if s := strings.TrimSpace(d.IssuerOrg); s != "" {
-		r.IssuerOrg = s
+		set("free_ca_orgs", s) // the single-organisation form of free_ca_orgs
+	}
+	if d.FreeCAOrgs != nil {
+		set("free_ca_orgs", d.FreeCAOrgs...)
 	}
 	if d.Browsers != nil {
-		r.Browsers = nil
-		for _, b := range d.Browsers {
-			if b = strings.TrimSpace(b); b != "" {
-				r.Browsers = append(r.Browsers, b)
-			}
-		}
+		set("browsers", d.Browsers...)
 	}
 	return r
 }

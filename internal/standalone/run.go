@@ -73,17 +73,26 @@ func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *log
 	}
 }
 
-// Detect runs the detection over an events file and the configured store:
-// eventsPath and format override the configuration's file source ("" =
-// use it). It returns the findings and what was dropped on the way.
-func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesource.Format, log *logging.Logger) ([]detect.Finding, detect.Stats, error) {
+// DetectOptions are vtsync detect's flags.
+type DetectOptions struct {
+	Events    []string          // events files; none = the configured file source
+	Format    filesource.Format // of Events; "" = by extension
+	KeepClear bool              // list the domains no rule flagged too, with the reasons (--all)
+}
+
+// Detect runs the detection over events files and the configured store:
+// opt.Events (read with the default field names, in that order) replace
+// the configuration's file source. It returns the findings and what was
+// dropped on the way.
+func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Logger) ([]detect.Finding, detect.Stats, error) {
 	// Another events file than the configured one has its own field names:
 	// it is read with the default ones.
 	fields := filesource.Fields{}
+	paths, format := opt.Events, opt.Format
 	switch {
-	case eventsPath != "":
+	case len(paths) > 0:
 	case cfg.Source.Type == SourceFile && cfg.Source.Format != filesource.Domains:
-		eventsPath, fields = cfg.Source.Path, cfg.Source.Fields
+		paths, fields = []string{cfg.Source.Path}, cfg.Source.Fields
 		if format == "" {
 			format = cfg.Source.Format
 		}
@@ -91,15 +100,18 @@ func Detect(ctx context.Context, cfg *Config, eventsPath string, format filesour
 		return nil, detect.Stats{}, errors.New("detect needs network events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")
 	}
 	d := detect.New(cfg.Rules)
-	read, err := filesource.Read(ctx, eventsPath, format, fields, func(e filesource.Event) error {
-		d.Add(e)
-		return nil
-	})
-	if err != nil {
-		return nil, detect.Stats{}, err
-	}
-	if w := read.Warning(eventsPath); w != "" {
-		log.Warnf("%s", w)
+	d.KeepClear = opt.KeepClear
+	for _, path := range paths {
+		read, err := filesource.Read(ctx, path, format, fields, func(e filesource.Event) error {
+			d.Add(e)
+			return nil
+		})
+		if err != nil {
+			return nil, detect.Stats{}, err
+		}
+		if w := read.Warning(path); w != "" {
+			log.Warnf("%s", w)
+		}
 	}
 	store, closer, err := cfg.OpenStore(ctx, log, true)
 	if err != nil {

@@ -656,9 +656,10 @@ func TestEnrichUnsentRequestIsRefunded(t *testing.T) {
 	var gated, refunded atomic.Int32
 	ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
 	_, err = e.Enrich(ctx, "a.example")
-	// A failed lookup, not a deferred one: the run reports the outage.
-	if err == nil || errors.Is(err, enrich.ErrNotSent) || !strings.Contains(err.Error(), "refused") {
-		t.Errorf("Enrich = %v, want a failed lookup that says the connection was refused", err)
+	// Not sent, so still due (deferred); the run reports the outage when
+	// lookups in a row get no connection (TestUnreachableStopsLookups).
+	if !errors.Is(err, enrich.ErrNotSent) || errors.Is(err, enrich.ErrUnreachable) || !strings.Contains(err.Error(), "refused") {
+		t.Errorf("Enrich = %v, want a lookup not sent that says the connection was refused", err)
 	}
 	if gated.Load() != 3 || refunded.Load() != 3 || e.Calls() != 0 {
 		t.Errorf("gate %d, refund %d, calls %d; want 3 attempts, all refunded, no call", gated.Load(), refunded.Load(), e.Calls())
@@ -706,3 +707,49 @@ func (*timeoutErr) Error() string {
 }
 func (*timeoutErr) Timeout() bool   { return true }
 func (*timeoutErr) Temporary() bool { return true }
+
+// VirusTotal refusing connections: a retry of an attempt that got no
+// connection reuses its request slot instead of waiting a pacing interval
+// for a new one, costs no budget and no call, and after unreachableAfter
+// such lookups in a row every lookup fails at once with ErrUnreachable.
+// (A synctest bubble: its clock measures the waits, not the wall clock.)
+func TestUnreachableStopsLookups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + ln.Addr().String() + "/api/v3"
+		ln.Close() // nothing listens there now: connections are refused
+		e, err := New(Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 1, MaxRetries: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		interval, _ := Pacing(1) // one slot a minute, plus the guard
+		var gated, refunded atomic.Int32
+		ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+		for i := 1; i <= unreachableAfter; i++ {
+			start := time.Now()
+			_, err = e.Enrich(ctx, fmt.Sprintf("d%d.example", i))
+			if !errors.Is(err, enrich.ErrNotSent) || errors.Is(err, enrich.ErrUnreachable) != (i == unreachableAfter) {
+				t.Fatalf("lookup %d: %v", i, err)
+			}
+			// One slot for all four attempts: the retries did not queue.
+			if took := time.Since(start); took > interval+time.Second {
+				t.Errorf("lookup %d took %s on the bubble's clock; want one request slot (%s) for all its attempts", i, took, interval)
+			}
+		}
+		if !strings.Contains(fmt.Sprint(err), "refused") || !strings.Contains(fmt.Sprint(err), "vt_api_url") {
+			t.Errorf("the last error does not say why or what to check: %v", err)
+		}
+		start := time.Now()
+		_, err = e.Enrich(ctx, "after.example")
+		if !errors.Is(err, enrich.ErrUnreachable) || time.Since(start) != 0 {
+			t.Errorf("after %d unreachable lookups: %v after %s; want ErrUnreachable at once", unreachableAfter, err, time.Since(start))
+		}
+		want := int32(unreachableAfter * 4)
+		if gated.Load() != want || refunded.Load() != want || e.Calls() != 0 {
+			t.Errorf("gate %d, refund %d, calls %d; want %d attempts, all refunded, no call", gated.Load(), refunded.Load(), e.Calls(), want)
+		}
+	})
+}

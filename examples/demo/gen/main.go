@@ -1,7 +1,10 @@
 // Command gen writes the demo's sample data: about an hour of Sysmon-like
-// network connection events (events.ndjson) from a few dozen Windows hosts,
-// and the VirusTotal API v3 responses of the domains they contact
-// (vt/<domain>.json), some of which VirusTotal does not know. Output is
+// network connection and process creation events (events.ndjson) from a
+// few dozen Windows hosts, and the VirusTotal API v3 responses of the
+// domains they contact (vt/<domain>.json), of the IP addresses they reach
+// without a name (vt/ip_addresses/<ip>.json) and of the process images
+// they start (vt/files/<hash>.json), some of which VirusTotal does not
+// know. Output is
 // deterministic: fixed seed, fixed reference time; re-run it after a
 // change and commit what it writes:
 //
@@ -18,6 +21,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -106,10 +110,11 @@ var domains = []vtDomain{
 		ranks: map[string]int{"Cisco Umbrella": 95}, categories: map[string]string{"BitDefender": "computersandsoftware"}},
 	{name: "cloudflare.com", created: date(2009, 2, 17), registrar: "Cloudflare, Inc.", issuer: &cloudflareCA, reputation: 25,
 		ranks: map[string]int{"Cisco Umbrella": 30, "Majestic": 20}, categories: map[string]string{"Sophos": "information technology"}},
-	// Popular and abused: engines flag it, the popularity filter drops it.
-	// githubusercontent.com is a public suffix (the list's private part),
-	// so each host name under it is a registered domain of its own.
-	{name: "raw.githubusercontent.com", created: date(2014, 2, 6), registrar: "MarkMonitor Inc.", issuer: &digicert, malicious: 3, suspicious: 1, reputation: -5,
+	// Popular and abused now and then: one engine flags it, fewer than
+	// min_positives. githubusercontent.com is a public suffix (the list's
+	// private part), so each host name under it is a registered domain of
+	// its own.
+	{name: "raw.githubusercontent.com", created: date(2014, 2, 6), registrar: "MarkMonitor Inc.", issuer: &digicert, malicious: 1, suspicious: 2, reputation: -5,
 		ranks: map[string]int{"Cisco Umbrella": 160, "Majestic": 900}, categories: map[string]string{"Forcepoint ThreatSeeker": "information technology", "alphaMountain.ai": "Information Technology"}},
 	{name: "notepad-plus-plus.org", created: date(2009, 12, 1), registrar: "OVH sas", issuer: &letsEncryptR11, reputation: 3,
 		ranks: map[string]int{"Majestic": 9200, "Cisco Umbrella": 310000}, categories: map[string]string{"BitDefender": "computersandsoftware"}},
@@ -136,6 +141,19 @@ var domains = []vtDomain{
 		categories: map[string]string{"Forcepoint ThreatSeeker": "phishing and other frauds"}, tags: []string{"phishing"}},
 	// Left alone: fresh Let's Encrypt, but 24 hosts: a roll-out, not a compromise.
 	{name: "corpvpn-client-update.com", created: days(12), registrar: "GoDaddy.com, LLC", issuer: &letsEncryptR10, reputation: 0},
+
+	// Flagged: engines call it malicious although Cisco Umbrella ranks it
+	// (its only rank): popularity never hides positives.
+	{name: "adnet-telemetry.net", created: date(2020, 8, 3), registrar: "NameCheap, Inc.", issuer: &sectigo, malicious: 5, suspicious: 2, reputation: -23,
+		ranks: map[string]int{"Cisco Umbrella": 38500}, categories: map[string]string{"Forcepoint ThreatSeeker": "advertisements", "Sophos": "spyware and malware"}, tags: []string{"adware"}},
+
+	// Left alone: registered 15 days ago, but already ranked within
+	// popular_max_rank: the popularity threshold suppresses the young rule.
+	{name: "newco-collab.app", created: days(15), registrar: "Google LLC", issuer: &letsEncryptR11, reputation: 2,
+		ranks: map[string]int{"Cisco Umbrella": 12400, "Cloudflare Radar": 20000}, categories: map[string]string{"BitDefender": "business"}},
+	// Left alone: WHOIS says it was registered two days after the contact
+	// (dropped and registered again): a negative age is not young.
+	{name: "legacy-vendor-portal.com", created: days(-2), registrar: "NameCheap, Inc.", issuer: &letsEncryptR11, reputation: 0},
 }
 
 // junk are destination values the pipeline and the detection must drop.
@@ -159,6 +177,7 @@ type event struct {
 type gen struct {
 	r      *rand.Rand
 	events []event
+	late   []event // events-late.ndjson: indexed after the input's search ran
 }
 
 func host(i int) string { return fmt.Sprintf("WS-%03d.ad.example.org", 101+i) }
@@ -172,6 +191,11 @@ func destIP(name string) string {
 }
 
 func (g *gen) add(at time.Time, hostIdx int, image, dest string, port int) {
+	g.events = append(g.events, g.event(at, hostIdx, image, dest, port))
+}
+
+// event returns a Sysmon network connection event (EventID 3).
+func (g *gen) event(at time.Time, hostIdx int, image, dest string, port int) event {
 	if strings.Contains(image, "%s") {
 		image = fmt.Sprintf(image, user(hostIdx))
 	}
@@ -179,12 +203,12 @@ func (g *gen) add(at time.Time, hostIdx int, image, dest string, port int) {
 	if dest == "" || dest == "-" || strings.Count(dest, ".") == 3 && strings.Trim(dest, "0123456789.") == "" {
 		ip = dest
 	}
-	g.events = append(g.events, event{
+	return event{
 		UtcTime: at.Format("2006-01-02 15:04:05.000"), EventID: 3, Computer: host(hostIdx),
 		User: `AD\` + user(hostIdx), Image: image, Protocol: "tcp",
 		SourceIP:            fmt.Sprintf("10.10.%d.%d", 1+hostIdx/200, 10+hostIdx%200),
 		DestinationHostname: dest, DestinationIP: ip, DestinationPort: port, at: at,
-	})
+	}
 }
 
 // randomIn returns a time in the window.
@@ -269,6 +293,19 @@ func (g *gen) traffic() {
 	}
 	g.add(Ref.Add(-19*time.Minute), 26, rundll32, "zq3x9-relay.top", 8443)
 	g.add(Ref.Add(-9*time.Minute), 26, rundll32, "zq3x9-relay.top", 8443)
+
+	// The detection's cases of popularity and age.
+	g.add(Ref.Add(-16*time.Minute), 34, rundll32, "cdn.adnet-telemetry.net", 443)
+	for _, h := range []int{0, 6, 15, 22, 28} {
+		g.add(Ref.Add(-50*time.Minute+time.Duration(h)*time.Minute), h, teams, "assets.newco-collab.app", 443)
+	}
+	g.add(Ref.Add(-40*time.Minute), 3, acmeUpdate, "portal.legacy-vendor-portal.com", 443)
+	g.add(Ref.Add(-36*time.Minute), 10, acmeUpdate, "legacy-vendor-portal.com", 443)
+
+	// Indexed late: the input's search never saw it, so the domain has no
+	// record when the detection runs: pending.
+	g.late = append(g.late, g.event(Ref.Add(-6*time.Minute), 18, rundll32, "cdn.late-indexed-relay.xyz", 443),
+		g.event(Ref.Add(-4*time.Minute), 18, rundll32, "cdn.late-indexed-relay.xyz", 443))
 
 	slices.SortStableFunc(g.events, func(a, b event) int { return a.at.Compare(b.at) })
 }
@@ -363,16 +400,15 @@ func nonNilMap(m map[string]string) map[string]string {
 func Generate() map[string][]byte {
 	g := &gen{r: rand.New(rand.NewPCG(seed1, seed2))}
 	g.traffic()
+	k := &kindGen{gen: g, r: rand.New(rand.NewPCG(seed1+1, seed2))}
+	k.traffic()
 	var ev bytes.Buffer
-	for _, e := range g.events {
-		b, err := json.Marshal(e)
-		if err != nil {
-			panic(err)
-		}
+	for _, b := range k.lines() {
 		ev.Write(b)
 		ev.WriteByte('\n')
 	}
-	files := map[string][]byte{"events.ndjson": ev.Bytes()}
+	files := map[string][]byte{"events.ndjson": ev.Bytes(), "events-late.ndjson": ndjson(g.late)}
+	maps.Copy(files, kindFiles())
 	r := rand.New(rand.NewPCG(seed2, seed1))
 	for _, d := range domains {
 		b, err := json.MarshalIndent(envelope(d, r), "", "  ")
@@ -384,20 +420,33 @@ func Generate() map[string][]byte {
 	return files
 }
 
+func ndjson(events []event) []byte {
+	var buf bytes.Buffer
+	for _, e := range events {
+		b, err := json.Marshal(e)
+		if err != nil {
+			panic(err)
+		}
+		buf.Write(b)
+		buf.WriteByte('\n')
+	}
+	return buf.Bytes()
+}
+
 func main() {
 	out := flag.String("out", ".", "demo `directory` to write events.ndjson and vt/ into")
 	flag.Parse()
 	files := Generate()
-	if err := os.MkdirAll(filepath.Join(*out, "vt"), 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
 	names := make([]string, 0, len(files))
 	for name := range files {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(*out, name)), 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
 		if err := os.WriteFile(filepath.Join(*out, name), files[name], 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

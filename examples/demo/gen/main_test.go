@@ -20,6 +20,8 @@ func TestCommittedOutput(t *testing.T) {
 		}
 	}
 	committed, _ := filepath.Glob(filepath.Join("..", "vt", "*.json"))
+	nested, _ := filepath.Glob(filepath.Join("..", "vt", "*", "*.json"))
+	committed = append(committed, nested...)
 	for _, p := range committed {
 		rel, _ := filepath.Rel("..", p)
 		if _, ok := files[rel]; !ok {

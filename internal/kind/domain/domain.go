@@ -80,6 +80,7 @@ var fieldTypes = map[string]string{
 	"cert_issuer": "string", "cert_issuer_org": "string", "cert_not_before": "number",
 	"categories": "array", "popularity_alexa": "number", "popularity_rank": "number",
 	"reputation": "number", "registrar": "string", "tags": "array", "enriched_time": "number",
+	"not_found_since": "number",
 }
 
 // attributes holds the domain attributes the record reads. Each stays raw

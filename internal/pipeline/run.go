@@ -230,7 +230,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if r.opt.DailyLookupBudget > 0 {
 		budgetNote = fmt.Sprintf("%d of %d used today (UTC)", r.spend.used(), r.opt.DailyLookupBudget)
 	}
-	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
+	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget: %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
 
 	if !r.replay(ctx) {
 		// The store refuses what we already paid for: searching and checking

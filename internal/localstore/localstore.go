@@ -337,6 +337,17 @@ func (s *Shared) Get(ctx context.Context, domains []string) (map[string]record.R
 	return out, err
 }
 
+// Purge is Store.Purge, with the file open for the call.
+func (s *Shared) Purge(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.with(func(st *Store) error {
+		var err error
+		n, err = st.Purge(ctx, before)
+		return err
+	})
+	return n, err
+}
+
 // Save is Store.Save, with the file open for the call.
 func (s *Shared) Save(ctx context.Context, recs []record.Record) error {
 	if len(recs) == 0 {
@@ -428,6 +439,48 @@ func (s *Store) Save(_ context.Context, recs []record.Record) error {
 		return fmt.Errorf("store %s: writing %d records: %w", s.path, len(recs), err)
 	}
 	return nil
+}
+
+// Purge deletes the records not refreshed since before (enriched_time
+// earlier than before; a record without enriched_time is kept, as the KV
+// store's query keeps it) and returns how many it deleted. An unreadable
+// record is kept: the next lookup of its domain rewrites it.
+func (s *Store) Purge(_ context.Context, before time.Time) (int, error) {
+	cutoff := before.Unix()
+	n := 0
+	err := s.guard(func() error {
+		return s.db.Update(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucket)
+			if b == nil {
+				return nil
+			}
+			var doomed [][]byte
+			err := b.ForEach(func(k, v []byte) error {
+				var r record.Record
+				if r.UnmarshalJSON(v) == nil && r.EnrichedTime > 0 && r.EnrichedTime < cutoff {
+					doomed = append(doomed, k)
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			for _, k := range doomed {
+				if err := b.Delete(k); err != nil {
+					return fmt.Errorf("record %q: %w", k, err)
+				}
+			}
+			n = len(doomed)
+			return nil
+		})
+	})
+	if errors.Is(err, ErrDamaged) {
+		return 0, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store %s: deleting records not refreshed since %s: %w", s.path, before.UTC().Format(time.DateOnly), err)
+	}
+	return n, nil
 }
 
 // Len returns the number of records.

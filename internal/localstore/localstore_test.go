@@ -352,3 +352,48 @@ func TestUnreadableRecordIsMissing(t *testing.T) {
 		t.Errorf("got %v, %v; want the readable record only", got, err)
 	}
 }
+
+func TestPurge(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	cutoff := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	recs := []record.Record{
+		{Key: "old.com", Domain: "old.com", VTFound: true, EnrichedTime: cutoff.Unix() - 1},
+		{Key: "older.com", Domain: "older.com", EnrichedTime: cutoff.Unix() - 86400*90},
+		{Key: "edge.com", Domain: "edge.com", VTFound: true, EnrichedTime: cutoff.Unix()},
+		{Key: "new.com", Domain: "new.com", VTFound: true, EnrichedTime: cutoff.Unix() + 5},
+		{Key: "unstamped.com", Domain: "unstamped.com", VTFound: true},
+	}
+	if err := s.Save(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.Purge(ctx, cutoff)
+	if err != nil || n != 2 {
+		t.Fatalf("Purge = %d, %v; want 2", n, err)
+	}
+	got, err := s.Get(ctx, []string{"old.com", "older.com", "edge.com", "new.com", "unstamped.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got["edge.com"].Key == "" || got["new.com"].Key == "" || got["unstamped.com"].Key == "" {
+		t.Fatalf("left: %v", got)
+	}
+	if n, err := s.Purge(ctx, cutoff); n != 0 || err != nil {
+		t.Fatalf("second Purge = %d, %v", n, err)
+	}
+}
+
+func TestSharedPurge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vtsync.db")
+	sh, err := OpenShared(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := sh.Save(ctx, []record.Record{{Key: "a.com", Domain: "a.com", EnrichedTime: 10}, {Key: "b.com", Domain: "b.com", EnrichedTime: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sh.Purge(ctx, time.Unix(100, 0)); n != 1 || err != nil {
+		t.Fatalf("Shared.Purge = %d, %v", n, err)
+	}
+}

@@ -154,6 +154,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		NotFoundMaxHours:     p.NotFoundMaxHours,
 		YoungRefreshDays:     p.YoungRefreshDays,
 		RefreshJitterPercent: p.RefreshJitterPercent,
+		RetentionDays:        p.RetentionDays,
 		MaxConcurrency:       p.MaxConcurrency,
 		DailyLookupBudget:    p.DailyLookupBudget,
 		Lookups:              lookups,

@@ -70,6 +70,8 @@ var Args = []Arg{
 		Description: "Above refresh_days: a found record the detection's young rule flags on its creation date alone (created at most 45 days before, not ranked within 100,000) is looked up again after this many days, or when its young window closes if sooner. Costs detection delay: a young domain that turns malicious is flagged malicious up to this many days late (it stays flagged young meanwhile). 0: off."},
 	{Name: "refresh_jitter_percent", Title: "Refresh jitter, percent", DataType: "number", Default: "10",
 		Description: "Shortens each record's refresh period by 0 to this many percent, drawn from its domain and enriched_time (every run agrees), so that domains looked up together do not come due together week after week. Never delays a refresh; costs about half this percentage in extra lookups of found records."},
+	{Name: "retention_days", Title: "Retention, days", DataType: "number", Default: "30",
+		Description: "Records not refreshed for this many days (enriched_time) are deleted at the end of a run, so that the collection does not keep domains nobody contacts any more; counted as purged in the run summary. 0 keeps every record. Must be more than refresh_days."},
 	{Name: "proxy_url", Title: "HTTPS proxy", DataType: "string", Default: "",
 		Description: "HTTPS proxy URL for VirusTotal requests (splunkd's proxy settings do not cover add-ons). Empty: the HTTPS_PROXY environment variable."},
 	{Name: "ca_file", Title: "splunkd CA file", DataType: "string", Default: "",
@@ -98,6 +100,7 @@ type Params struct {
 	NotFoundMaxHours     int
 	YoungRefreshDays     int
 	RefreshJitterPercent int
+	RetentionDays        int
 	ProxyURL             string
 	CAFile               string
 	SHCLookup            string
@@ -184,6 +187,7 @@ func Parse(raw map[string]string) (Params, error) {
 		{"not_found_max_hours", &p.NotFoundMaxHours, 1, 87600},
 		{"young_refresh_days", &p.YoungRefreshDays, 0, 3650},
 		{"refresh_jitter_percent", &p.RefreshJitterPercent, 0, 50},
+		{"retention_days", &p.RetentionDays, 0, 36500},
 		{"max_run_seconds", &p.MaxRunSeconds, 10, 86400},
 	}
 	for _, f := range ints {
@@ -193,6 +197,9 @@ func Parse(raw map[string]string) (Params, error) {
 			return p, &Error{f.name, fmt.Sprintf("%q must be a whole number from %d to %d", s, f.min, f.max)}
 		}
 		*f.dst = n
+	}
+	if p.RetentionDays != 0 && p.RetentionDays <= p.RefreshDays {
+		return p, &Error{"retention_days", fmt.Sprintf("%d must be 0 (keep every record) or more than refresh_days (%d): a record deleted before it is due for a refresh is bought again at its next contact", p.RetentionDays, p.RefreshDays)}
 	}
 	if s := v("proxy_url"); s != "" {
 		if p.ProxyURL, err = httpURL("proxy_url", s); err != nil {

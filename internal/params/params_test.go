@@ -14,7 +14,7 @@ func TestDefaults(t *testing.T) {
 	want := Params{Search: DefaultSearch, EarliestTime: "-20m", LatestTime: "now", DomainField: "ut_domain",
 		Collection: "vtsync_domains", VTAPIURL: "https://www.virustotal.com/api/v3", RequestsPerMinute: 4,
 		DailyLookupBudget: 500, MaxConcurrency: 4, RefreshDays: 7, NotFoundRefreshHours: 24,
-		NotFoundMaxHours: 168, RefreshJitterPercent: 10,
+		NotFoundMaxHours: 168, RefreshJitterPercent: 10, RetentionDays: 30,
 		SHCLookup: "captain", MaxRunSeconds: 840}
 	if p != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", p, want)
@@ -56,6 +56,8 @@ func TestErrorsNameTheParameter(t *testing.T) {
 		{"shc_lookup", "leader"},
 		{"api_key", "not-a-key"},
 		{"search", "`vtsync_candidates`"},
+		{"retention_days", "-1"},
+		{"retention_days", "7"}, // not more than refresh_days (7)
 	}
 	for _, c := range cases {
 		_, err := Parse(map[string]string{c.param: c.value})
@@ -206,6 +208,24 @@ func TestCollectionRule(t *testing.T) {
 		_, err := Parse(map[string]string{"collection": bad})
 		if err == nil || !strings.Contains(err.Error(), CollectionRule) || !strings.Contains(err.Error(), "parameter collection") {
 			t.Errorf("collection %q: %v; want a refusal stating the rule", bad, err)
+		}
+	}
+}
+
+func TestRetentionDays(t *testing.T) {
+	for _, c := range []struct {
+		raw  map[string]string
+		want int
+		err  string
+	}{
+		{map[string]string{"retention_days": "0"}, 0, ""},
+		{map[string]string{"retention_days": "8"}, 8, ""},
+		{map[string]string{"retention_days": "30", "refresh_days": "30"}, 0, "more than refresh_days (30)"},
+		{map[string]string{"retention_days": "90", "refresh_days": "30"}, 90, ""},
+	} {
+		p, err := Parse(c.raw)
+		if c.err == "" && (err != nil || p.RetentionDays != c.want) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%v: %d, %v; want %d, %q", c.raw, p.RetentionDays, err, c.want, c.err)
 		}
 	}
 }

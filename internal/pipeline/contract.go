@@ -28,6 +28,14 @@ type Store interface {
 	Save(ctx context.Context, recs []record.Record) error
 }
 
+// Purger is a Store that can delete the records not refreshed since a
+// time (enriched_time earlier than before), in bounded requests, and
+// report how many it deleted. Run calls it after the lookups when
+// Options.RetentionDays is set.
+type Purger interface {
+	Purge(ctx context.Context, before time.Time) (int, error)
+}
+
 // Summary is the run summary event (sourcetype vtsync:run). Its JSON field
 // names are read by the app's dashboards and alerts: keep them stable.
 type Summary struct {
@@ -55,7 +63,7 @@ type Summary struct {
 	VTCalls       int64          `json:"vt_calls"`
 	KVWrites      int            `json:"kv_writes"`
 	KVRequests    int            `json:"kv_requests"`
-	Purged        int            `json:"purged"` // records deleted for retention_days (0 = kept)
+	Purged        int            `json:"purged"` // records not refreshed for retention_days, deleted by this run
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`
@@ -71,6 +79,7 @@ type Options struct {
 	NotFoundMaxHours     int
 	YoungRefreshDays     int
 	RefreshJitterPercent int
+	RetentionDays        int // records not refreshed for this many days are deleted (Purger); 0 = keep
 	MaxConcurrency       int // lookups in flight (default 4)
 	DailyLookupBudget    int // lookups per UTC day; 0 = no cap
 	BatchSize            int // documents per Store.Save (default and maximum 1000)

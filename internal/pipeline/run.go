@@ -270,6 +270,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if r.quotaStreak > 0 && r.answered.Load() && !r.quotaGone.Load() {
 		r.setQuotaHold(0, time.Time{}) // the quota is back
 	}
+	r.purge(ctx)
 
 	if srcErr == nil && r.sum.Candidates > 0 && r.sum.Distinct == 0 {
 		// Every value was junk: not a quiet run but a source that yields

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,13 +40,15 @@ type KVStore struct {
 
 	mu    sync.Mutex
 	batch int // documents per batch_save; shrinks when splunkd says too many
+
+	purgePage, purgePages int // MaxPurgePage, MaxPurgePages (tests lower them)
 }
 
 var _ pipeline.Store = (*KVStore)(nil)
 
 // KVStore returns the collection named collection.
 func (c *Client) KVStore(collection string) *KVStore {
-	return &KVStore{c: c, coll: collection, batch: MaxBatchSave}
+	return &KVStore{c: c, coll: collection, batch: MaxBatchSave, purgePage: MaxPurgePage, purgePages: MaxPurgePages}
 }
 
 // Requests returns the number of HTTP requests sent so far, retries
@@ -193,13 +197,80 @@ func isBatchLimit(e *Error) bool {
 		e.Contains("max_size_per_batch_save_mb")
 }
 
-// post sends one KV store request, retrying 503 answers (the KV store is
+// MaxPurgePage is the number of records one retention step reads and
+// deletes (max_rows_per_query is 50000; a smaller page keeps each request
+// short), and MaxPurgePages the steps one Purge takes at most: what is left
+// is deleted by the next run.
+const (
+	MaxPurgePage  = 1000
+	MaxPurgePages = 50
+)
+
+// Purge deletes the records not refreshed since before (enriched_time
+// earlier than before), in bounded requests: it reads the keys of at most
+// MaxPurgePage such records in _key order (GET with a query, fields=_key,
+// sort and limit), then deletes exactly those with one DELETE whose query
+// adds _key <= the last key read, and repeats, MaxPurgePages times at most.
+// It returns the number of records deleted. A record refreshed between the
+// read and the delete no longer matches and stays (it is counted anyway).
+func (k *KVStore) Purge(ctx context.Context, before time.Time) (int, error) {
+	stale := map[string]any{"enriched_time": map[string]any{"$lt": before.Unix()}}
+	deleted := 0
+	for range k.purgePages {
+		q, err := json.Marshal(stale)
+		if err != nil {
+			return deleted, err
+		}
+		resp, err := k.send(ctx, http.MethodGet, "", url.Values{"query": {string(q)}, "fields": {"_key"},
+			"sort": {"_key:1"}, "limit": {strconv.Itoa(k.purgePage)}, "output_mode": {"json"}}, nil)
+		if err != nil {
+			return deleted, err
+		}
+		var page []struct {
+			Key string `json:"_key"`
+		}
+		if err := json.Unmarshal(resp, &page); err != nil {
+			return deleted, fmt.Errorf("KV store %s query: answer is not a JSON array of documents: %v", k.coll, err)
+		}
+		if len(page) == 0 {
+			return deleted, nil
+		}
+		last := page[len(page)-1].Key
+		del, err := json.Marshal(map[string]any{"$and": []any{stale, map[string]any{"_key": map[string]any{"$lte": last}}}})
+		if err != nil {
+			return deleted, err
+		}
+		if _, err := k.send(ctx, http.MethodDelete, "", url.Values{"query": {string(del)}}, nil); err != nil {
+			return deleted, err
+		}
+		deleted += len(page)
+		if len(page) < k.purgePage {
+			return deleted, nil
+		}
+	}
+	return deleted, nil
+}
+
+// post sends one KV store POST to op (batch_save, batch_find).
+func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, error) {
+	return k.send(ctx, http.MethodPost, op, nil, body)
+}
+
+// send sends one KV store request to the collection's data endpoint (op
+// "") or one of its operations, retrying 503 answers (the KV store is
 // still starting after a splunkd restart) with capped exponential backoff
 // until ctx's deadline, or the client's ReadyTimeout without one.
-func (k *KVStore) post(ctx context.Context, op string, body []byte) ([]byte, error) {
+func (k *KVStore) send(ctx context.Context, method, op string, query url.Values, body []byte) ([]byte, error) {
+	path := k.c.nsPath("storage", "collections", "data", escapeSegment(k.coll))
+	if op != "" {
+		path = k.path(op)
+	} else {
+		op = strings.ToLower(method)
+	}
 	r := request{
-		method:      http.MethodPost,
-		path:        k.path(op),
+		method:      method,
+		path:        path,
+		query:       query,
 		json:        body,
 		counter:     func() { k.requests.Add(1) },
 		maxBodySize: 256 << 20,

@@ -264,3 +264,80 @@ func BenchmarkKVFindAnswer(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(keys)), "ns/record")
 }
+
+// TestKVPurge: records not refreshed since the cutoff are deleted in
+// bounded requests (a page of keys read, exactly those deleted), newer
+// ones and ones without enriched_time stay, and the count is exact.
+func TestKVPurge(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithCollection(DefaultApp, coll))
+	kv := newClient(t, s).KVStore(coll)
+	ctx := context.Background()
+	const cutoff = 1700000000
+	var recs []record.Record
+	for i := range 2300 {
+		d := fmt.Sprintf("old%04d.example", i)
+		recs = append(recs, record.Record{Key: d, Domain: d, VTFound: true, EnrichedTime: cutoff - 1 - int64(i)})
+	}
+	for i := range 40 {
+		d := fmt.Sprintf("new%04d.example", i)
+		recs = append(recs, record.Record{Key: d, Domain: d, VTFound: true, EnrichedTime: cutoff + int64(i)})
+	}
+	// Keys interleaved with the old ones, at the cutoff exactly: kept.
+	for i := range 30 {
+		d := fmt.Sprintf("old%04d.keep", i*70)
+		recs = append(recs, record.Record{Key: d, Domain: d, VTFound: true, EnrichedTime: cutoff})
+	}
+	if err := kv.Save(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "noenrich.example", "domain": "noenrich.example"})
+	gets, dels := s.Count("kv_get"), s.Count("kv_delete")
+	n, err := kv.Purge(ctx, time.Unix(cutoff, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2300 {
+		t.Errorf("Purge deleted %d, want 2300", n)
+	}
+	docs := s.Documents(DefaultApp, coll)
+	if len(docs) != 40+30+1 {
+		t.Errorf("%d documents left, want 71", len(docs))
+	}
+	for k, d := range docs {
+		if strings.HasPrefix(k, "old") && strings.HasSuffix(k, ".example") {
+			t.Fatalf("stale record %s kept: %v", k, d)
+		}
+	}
+	// 2300 stale records: pages of 1000, 1000, 300 — one read and one
+	// delete each.
+	if g, d := s.Count("kv_get")-gets, s.Count("kv_delete")-dels; g != 3 || d != 3 {
+		t.Errorf("%d reads and %d deletes, want 3 and 3", g, d)
+	}
+	// Nothing left to delete: one read, no delete.
+	if n, err := kv.Purge(ctx, time.Unix(cutoff, 0)); n != 0 || err != nil {
+		t.Errorf("second Purge = %d, %v", n, err)
+	}
+}
+
+func TestKVPurgeBoundedPerRun(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithCollection(DefaultApp, coll))
+	kv := newClient(t, s).KVStore(coll)
+	kv.purgePage, kv.purgePages = 10, 3
+	ctx := context.Background()
+	n := 10*3 + 10
+	recs := make([]record.Record, n)
+	for i := range recs {
+		d := fmt.Sprintf("d%06d.example", i)
+		recs[i] = record.Record{Key: d, Domain: d, EnrichedTime: 1000}
+	}
+	if err := kv.Save(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := kv.Purge(ctx, time.Unix(2000, 0))
+	if err != nil || got != 30 {
+		t.Fatalf("Purge = %d, %v; want 30 (3 pages of 10; the rest next run)", got, err)
+	}
+	if left := len(s.Documents(DefaultApp, coll)); left != 10 {
+		t.Fatalf("%d left, want 10", left)
+	}
+}

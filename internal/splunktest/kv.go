@@ -41,6 +41,8 @@ func (s *Server) kv(w http.ResponseWriter, r *http.Request, owner, app string, r
 		s.batchFind(w, r, app, coll)
 	case len(rest) == 1 && r.Method == http.MethodGet:
 		s.kvQuery(w, r, app, coll)
+	case len(rest) == 1 && r.Method == http.MethodDelete:
+		s.kvDelete(w, r, app, coll)
 	case len(rest) == 2 && r.Method == http.MethodGet:
 		s.count("kv_get")
 		s.mu.Lock()
@@ -231,15 +233,69 @@ func (s *Server) batchFind(w http.ResponseWriter, r *http.Request, app, coll str
 	writeJSON(w, http.StatusOK, out)
 }
 
-// kvQuery serves GET …/data/<coll>?query=<json>&limit=&skip=.
+// kvDelete serves DELETE …/data/<coll>[?query=<json>]: as splunkd, it
+// deletes every matching document, every document without a query.
+func (s *Server) kvDelete(w http.ResponseWriter, r *http.Request, app, coll string) {
+	s.count("kv_delete")
+	q, ok := urlQuery(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.collection(app, coll, false)
+	var doomed []string
+	for _, k := range sortedKeys(c) {
+		m, err := matches(c[k], q)
+		if err != nil {
+			writeMessages(w, r, http.StatusBadRequest, "ERROR", err.Error())
+			return
+		}
+		if m {
+			doomed = append(doomed, k)
+		}
+	}
+	for _, k := range doomed {
+		delete(c, k)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// urlQuery reads the query parameter (a JSON object) of a data request; it
+// answers the error itself and returns false on failure.
+func urlQuery(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	qs := r.URL.Query().Get("query")
+	if qs == "" {
+		return nil, true
+	}
+	q, ok := decodeObject([]byte(qs))
+	if !ok {
+		writeMessages(w, r, http.StatusBadRequest, "ERROR", "query must be a JSON object")
+	}
+	return q, ok
+}
+
+// kvQuery serves GET …/data/<coll>?query=<json>&limit=&skip=&fields=&sort=.
+// fields is a comma-separated projection (_key always comes back); sort
+// may only be _key ascending, the order the fake keeps.
 func (s *Server) kvQuery(w http.ResponseWriter, r *http.Request, app, coll string) {
 	s.count("kv_get")
-	var q map[string]any
-	if qs := r.URL.Query().Get("query"); qs != "" {
-		var ok bool
-		if q, ok = decodeObject([]byte(qs)); !ok {
-			writeMessages(w, r, http.StatusBadRequest, "ERROR", "query must be a JSON object")
-			return
+	q, ok := urlQuery(w, r)
+	if !ok {
+		return
+	}
+	if srt := r.URL.Query().Get("sort"); srt != "" && srt != "_key" && srt != "_key:1" {
+		writeMessages(w, r, http.StatusBadRequest, "ERROR", "splunktest: sort "+strconv.Quote(srt)+" not implemented (only _key ascending)")
+		return
+	}
+	var fields []string
+	if f := r.URL.Query().Get("fields"); f != "" {
+		for _, name := range strings.Split(f, ",") {
+			if name = strings.TrimSpace(name); name == "" || strings.Contains(name, ":") {
+				writeMessages(w, r, http.StatusBadRequest, "ERROR", "splunktest: fields "+strconv.Quote(f)+" not implemented (only a list of names to include)")
+				return
+			}
+			fields = append(fields, name)
 		}
 	}
 	num := func(name string) (int, bool) {
@@ -260,6 +316,17 @@ func (s *Server) kvQuery(w http.ResponseWriter, r *http.Request, app, coll strin
 	if err != nil {
 		writeMessages(w, r, http.StatusBadRequest, "ERROR", err.Error())
 		return
+	}
+	if fields != nil {
+		for i, d := range docs {
+			p := map[string]any{"_key": d["_key"]}
+			for _, f := range fields {
+				if v, ok := d[f]; ok {
+					p[f] = v
+				}
+			}
+			docs[i] = p
+		}
 	}
 	writeJSON(w, http.StatusOK, docs)
 }
@@ -298,8 +365,8 @@ func (s *Server) find(app, coll string, q map[string]any, skip, limit int) ([]ma
 }
 
 // matches evaluates the subset of KV store query syntax the fake supports:
-// field equality, $and and $or. Other operators are refused rather than
-// evaluated wrongly.
+// field equality, the comparisons $lt, $lte, $gt, $gte and $ne, $and and
+// $or. Other operators are refused rather than evaluated wrongly.
 func matches(doc, q map[string]any) (bool, error) {
 	for k, v := range q {
 		switch k {
@@ -330,8 +397,17 @@ func matches(doc, q map[string]any) (bool, error) {
 			if strings.HasPrefix(k, "$") {
 				return false, fmt.Errorf("splunktest: query operator %s not implemented", k)
 			}
-			if _, ok := v.(map[string]any); ok {
-				return false, fmt.Errorf("splunktest: query operators on field %s not implemented", k)
+			if ops, ok := v.(map[string]any); ok {
+				for op, operand := range ops {
+					m, err := compare(doc[k], op, operand)
+					if err != nil {
+						return false, fmt.Errorf("field %s: %w", k, err)
+					}
+					if !m {
+						return false, nil
+					}
+				}
+				continue
 			}
 			dv, ok := doc[k]
 			if !ok {
@@ -345,4 +421,65 @@ func matches(doc, q map[string]any) (bool, error) {
 		}
 	}
 	return true, nil
+}
+
+// compare evaluates one comparison operator as the KV store (MongoDB) does
+// for the types vtsync stores: numbers against numbers, strings against
+// strings; a missing field or a value of another type does not match
+// (except for $ne, which it does).
+func compare(dv any, op string, operand any) (bool, error) {
+	switch op {
+	case "$lt", "$lte", "$gt", "$gte", "$ne":
+	default:
+		return false, fmt.Errorf("splunktest: query operator %s not implemented", op)
+	}
+	c, comparable := order(dv, operand)
+	if op == "$ne" {
+		return !comparable || c != 0, nil
+	}
+	if !comparable {
+		return false, nil
+	}
+	switch op {
+	case "$lt":
+		return c < 0, nil
+	case "$lte":
+		return c <= 0, nil
+	case "$gt":
+		return c > 0, nil
+	}
+	return c >= 0, nil
+}
+
+// order compares two JSON values of the same kind (numbers or strings).
+func order(a, b any) (int, bool) {
+	num := func(v any) (float64, bool) {
+		switch n := v.(type) {
+		case json.Number:
+			f, err := n.Float64()
+			return f, err == nil
+		case float64:
+			return n, true
+		}
+		return 0, false
+	}
+	if x, ok := num(a); ok {
+		y, ok := num(b)
+		if !ok {
+			return 0, false
+		}
+		switch {
+		case x < y:
+			return -1, true
+		case x > y:
+			return 1, true
+		}
+		return 0, true
+	}
+	x, ok1 := a.(string)
+	y, ok2 := b.(string)
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return strings.Compare(x, y), true
 }

@@ -125,7 +125,7 @@ func TestBatchSaveStrict(t *testing.T) {
 		{dataPath + "/batch_save", jsonType, docs(1000), http.StatusOK, `"k999"`},
 		{dataPath + "/batch_find", jsonType, strings.Repeat(`{"query":{"_key":"k1"}},`, 1000) + "{}", http.StatusBadRequest, "JSON array"},
 		{dataPath + "/batch_find", jsonType, "[" + strings.Repeat(`{"query":{"_key":"k1"}},`, 1000) + "{}]", http.StatusBadRequest, "max_queries_per_batch=1000"},
-		{dataPath + "/batch_find", jsonType, `[{"query":{"n":{"$gt":3}}}]`, http.StatusBadRequest, "not implemented"},
+		{dataPath + "/batch_find", jsonType, `[{"query":{"n":{"$regex":"3"}}}]`, http.StatusBadRequest, "not implemented"},
 		{dataPath + "/batch_find", jsonType, `[{"query":{"_key":"k7"}},{"query":{"$or":[{"n":2},{"n":3}]}},{"query":{"_key":"zz"}}]`, http.StatusOK, ""},
 	}
 	for _, c := range cases {
@@ -199,5 +199,52 @@ func TestPasswordsAndInputs(t *testing.T) {
 	}
 	if p := s.InputParams("vtsync", "vtsync", "main"); p["api_key"] != "********" || p["interval"] != "300" {
 		t.Errorf("input params %v", p)
+	}
+}
+
+// TestKVQueryAndDelete: GET with comparison operators, a projection and
+// _key order; DELETE with a query deletes the matching documents, without
+// one every document (as splunkd does).
+func TestKVQueryAndDelete(t *testing.T) {
+	s := New(t, WithCollection("vtsync", "vtsync_domains"))
+	auth := "Splunk " + s.SessionKey()
+	var docs []string
+	for i := range 6 {
+		docs = append(docs, fmt.Sprintf(`{"_key":"k%d","t":%d,"s":"x"}`, i, 100+i))
+	}
+	if code, body := call(t, s, "POST", dataPath+"/batch_save", auth, jsonType, "["+strings.Join(docs, ",")+`,{"_key":"nt"}]`); code != http.StatusOK {
+		t.Fatalf("batch_save: %d %s", code, body)
+	}
+	get := func(params url.Values) (int, string) {
+		return call(t, s, "GET", dataPath+"?"+params.Encode(), auth, "", "")
+	}
+	for _, c := range []struct {
+		params url.Values
+		code   int
+		want   string
+	}{
+		{url.Values{"query": {`{"t":{"$lt":102}}`}, "fields": {"_key"}, "sort": {"_key:1"}}, http.StatusOK, `[{"_key":"k0"},{"_key":"k1"}]`},
+		{url.Values{"query": {`{"t":{"$gte":104}}`}, "fields": {"_key,t"}, "limit": {"1"}}, http.StatusOK, `[{"_key":"k4","t":104}]`},
+		{url.Values{"query": {`{"$and":[{"t":{"$lt":105}},{"_key":{"$lte":"k1"}}]}`}, "fields": {"_key"}}, http.StatusOK, `[{"_key":"k0"},{"_key":"k1"}]`},
+		{url.Values{"query": {`{"t":{"$lt":"z"}}`}, "fields": {"_key"}}, http.StatusOK, `[]`},
+		{url.Values{"query": {`{"t":{"$ne":100}}`}, "fields": {"_key"}, "limit": {"2"}}, http.StatusOK, `[{"_key":"k1"},{"_key":"k2"}]`},
+		{url.Values{"query": {`{"t":{"$in":[1]}}`}}, http.StatusBadRequest, "not implemented"},
+		{url.Values{"sort": {"t:-1"}}, http.StatusBadRequest, "not implemented"},
+		{url.Values{"fields": {"t:0"}}, http.StatusBadRequest, "not implemented"},
+	} {
+		code, body := get(c.params)
+		if code != c.code || !strings.Contains(strings.ReplaceAll(body, " ", ""), strings.ReplaceAll(c.want, " ", "")) {
+			t.Errorf("GET %v: %d %s, want %d %s", c.params, code, body, c.code, c.want)
+		}
+	}
+	code, body := call(t, s, "DELETE", dataPath+"?"+url.Values{"query": {`{"t":{"$lt":103}}`}}.Encode(), auth, "", "")
+	if code != http.StatusOK {
+		t.Fatalf("DELETE: %d %s", code, body)
+	}
+	if d := s.Documents("vtsync", "vtsync_domains"); len(d) != 4 || d["k3"] == nil || d["nt"] == nil || d["k0"] != nil {
+		t.Fatalf("after DELETE with a query: %v", d)
+	}
+	if code, _ := call(t, s, "DELETE", dataPath, auth, "", ""); code != http.StatusOK || len(s.Documents("vtsync", "vtsync_domains")) != 0 {
+		t.Fatalf("DELETE without a query: %d, %d left", code, len(s.Documents("vtsync", "vtsync_domains")))
 	}
 }

@@ -72,6 +72,7 @@ func (c *Config) Options(log *logging.Logger) pipeline.Options {
 		NotFoundMaxHours:     c.Params.NotFoundMaxHours,
 		YoungRefreshDays:     c.Params.YoungRefreshDays,
 		RefreshJitterPercent: c.Params.RefreshJitterPercent,
+		RetentionDays:        c.Params.RetentionDays,
 		MaxConcurrency:       c.Params.MaxConcurrency,
 		DailyLookupBudget:    c.Params.DailyLookupBudget,
 		Lookups:              true, // one process per configuration: no cluster to elect from

@@ -18,6 +18,7 @@
 //	not_found_max_hours: 168      # ... backing off to this while VirusTotal keeps not knowing it
 //	young_refresh_days: 0         # a record flagged young on its creation date: after this many days (0: refresh_days)
 //	refresh_jitter_percent: 10    # each period shortened by up to this, per domain, against weekly waves
+//	retention_days: 30            # records not refreshed for this many days are deleted (0: keep)
 //	max_run_seconds: 840          # a run stops looking up, flushes and returns after this
 //
 //	source:                       # where candidate domains come from
@@ -210,6 +211,7 @@ type rawConfig struct {
 	NotFoundMaxHours     string    `yaml:"not_found_max_hours"`
 	YoungRefreshDays     string    `yaml:"young_refresh_days"`
 	RefreshJitterPercent string    `yaml:"refresh_jitter_percent"`
+	RetentionDays        string    `yaml:"retention_days"`
 	MaxRunSeconds        string    `yaml:"max_run_seconds"`
 	Source               rawSource `yaml:"source"`
 	Enrich               rawEnrich `yaml:"enrich"`
@@ -328,6 +330,7 @@ var paramKeys = map[string]string{
 	"not_found_max_hours":     "not_found_max_hours",
 	"young_refresh_days":      "young_refresh_days",
 	"refresh_jitter_percent":  "refresh_jitter_percent",
+	"retention_days":          "retention_days",
 	"max_run_seconds":         "max_run_seconds",
 }
 
@@ -562,6 +565,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		"not_found_max_hours":     raw.NotFoundMaxHours,
 		"young_refresh_days":      raw.YoungRefreshDays,
 		"refresh_jitter_percent":  raw.RefreshJitterPercent,
+		"retention_days":          raw.RetentionDays,
 		"max_run_seconds":         raw.MaxRunSeconds,
 	}
 

@@ -138,7 +138,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown key", "source:\n  file:\n    path: e.ndjson\n    pth: x\n",
 			[]string{"bad.yaml:4: source.file.pth: unknown key; the keys here are domain_field, format, host_field, path, process_field, skip_browsers, time_field"}},
 		{"unknown top-level key", "sourc: {}\n",
-			[]string{"bad.yaml:1: sourc: unknown key; the keys here are detect, enrich, max_run_seconds, name, not_found_max_hours, not_found_refresh_hours, refresh_days, refresh_jitter_percent, source, state_dir, store, young_refresh_days"}},
+			[]string{"bad.yaml:1: sourc: unknown key; the keys here are detect, enrich, max_run_seconds, name, not_found_max_hours, not_found_refresh_hours, refresh_days, refresh_jitter_percent, retention_days, source, state_dir, store, young_refresh_days"}},
 		{"plain api_key", "source: {file: {path: e}}\nenrich:\n  virustotal:\n    api_key: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",
 			[]string{"bad.yaml:4: enrich.virustotal.api_key: secrets are not accepted in the configuration file; use api_key_env (the name of an environment variable holding the key) or api_key_file (a file holding the key, chmod 600)"}},
 		{"plain password", "source:\n  splunk:\n    url: https://s:8089\n    username: u\n    password: hunter2\n",

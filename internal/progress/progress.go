@@ -152,6 +152,15 @@ func WriteSummary(w io.Writer, s pipeline.Summary, a About) error {
 		fmt.Fprintf(&sb, "  %-11s%s\n", label, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
 	fmt.Fprintf(&sb, "%s: %s in %.1fs\n", termtext.Clean(s.Input), s.Status, s.Duration)
+	if s.Status == pipeline.StatusFailed && s.Candidates == 0 && s.LookedUp == 0 && s.Replayed == 0 {
+		// Nothing was read or done: only what went wrong matters.
+		for _, e := range s.Errors {
+			line("error", "%s", e)
+		}
+		line("next", "%s", next(s, a)[0])
+		_, err := io.WriteString(w, sb.String())
+		return err
+	}
 	line("looked up", "%s (%d found, %d unknown to VirusTotal, %d failed)", plural(s.LookedUp, "domain"), s.Found, s.NotFound, s.Failed)
 	if s.Found > 0 {
 		line("flagged", "%d rated malicious by at least one VirusTotal engine", s.Flagged)

@@ -113,11 +113,6 @@ func TestWriteSummary(t *testing.T) {
 		},
 		about: About{Store: "the embedded store s.db", Offline: true, Run: "vtsync run --config d.yaml"},
 		want: `demo: failed in 0.0s
-  looked up  0 domains (0 found, 0 unknown to VirusTotal, 0 failed)
-  candidates 0 values: 0 distinct domains, 0 rejected
-  fresh      0 already in the store (0%), 0 due, 0 deferred to a later run
-  cost       nothing: answers from the offline folder, no VirusTotal requests
-  stored     0 records in the embedded store s.db
   error      events.ndjson: line 3: \x1b]0;owned\a\r\nforged
   next       fix what the ERROR lines above say, then run again: vtsync run --config d.yaml
 `,

@@ -186,6 +186,9 @@ func WriteSummary(w io.Writer, s pipeline.Summary, a About) error {
 		store = "the store"
 	}
 	line("stored", "%s in %s", plural(s.KVWrites, "record"), store)
+	if s.Purged > 0 {
+		line("purged", "%s not refreshed for retention_days", plural(s.Purged, "record"))
+	}
 	for _, e := range s.Errors {
 		line("error", "%s", e)
 	}

@@ -91,7 +91,7 @@ func TestWriteSummary(t *testing.T) {
 		sum: pipeline.Summary{
 			Input: "live", Status: "partial", Duration: 3, Candidates: 2, Distinct: 2, Rejected: map[string]int{},
 			Due: 2, LookedUp: 2, Found: 1, Failed: 1, VTCalls: 4, QuotaState: "ok", BudgetUsed: 4, KVWrites: 1,
-			Errors: []string{"1 lookup failed"},
+			Errors: []string{"1 lookup failed"}, Purged: 3,
 		},
 		about: live,
 		want: `live: partial in 3.0s
@@ -101,6 +101,7 @@ func TestWriteSummary(t *testing.T) {
   fresh      0 already in the store (0%), 2 due, 0 deferred to a later run
   cost       4 VirusTotal requests; daily budget: no cap (4 used today, UTC)
   stored     1 record in the KV store collection vtsync_domains
+  purged     3 records not refreshed for retention_days
   error      1 lookup failed
   next       1 lookup failed and will be retried by the next run; add -v to see each failure
   next       see what the detection flags: vtsync detect --config vt.yaml

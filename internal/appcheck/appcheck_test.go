@@ -193,6 +193,12 @@ func TestBrokenApps(t *testing.T) {
 		{"the raw Sysmon source reads a field the add-on does not extract", func(t *testing.T, d string) {
 			edit(t, d, "default/macros.conf", "coalesce(QueryName, DestinationHostname)", "coalesce(QueryName, dest_host)")
 		}, "[vtsync_candidates_sysmon] eval host_name reads dest_host"},
+		{"the IP source reads a field the Sysmon add-on does not extract", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "dest_ip = lower(DestinationIp)", "dest_ip = lower(dest_ip_addr)")
+		}, "[vtsync_ip_candidates_sysmon] eval dest_ip reads dest_ip_addr"},
+		{"the file detection outputs a field the file record lacks", func(t *testing.T, d string) {
+			edit(t, d, "default/macros.conf", "OUTPUT vt_found last_analysis_positive last_analysis_suspicious popular_threat_label", "OUTPUT vt_found last_analysis_positive last_analysis_suspicious threat_name")
+		}, "lookup vtsync_files outputs threat_name"},
 		{"the switch names no candidate source", func(t *testing.T, d string) {
 			edit(t, d, "default/macros.conf", "definition = `vtsync_candidates_sysmon`", "definition = `vtsync_candidates_zeek`")
 		}, "want one of the candidate sources"},

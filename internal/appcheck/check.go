@@ -600,61 +600,78 @@ func (c *checker) searches() {
 
 // The candidate source switch and its variants (macros.conf).
 const (
-	sourceSwitch  = "vtsync_candidate_source"
-	sourcePrefix  = "vtsync_candidates_"
-	candidatesDef = "vtsync_candidates"
+	sourceSwitch = "vtsync_candidate_source"
+	sourcePrefix = "vtsync_candidates_"
 )
 
-// candidateSources checks the switch and every candidate source it can
-// name: each variant starts with a generating command (tstats or search,
-// without the leading pipe, since the input runs "| `vtsync_candidates`"),
-// reads only the fields of its data (raw Sysmon through the Splunk Add-on
-// for Sysmon, a CIM data model, indexed fields), and yields what the
-// candidate search and the detection read.
+// candidateKinds are the detections with a switch between candidate
+// sources: per kind, the switch, the prefix of its source macros, the
+// searches that read the sources, and the fields every source yields.
+var candidateKinds = []struct {
+	kind, switchMacro, prefix string
+	searches                  []string
+	yields                    []string
+}{
+	{"domain", sourceSwitch, sourcePrefix, []string{params.DefaultSearch, "| `vtsync_detection`"},
+		[]string{"host_name", "endpoint", "count", "event_time"}},
+	{"ip", "vtsync_ip_candidate_source", "vtsync_ip_candidates_", []string{"| `vtsync_ip_candidates`", "| `vtsync_ip_detection`"},
+		[]string{"dest_ip", "endpoint", "count", "event_time"}},
+	{"file", "vtsync_file_candidate_source", "vtsync_file_candidates_", []string{"| `vtsync_file_candidates`", "| `vtsync_file_detection`"},
+		[]string{"hash", "sha256", "sha1", "md5", "images", "endpoint", "count", "event_time"}},
+}
+
+// candidateSources checks, for each kind's detection, the switch and every
+// candidate source it can name: each variant starts with a generating
+// command (tstats or search, without the leading pipe, since searches run
+// "| `macro`"), reads only the fields of its data (raw Sysmon through the
+// Splunk Add-on for Sysmon, a CIM data model, indexed fields), and yields
+// what the candidate search and the detection read.
 func (c *checker) candidateSources(x *splChecker) {
 	const mf = "default/macros.conf"
-	sw, ok := x.macros[sourceSwitch]
-	if !ok {
-		c.addf(mf, "has no [%s]: the switch that picks the candidate source", sourceSwitch)
-		return
-	}
-	var variants []string
-	for name := range x.macros {
-		if strings.HasPrefix(name, sourcePrefix) {
-			variants = append(variants, name)
-		}
-	}
-	sort.Strings(variants)
-	if len(variants) == 0 {
-		c.addf(mf, "defines no %s* candidate source", sourcePrefix)
-		return
-	}
-	if def := strings.TrimSpace(sw.definition); !slices.Contains(variants, strings.Trim(def, "`")) || strings.Count(def, "`") != 2 {
-		c.addf(mf, "[%s] = %q; want one of the candidate sources `%s`", sourceSwitch, def, strings.Join(variants, "`, `"))
-	}
-	defer func() { x.macros[sourceSwitch] = sw }()
-	for _, v := range variants {
-		body := strings.TrimSpace(x.macros[v].definition)
-		if name, _ := commandName(body); name != "tstats" && name != "search" {
-			c.addf(mf, "[%s] starts with %q; want a generating command (tstats or search) without a leading pipe", v, name)
+	for _, ck := range candidateKinds {
+		sw, ok := x.macros[ck.switchMacro]
+		if !ok {
+			c.addf(mf, "has no [%s]: the switch that picks the %s detection's candidate source", ck.switchMacro, ck.kind)
 			continue
 		}
-		x.macros[sourceSwitch] = macroDef{definition: "`" + v + "`"}
-		src, err := x.analyse("| `" + v + "`")
-		if err != nil {
-			c.addf(mf, "[%s] %v", v, err)
+		var variants []string
+		for name := range x.macros {
+			if strings.HasPrefix(name, ck.prefix) {
+				variants = append(variants, name)
+			}
+		}
+		sort.Strings(variants)
+		if len(variants) == 0 {
+			c.addf(mf, "defines no %s* candidate source", ck.prefix)
 			continue
 		}
-		for _, f := range []string{"host_name", "endpoint", "count", "event_time"} {
-			if !src.has(f) {
-				c.addf(mf, "[%s] yields no %s (candidate sources yield host_name, endpoint, count, event_time)", v, f)
+		if def := strings.TrimSpace(sw.definition); !slices.Contains(variants, strings.Trim(def, "`")) || strings.Count(def, "`") != 2 {
+			c.addf(mf, "[%s] = %q; want one of the candidate sources `%s`", ck.switchMacro, def, strings.Join(variants, "`, `"))
+		}
+		for _, v := range variants {
+			body := strings.TrimSpace(x.macros[v].definition)
+			if name, _ := commandName(body); name != "tstats" && name != "search" {
+				c.addf(mf, "[%s] starts with %q; want a generating command (tstats or search) without a leading pipe", v, name)
+				continue
+			}
+			x.macros[ck.switchMacro] = macroDef{definition: "`" + v + "`"}
+			src, err := x.analyse("| `" + v + "`")
+			if err != nil {
+				c.addf(mf, "[%s] %v", v, err)
+				continue
+			}
+			for _, f := range ck.yields {
+				if !src.has(f) {
+					c.addf(mf, "[%s] yields no %s (%s candidate sources yield %s)", v, f, ck.kind, strings.Join(ck.yields, ", "))
+				}
+			}
+			for _, spl := range ck.searches {
+				if _, err := x.analyse(spl); err != nil {
+					c.addf(mf, "with %s = `%s`, %s: %v", ck.switchMacro, v, spl, err)
+				}
 			}
 		}
-		for _, spl := range []string{params.DefaultSearch, "| `vtsync_detection`"} {
-			if _, err := x.analyse(spl); err != nil {
-				c.addf(mf, "with %s = `%s`, %s: %v", sourceSwitch, v, spl, err)
-			}
-		}
+		x.macros[ck.switchMacro] = sw
 	}
 }
 

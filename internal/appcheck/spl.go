@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -132,6 +133,29 @@ func summaryFields() *fieldSet {
 }
 
 func recordFields() *fieldSet { return newFieldSet(record.Fields...) }
+
+// lookupFields returns the fields of the KV lookup name: the domain record
+// (record.Fields) for the app's lookup, or the record contract of the kind
+// whose collection it is (vtsync_ips, vtsync_files).
+func (x *splChecker) lookupFields(name string) (*fieldSet, error) {
+	if name == x.lookup {
+		return recordFields(), nil
+	}
+	known := []string{x.lookup}
+	for _, k := range kind.All() {
+		if k.Collection() == name && name != x.lookup {
+			f := newFieldSet()
+			for _, fd := range k.Fields() {
+				f.names[fd.Name] = true
+			}
+			return f, nil
+		}
+		if k.Collection() != x.lookup {
+			known = append(known, k.Collection())
+		}
+	}
+	return nil, fmt.Errorf("the app check knows only the lookups %s, not %s", strings.Join(known, ", "), name)
+}
 
 // macroDef is one macros.conf stanza.
 type macroDef struct {
@@ -326,16 +350,17 @@ func (x *splChecker) generating(c string) (*fieldSet, error) {
 		if i >= len(toks) || toks[i].kind != tWord {
 			return nil, fmt.Errorf("inputlookup without a lookup name")
 		}
-		if toks[i].s != x.lookup {
-			return nil, fmt.Errorf("inputlookup %s: the app check knows only the %s lookup", toks[i].s, x.lookup)
+		name := toks[i].s
+		out, err := x.lookupFields(name)
+		if err != nil {
+			return nil, fmt.Errorf("inputlookup %s: %w", name, err)
 		}
-		out := recordFields()
 		if len(toks) == i+1 {
-			return nil, fmt.Errorf("inputlookup %s reads the whole collection: give it a where clause (inputlookup %s where <condition>), which the KV store answers with a query", x.lookup, x.lookup)
+			return nil, fmt.Errorf("inputlookup %s reads the whole collection: give it a where clause (inputlookup %s where <condition>), which the KV store answers with a query", name, name)
 		}
 		if rest := toks[i+1:]; len(rest) > 0 {
 			if !strings.EqualFold(rest[0].s, "where") {
-				return nil, fmt.Errorf("inputlookup %s: unexpected %q (want where <condition>)", x.lookup, rest[0].s)
+				return nil, fmt.Errorf("inputlookup %s: unexpected %q (want where <condition>)", name, rest[0].s)
 			}
 			if err := readFields(exprReads(rest[1:]), out, "inputlookup where"); err != nil {
 				return nil, err
@@ -564,10 +589,11 @@ func (x *splChecker) lookupCmd(toks []token, avail *fieldSet) (*fieldSet, error)
 	if i >= len(toks) {
 		return nil, fmt.Errorf("lookup without a lookup name")
 	}
-	if toks[i].s != x.lookup {
-		return nil, fmt.Errorf("lookup %s: the app check knows only the %s lookup", toks[i].s, x.lookup)
+	name := toks[i].s
+	rec, err := x.lookupFields(name)
+	if err != nil {
+		return nil, fmt.Errorf("lookup %s: %w", name, err)
 	}
-	rec := recordFields()
 	out := avail.clone()
 	outAt := len(toks)
 	for j := i + 1; j < len(toks); j++ {
@@ -578,7 +604,7 @@ func (x *splChecker) lookupCmd(toks []token, avail *fieldSet) (*fieldSet, error)
 	}
 	for _, m := range asPairs(toks[i+1 : outAt]) {
 		if !rec.has(m[0]) {
-			return nil, fmt.Errorf("lookup %s matches on %s, which is not a record field", x.lookup, m[0])
+			return nil, fmt.Errorf("lookup %s matches on %s, which is not a record field", name, m[0])
 		}
 		if err := readFields([]string{m[1]}, avail, "lookup"); err != nil {
 			return nil, err
@@ -592,7 +618,7 @@ func (x *splChecker) lookupCmd(toks []token, avail *fieldSet) (*fieldSet, error)
 	}
 	for _, m := range asPairs(toks[outAt+1:]) {
 		if !rec.has(m[0]) {
-			return nil, fmt.Errorf("lookup %s outputs %s, which is not a record field (record.Fields)", x.lookup, m[0])
+			return nil, fmt.Errorf("lookup %s outputs %s, which is not a record field (record.Fields, or the kind's Fields)", name, m[0])
 		}
 		out.names[m[1]] = true
 	}

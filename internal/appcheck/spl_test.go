@@ -66,7 +66,11 @@ func TestAnalyse(t *testing.T) {
 		{"| `gen` | `needs_ut` | table ut_domain", ""},
 		{"| `gen` | where vt_calls > 0", "reads vt_calls"},
 		{"| `gen` | lookup vtsync_domains domain AS domain OUTPUT tags AS t | table t", ""},
-		{"| `gen` | lookup other domain", "knows only the vtsync_domains lookup"},
+		{"| `gen` | lookup other domain", "knows only the lookups vtsync_domains, vtsync_files, vtsync_ips, not other"},
+		{"| makeresults | eval d = \"1.2.3.4\" | lookup local=true vtsync_ips ip AS d OUTPUT as_owner country | table as_owner country", ""},
+		{"| makeresults | eval d = \"1.2.3.4\" | lookup local=true vtsync_ips ip AS d OUTPUT registrar", "outputs registrar, which is not a record field"},
+		{"| makeresults | eval h = \"x\" | lookup local=true vtsync_files sha256 AS h OUTPUTNEW popular_threat_label | table popular_threat_label", ""},
+		{"| inputlookup vtsync_files where last_analysis_positive > 1 | table sha256 md5", ""},
 		{"| inputlookup alexa.csv", "knows only"},
 		{"| inputlookup vtsync_domains | stats count", "reads the whole collection"},
 		{"| makeresults | eval x = 1 | join x [ search index=main ]", "subsearch"},
@@ -157,5 +161,48 @@ func TestEveryCandidateSource(t *testing.T) {
 	x.macros[sourceSwitch] = macroDef{definition: "`vtsync_candidates_cim_dns`"}
 	if _, err := x.analyse(params.DefaultSearch); err == nil || !strings.Contains(err.Error(), "DNS.process_name") {
 		t.Errorf("a CIM DNS source reading DNS.process_name passed: %v", err)
+	}
+}
+
+// TestKindDetections: the IP and file detections run on every one of their
+// candidate sources, and read their own collections' fields.
+func TestKindDetections(t *testing.T) {
+	c := &checker{dir: appDir(t), confs: map[string]*Conf{}}
+	x := newSPL(nil)
+	for _, st := range c.conf("default/macros.conf").Stanzas {
+		x.macros[st.Name] = macroDef{definition: st.Values["definition"]}
+	}
+	for _, k := range []struct {
+		detection string
+		fields    []string
+	}{
+		{"vtsync_ip_detection", []string{"dest_ip", "status", "alert", "why", "as_owner", "endpoints", "dc_endpoints"}},
+		{"vtsync_file_detection", []string{"hash", "images", "status", "alert", "why", "popular_threat_label", "sha256", "md5", "endpoints"}},
+	} {
+		out, err := x.analyse("| `" + k.detection + "`")
+		if err != nil {
+			t.Errorf("%s: %v", k.detection, err)
+			continue
+		}
+		for _, f := range k.fields {
+			if !out.has(f) {
+				t.Errorf("%s lacks %s", k.detection, f)
+			}
+		}
+	}
+	// The IP detection leaves out the addresses vtsync never looks up, and
+	// the file source splits Sysmon's Hashes into the three lookups.
+	if d := x.macros["vtsync_ip_candidates"].definition; !strings.Contains(d, "NOT (`vtsync_ip_not_public`)") {
+		t.Error("vtsync_ip_candidates keeps private addresses")
+	}
+	for _, h := range []string{"SHA256=[0-9a-f]{64}", "SHA1=[0-9a-f]{40}", "MD5=[0-9a-f]{32}"} {
+		if !strings.Contains(x.macros["vtsync_file_candidates_sysmon"].definition, h) {
+			t.Errorf("the Sysmon file source does not read %s from Hashes", h)
+		}
+	}
+	for _, on := range []string{"sha256 AS sha256", "sha1 AS sha1", "md5 AS md5"} {
+		if !strings.Contains(x.macros["vtsync_file_detection"].definition, "lookup local=true vtsync_files "+on) {
+			t.Errorf("the file detection does not look up %s", on)
+		}
 	}
 }

@@ -2,7 +2,7 @@
 GO       ?= go
 BIN      := bin/vtsync
 PKGS     := ./...
-FUZZTIME ?= 5s
+FUZZTIME ?= 2s
 # staticcheck, pinned; `.ci/run` installs it with go install.
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck

@@ -244,26 +244,27 @@ func TestModularInputSyncsCollection(t *testing.T) {
 }
 
 func TestModularInputBatchesAndBoundedReads(t *testing.T) {
-	rows := make([]map[string]any, 2500)
+	// More than one batch_save (1000 documents) and one freshness chunk.
+	rows := make([]map[string]any, 1200)
 	for i := range rows {
 		rows[i] = map[string]any{"ut_domain": fmt.Sprintf("host%d.example%d.com", i%3, i)}
 	}
 	e := newEnv(t, rows)
 	out, _ := e.run(vttest.APIKey)
 	sum := summary(t, out)
-	if num(sum, "distinct_domains") != 2500 || num(sum, "not_found") != 2500 {
-		t.Fatalf("distinct/not_found = %v/%v, want 2500/2500", sum["distinct_domains"], sum["not_found"])
+	if num(sum, "distinct_domains") != 1200 || num(sum, "not_found") != 1200 {
+		t.Fatalf("distinct/not_found = %v/%v, want 1200/1200", sum["distinct_domains"], sum["not_found"])
 	}
 	for i, n := range e.splunk.BatchSaveSizes() {
 		if n > 1000 {
 			t.Errorf("batch_save %d carried %d documents, more than 1000", i, n)
 		}
 	}
-	if n := len(e.splunk.Documents("vtsync", "vtsync_domains")); n != 2500 {
-		t.Errorf("collection holds %d documents, want 2500", n)
+	if n := len(e.splunk.Documents("vtsync", "vtsync_domains")); n != 1200 {
+		t.Errorf("collection holds %d documents, want 1200", n)
 	}
-	if reads := e.splunk.Count("batch_find") + e.splunk.Count("kv_get"); reads > 25 {
-		t.Errorf("freshness reads took %d requests for 2500 candidates, want at most 25", reads)
+	if reads := e.splunk.Count("batch_find") + e.splunk.Count("kv_get"); reads > 12 {
+		t.Errorf("freshness reads took %d requests for 1200 candidates, want at most 12", reads)
 	}
 }
 

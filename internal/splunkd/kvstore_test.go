@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"reflect"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/logging"
@@ -177,21 +179,31 @@ func TestKVInitializingRetried(t *testing.T) {
 	}
 }
 
+// A KV store that stays initializing is retried with backoff until the
+// deadline, then reported. (A synctest bubble: the backoff and the deadline
+// run on its clock, so the test neither waits nor depends on the machine's
+// speed.)
 func TestKVInitializingOutlastsDeadline(t *testing.T) {
 	s := splunktest.New(t, splunktest.WithCollection(DefaultApp, coll), splunktest.WithKVInitializing(-1))
-	kv := newClient(t, s).KVStore(coll)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	_, err := kv.Get(ctx, []string{"a.example"})
-	if !errors.Is(err, ErrKVNotReady) {
-		t.Fatalf("err = %v, want ErrKVNotReady", err)
-	}
-	if !strings.Contains(err.Error(), "KV store is not ready") || !strings.Contains(err.Error(), "KV Store is initializing") {
-		t.Errorf("error %q does not say the KV store is not ready and why", err)
-	}
-	if s.Count("kv_503") < 2 {
-		t.Errorf("only %d attempts before giving up", s.Count("kv_503"))
-	}
+	synctest.Test(t, func(t *testing.T) {
+		kv := newClient(t, s, func(c *Config) {
+			c.HTTPClient = &http.Client{Transport: s.Transport()}
+			c.RetryBase = 500 * time.Millisecond // the default
+		}).KVStore(coll)
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		_, err := kv.Get(ctx, []string{"a.example"})
+		if !errors.Is(err, ErrKVNotReady) {
+			t.Fatalf("err = %v, want ErrKVNotReady", err)
+		}
+		if !strings.Contains(err.Error(), "KV store is not ready") || !strings.Contains(err.Error(), "KV Store is initializing") {
+			t.Errorf("error %q does not say the KV store is not ready and why", err)
+		}
+		// 500 ms doubling: attempts at about 0, 0.5, 1.5, 3.5 and 7.5 s.
+		if n := s.Count("kv_503"); n < 4 {
+			t.Errorf("only %d attempts in 10 s before giving up", n)
+		}
+	})
 }
 
 func TestKVCollectionNameEscaped(t *testing.T) {

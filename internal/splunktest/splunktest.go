@@ -206,6 +206,28 @@ func New(t testing.TB, opts ...Option) *Server {
 // URL returns the server URI, https://127.0.0.1:<port>.
 func (s *Server) URL() string { return s.srv.URL }
 
+// Transport returns a RoundTripper that serves each request by calling the
+// fake directly, with no network and no goroutine: for tests in a
+// testing/synctest bubble, whose clock moves only while every goroutine in
+// it is blocked on something other than the network. Create the Server
+// outside the bubble. Faults that drop the connection (WithExportCut) need
+// the network and are not served this way.
+func (s *Server) Transport() http.RoundTripper { return memTransport{s} }
+
+// memTransport serves requests by calling the Server's handler.
+type memTransport struct{ s *Server }
+
+func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		return nil, err
+	}
+	rec := httptest.NewRecorder()
+	t.s.serve(rec, req)
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
 // Client returns an *http.Client that trusts the server's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 

@@ -15,13 +15,19 @@ func greedy(t *testing.T, perMinute int, start time.Time, d, step time.Duration,
 	t.Helper()
 	lim := newLimiter(perMinute, start)
 	var got []time.Time
-	for now := start; now.Before(start.Add(d)); now = now.Add(step) {
+	for now := start; now.Before(start.Add(d)); {
 		if pause != nil && pause(now) {
-			continue // the process is stalled: nobody asks
+			now = now.Add(step) // the process is stalled: nobody asks
+			continue
 		}
 		for lim.AllowN(now, 1) {
 			got = append(got, now)
 		}
+		// No token before the bucket refills one: skip the steps that
+		// would ask in vain (whole steps, rounded down, so no step at
+		// which a token is there is skipped).
+		wait := time.Duration((1 - lim.TokensAt(now)) / float64(lim.Limit()) * float64(time.Second))
+		now = now.Add(max(1, wait/step) * step)
 	}
 	return got
 }

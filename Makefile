@@ -66,8 +66,9 @@ screenshot:
 	$(GO) test -count=1 -run TestConfigurationPage ./internal/configpage -args -screenshot $(CURDIR)/docs/config-page.png
 
 # Go micro-benchmarks, then the end-to-end scenarios (VT pacing at the
-# quota, a simulated day, a million-row run: 4-5 minutes); the results
-# replace the marked sections of docs/benchmarks.md.
+# quota, simulated weeks of detection runs and refresh policies, a
+# million-row run: 5-7 minutes); the results replace the marked sections
+# of docs/benchmarks.md, the summary table included.
 bench:
 	@mkdir -p bin
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./bench/... > bin/bench-micro.txt; \

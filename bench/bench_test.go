@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/domain"
+	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/refresh"
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/vt"
 	"github.com/vtsync/vtsync/internal/vttest"
@@ -164,32 +166,6 @@ func TestBenchSplunkdKV(t *testing.T) {
 	}
 }
 
-func TestPopulationWindow(t *testing.T) {
-	p := newPopulation(1000, 1.0, 1)
-	rows, added := p.window(500, 0.05, 0)
-	if len(rows) != 500+len(added) || len(added) == 0 || len(p.names) != 1000+len(added) {
-		t.Fatalf("rows %d, new %d, population %d", len(rows), len(added), len(p.names))
-	}
-	q := newPopulation(1000, 1.0, 1)
-	rows2, _ := q.window(500, 0.05, 0)
-	if strings.Join(rows, ",") != strings.Join(rows2, ",") {
-		t.Fatal("the same seed must give the same window")
-	}
-	// Long tail: the most contacted domain gets far more rows than the median one.
-	top, mid := 0, 0
-	for _, r := range rows {
-		switch {
-		case strings.HasSuffix(r, "."+p.names[0]):
-			top++
-		case strings.HasSuffix(r, "."+p.names[500]):
-			mid++
-		}
-	}
-	if top < 20 || mid > 3 {
-		t.Fatalf("not long-tailed: top %d rows, median %d", top, mid)
-	}
-}
-
 func benchRecords(n int) []record.Record {
 	var rs []record.Record
 	for i := range n {
@@ -290,6 +266,113 @@ func BenchmarkEnrich(b *testing.B) {
 	for b.Loop() {
 		if r, err := enr.Enrich(ctx, "example.com"); err != nil || !r.VTFound {
 			b.Fatal(err)
+		}
+	}
+}
+
+// The weeks model: fixed periods are within their own bounds (the bound
+// check agrees with the real policy), a policy that refreshes later than
+// refresh_days is caught, the not-found backoff saves lookups, and the
+// same seed gives the same weeks.
+func TestWeeksModel(t *testing.T) {
+	c := worldDefaults(true)
+	c.days, c.gainOld = 21, 0.05
+	w := buildWorld(c)
+	fixed := simulate(w, "fixed", refresh.Fixed(7, 24))
+	ext, _ := externalPerDay(w)
+	s := summarise(w, ext, fixed)
+	if s.beyond != 0 || s.beyondFixed != 0 {
+		t.Errorf("fixed periods: %d detections later than today's bounds, %d later than fixed periods; want 0", s.beyond, s.beyondFixed)
+	}
+	if s.detected == 0 || len(fixed.rules[ruleMalicious].delays) == 0 || len(fixed.rules[ruleYoung].delays) == 0 {
+		t.Fatalf("no detections to measure: %+v", s)
+	}
+	lookups := 0
+	for _, n := range fixed.calls {
+		lookups += n
+	}
+	if lookups == 0 || lookups >= sum(ext) {
+		t.Errorf("%d lookups against %d external calls", lookups, sum(ext))
+	}
+	late := summarise(w, ext, simulate(w, "late", refresh.Fixed(30, 24)))
+	if late.beyond == 0 {
+		t.Error("refresh_days 30 shows no detection later than a 7-day bound: the check cannot fail")
+	}
+	backoff := simulate(w, "backoff", refresh.Policy{RefreshDays: 7, NotFoundHours: 24, NotFoundMaxHours: 168})
+	if b := summarise(w, ext, backoff); b.avg4 >= s.avg4 || b.beyond != 0 {
+		t.Errorf("backoff: %.0f lookups a day against %.0f, %d later than today's bounds", b.avg4, s.avg4, b.beyond)
+	}
+	again := simulate(buildWorld(c), "fixed", refresh.Fixed(7, 24))
+	if fmt.Sprint(again.calls) != fmt.Sprint(fixed.calls) {
+		t.Error("the same seed gave different lookups")
+	}
+	for r, ids := range w.runs {
+		seen := map[int32]bool{}
+		for _, i := range ids {
+			if seen[i] {
+				t.Fatalf("run %d lists site %d twice: the external lookup would count it twice", r, i)
+			}
+			seen[i] = true
+		}
+	}
+}
+
+func sum(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
+}
+
+func TestFenwick(t *testing.T) {
+	f := newFenwick(5)
+	for i, w := range []float64{1, 0, 2, 3, 0} {
+		f.set(i, w)
+	}
+	if f.total() != 6 {
+		t.Fatalf("total %v", f.total())
+	}
+	for _, c := range []struct {
+		x    float64
+		want int
+	}{{0, 0}, {0.99, 0}, {1, 2}, {2.5, 2}, {3, 3}, {5.99, 3}} {
+		if got := f.find(c.x); got != c.want {
+			t.Errorf("find(%v) = %d, want %d", c.x, got, c.want)
+		}
+	}
+	f.set(2, 0)
+	if got := f.find(1.5); got != 3 {
+		t.Errorf("after zeroing 2, find(1.5) = %d, want 3", got)
+	}
+}
+
+// The summary is written from the scenarios' results: one row per pacing
+// quota, the weeks' ratio, peak and delays, the scale targets.
+func TestSummary(t *testing.T) {
+	defer func(p []pacingResult, s []scaleResult, w *weeksResult) { lastPacing, lastScale, lastWeeks = p, s, w }(lastPacing, lastScale, lastWeeks)
+	w, err := runWeeks(context.Background(), true, func(string, ...any) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastWeeks = w
+	lastPacing = []pacingResult{
+		{pacingCase: pacingCase{q: 4, lat: 300 * time.Millisecond, lookups: 10}, looked: 10, sustained: 3.69, maxWindow: 4},
+		{pacingCase: pacingCase{q: 1000, lat: 50 * time.Millisecond, lookups: 1100}, looked: 1100, sustained: 975, maxWindow: 975},
+		{pacingCase: pacingCase{q: 1000, lat: 300 * time.Millisecond, lookups: 1100}, looked: 1100, sustained: 940, maxWindow: 975},
+	}
+	lastScale = []scaleResult{{report: childReport{Summary: pipeline.Summary{Candidates: 1000000, Distinct: 50000, Status: pipeline.StatusOK}, VmHWMkB: 23 << 10},
+		user: 5 * time.Second, finds: 50}}
+	got := summary()
+	for _, want := range []string{
+		"| VT pacing, Q = 4/min, L = 300ms, 10 lookups each | never exceeded | 0.922 · Q, 0 × 429, at most 4 requests in any 60 s (limiter interval 16.25s)",
+		"| VT pacing, Q = 1000/min, L = 50ms and 300ms, 1100 lookups each | ≥ 0.95 · Q sustained, no 429 | 0.975 · Q and 0.940 · Q",
+		"| **no** |", // 0.940 < 0.95
+		"VT lookups, days 1–28", "the peak day after the first week", "young ", "malicious ", "not found ",
+		"| 23.0 MB (1000000 rows, 50000 domains) | yes |", "| 5µs (50000 domains) | yes |", "1 per 20000 candidates",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("summary lacks %q:\n%s", want, got)
 		}
 	}
 }

@@ -14,12 +14,13 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
 
 func main() {
-	scenario := flag.String("scenario", "all", "what to run, comma-separated: machine, micro, pacing, day, scale, all (these five), stall (pacing under CPU contention, not in all)")
+	scenario := flag.String("scenario", "all", "what to run, comma-separated: machine, micro, pacing, weeks, scale, all (these five), stall (pacing under CPU contention, not in all)")
 	doc := flag.String("doc", "", "Markdown file whose <!-- bench:NAME --> sections are replaced with the results")
 	micro := flag.String("micro", "", "output of go test -bench to tabulate (scenario micro)")
 	quick := flag.Bool("quick", false, "smoke run: every scenario, much smaller (numbers are not meaningful)")
@@ -47,7 +48,7 @@ func main() {
 		want[strings.TrimSpace(s)] = true
 	}
 	if want["all"] {
-		for _, s := range []string{"machine", "micro", "pacing", "day", "scale"} {
+		for _, s := range []string{"machine", "micro", "pacing", "weeks", "scale"} {
 			want[s] = true
 		}
 	}
@@ -80,9 +81,15 @@ func main() {
 		return microTable(*micro)
 	})
 	run("pacing", func() (string, bool) { return scenarioPacing(ctx, *quick, *pacing, logf) })
-	run("day", func() (string, bool) { return scenarioDay(ctx, *quick, logf) })
+	run("weeks", func() (string, bool) { return scenarioWeeks(ctx, *quick, logf) })
 	run("scale", func() (string, bool) { return scenarioScale(ctx, *quick, *cpuprofile, logf) })
 	run("stall", func() (string, bool) { return scenarioStall(ctx, *quick, *burners, logf) })
+	if !slices.ContainsFunc(summaryScenarios, func(s string) bool { return !want[s] }) && !*quick && *pacing == "" {
+		sections["summary"] = "Written by `make bench` from the sections below (their tables carry the exact command and conditions of each run).\n\n" + summary()
+		fmt.Printf("## summary\n\n%s\n", sections["summary"])
+	} else {
+		logf("summary not written: it needs the %s scenarios of one full run", strings.Join(summaryScenarios, ", "))
+	}
 
 	if *doc != "" && len(sections) > 0 {
 		if err := writeSections(*doc, sections); err != nil {

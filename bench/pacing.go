@@ -168,6 +168,7 @@ func scenarioPacing(ctx context.Context, quick bool, only string, logf func(stri
 		}
 	})
 	wg.Wait()
+	lastPacing = results
 
 	ok := true
 	var b strings.Builder

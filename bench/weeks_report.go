@@ -130,7 +130,6 @@ type weeksResult struct {
 	sums     []callSummary
 	defIndex int
 	sens     []sensitivityRow
-	perCall  map[time.Duration]time.Duration
 	took     time.Duration
 }
 

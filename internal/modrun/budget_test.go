@@ -2,6 +2,7 @@ package modrun
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/pipeline"
@@ -18,6 +19,13 @@ func TestDeadlineSpendsBudgetOnlyOnSentRequests(t *testing.T) {
 	e.params["requests_per_minute"] = "120" // one request every ~0.5 s
 	e.params["max_run_seconds"] = "10"
 	e.params["daily_lookup_budget"] = "500"
+	// The run waits on the rate limiter and its deadline: on a synctest
+	// bubble's clock, not the machine's.
+	e.inMemory()
+	synctest.Test(t, func(t *testing.T) { checkDeadlineSpend(t, e) })
+}
+
+func checkDeadlineSpend(t *testing.T, e *env) {
 	r := e.runWithin(t.Context(), time.Minute)
 	s := r.summary
 	sent := int(s.VTCalls)

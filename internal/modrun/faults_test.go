@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
@@ -366,37 +367,51 @@ func TestFaultMatrix(t *testing.T) {
 			if c.setup != nil {
 				c.setup(e)
 			}
-			limit := c.limit
-			if limit == 0 {
-				limit = 30 * time.Second
-			}
-			r := e.runWithin(context.Background(), limit)
-			if testing.Verbose() {
-				t.Logf("run took %.1fs\n%s", r.summary.Duration, r.stderr)
-			}
-			if c.limit == 0 && r.cancelled {
-				t.Errorf("the run ended only because the test cancelled it at its %s safety deadline; it must end by itself\nstderr:\n%s", limit, r.stderr)
-			}
-			c.check(t, e, r)
-			e.assertKept(known, true)
-			e.assertBoughtOnce()
-			if c.next == nil {
+			if c.limit == 0 {
+				c.runCase(t, e, known)
 				return
 			}
-			c.next(e)
-			r = e.run()
-			if r.cancelled {
-				t.Errorf("the next run ended only because the test cancelled it\nstderr:\n%s", r.stderr)
-			}
-			wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
-			if got := len(e.splunk.Documents(app, collection)); got != nDomains {
-				t.Errorf("after the next run the collection holds %d of %d records", got, nDomains)
-			}
-			wantJournaled(t, e, 0)
-			e.assertKept(known, false)
-			e.assertBoughtOnce()
+			// A case that runs into its deadline on purpose waits out
+			// backoffs and deadlines: on a synctest bubble's clock, not
+			// the machine's.
+			e.inMemory()
+			synctest.Test(t, func(t *testing.T) { c.runCase(t, e, known) })
 		})
 	}
+}
+
+// runCase runs one case of the fault matrix and, if it has one, the next
+// run without the fault.
+func (c faultCase) runCase(t *testing.T, e *env, known map[string]bool) {
+	limit := c.limit
+	if limit == 0 {
+		limit = 30 * time.Second
+	}
+	r := e.runWithin(context.Background(), limit)
+	if testing.Verbose() {
+		t.Logf("run took %.1fs\n%s", r.summary.Duration, r.stderr)
+	}
+	if c.limit == 0 && r.cancelled {
+		t.Errorf("the run ended only because the test cancelled it at its %s safety deadline; it must end by itself\nstderr:\n%s", limit, r.stderr)
+	}
+	c.check(t, e, r)
+	e.assertKept(known, true)
+	e.assertBoughtOnce()
+	if c.next == nil {
+		return
+	}
+	c.next(e)
+	r = e.run()
+	if r.cancelled {
+		t.Errorf("the next run ended only because the test cancelled it\nstderr:\n%s", r.stderr)
+	}
+	wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
+	if got := len(e.splunk.Documents(app, collection)); got != nDomains {
+		t.Errorf("after the next run the collection holds %d of %d records", got, nDomains)
+	}
+	wantJournaled(t, e, 0)
+	e.assertKept(known, false)
+	e.assertBoughtOnce()
 }
 
 func wantStatus(t *testing.T, r result, status, quota string) {

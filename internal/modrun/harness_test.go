@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,7 +161,88 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	return w.ResponseWriter.(http.Hijacker).Hijack()
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errNoConn
+	}
+	return hj.Hijack()
+}
+
+// errNoConn: an in-memory answer has no connection to hijack.
+var errNoConn = errors.New("no connection: in-memory transport")
+
+// memVT serves VirusTotal requests by calling the paid fake directly, for
+// runs in a synctest bubble (see env.inMemory). A request reaches the
+// server as soon as it is made, as a real transport's trace would say; a
+// Reset fault (which hijacks the connection) fails it as a reset would.
+type memVT struct{ v *paidVT }
+
+func (m memVT) RoundTrip(req *http.Request) (*http.Response, error) {
+	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil {
+		if tr.GotConn != nil {
+			tr.GotConn(httptrace.GotConnInfo{})
+		}
+		if tr.WroteHeaders != nil {
+			tr.WroteHeaders()
+		}
+	}
+	rec := httptest.NewRecorder()
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		m.v.serve(rec, req)
+	}()
+	select {
+	case p := <-done:
+		if p == http.ErrAbortHandler {
+			return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+		}
+		if p != nil {
+			return nil, fmt.Errorf("fake VirusTotal panicked: %v", p)
+		}
+	case <-req.Context().Done():
+		return nil, req.Context().Err()
+	}
+	resp := rec.Result()
+	resp.Request = req
+	return resp, nil
+}
+
+// inMemory, the servers by host name that the runs reach without the
+// network (see modrun's transportFor).
+var inMemory sync.Map // host → http.RoundTripper
+
+func init() {
+	transportFor = func(host string) http.RoundTripper {
+		if rt, ok := inMemory.Load(host); ok {
+			return rt.(http.RoundTripper)
+		}
+		return nil
+	}
+}
+
+// inMemory makes the runs of e reach its fakes by calling them directly,
+// without the network, so that a run can go in a synctest bubble: its
+// clock then moves only while every goroutine is blocked, and retry
+// backoffs and run deadlines cost no real time. Faults that need a
+// connection to drop (WithExportCut) need the network.
+func (e *env) inMemory() {
+	hosts := map[string]http.RoundTripper{}
+	for raw, rt := range map[string]http.RoundTripper{e.splunk.URL(): e.splunk.Transport(), e.vt.URL(): memVT{e.vt}} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		hosts[u.Host] = rt
+	}
+	for h, rt := range hosts {
+		inMemory.Store(h, rt)
+	}
+	e.t.Cleanup(func() {
+		for h := range hosts {
+			inMemory.Delete(h)
+		}
+	})
 }
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of several

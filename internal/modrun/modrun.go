@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +34,38 @@ const (
 	// Sourcetype is the summary event's sourcetype.
 	Sourcetype = "vtsync:run"
 )
+
+// transportFor, when set (tests), returns the transport that reaches the
+// server at host instead of the network, or nil for the network.
+var transportFor func(host string) http.RoundTripper
+
+// httpClientFor returns the HTTP client for splunkd at uri: nil (the
+// client's own) unless transportFor replaces the network.
+func httpClientFor(uri string) *http.Client {
+	if transportFor == nil {
+		return nil
+	}
+	u, err := url.Parse(uri)
+	if err != nil {
+		return nil
+	}
+	if rt := transportFor(u.Host); rt != nil {
+		return &http.Client{Transport: rt}
+	}
+	return nil
+}
+
+// vtTransport returns the VirusTotal transport transportFor gives for
+// base, or nil for the network.
+func vtTransport(base string) http.RoundTripper {
+	if transportFor == nil {
+		return nil
+	}
+	if u, err := url.Parse(base); err == nil {
+		return transportFor(u.Host)
+	}
+	return nil
+}
 
 // vtTimeout bounds one VirusTotal request; 0 is vt.DefaultTimeout. Tests
 // shorten it so that a hanging VirusTotal does not cost them 30 s.
@@ -114,7 +148,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
 	defer cancel()
 
-	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log})
+	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log, HTTPClient: httpClientFor(def.ServerURI)})
 	if err != nil {
 		return fail("Cannot set up the splunkd client for %s: %v", def.ServerURI, err)
 	}
@@ -141,7 +175,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	}
 
 	enr, err := vt.New(vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
+		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
 	if err != nil {
 		return fail("Cannot set up the VirusTotal client: %v", err)
 	}
@@ -178,7 +212,7 @@ func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st
 		if app == "" {
 			app = App
 		}
-		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log})
+		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log, HTTPClient: httpClientFor(def.ServerURI)})
 		if err == nil {
 			err = mc.MaskInputParam(ctx, Scheme, name, "api_key")
 		}

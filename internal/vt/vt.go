@@ -84,7 +84,10 @@ type Config struct {
 	MaxConns          int           // lookups in flight at once (max_concurrency): connections kept for reuse; 0 is DefaultMaxConns
 	Agent             string        // User-Agent product; "" is vtsync/<version>
 	Logger            *logging.Logger
-	Now               func() time.Time // stamps enriched_time; nil is time.Now
+	// Transport, if set, replaces the network (ProxyURL is then unused):
+	// tests pass a fake's in-memory transport.
+	Transport http.RoundTripper
+	Now       func() time.Time // stamps enriched_time; nil is time.Now
 }
 
 // Enricher looks domains up in VirusTotal with vt-go. It is safe for
@@ -164,6 +167,9 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 	cfg.Logger.Redact(cfg.APIKey)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if rt == nil {
+		rt = cfg.Transport
 	}
 	if rt == nil {
 		proxy := http.ProxyFromEnvironment

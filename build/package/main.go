@@ -280,6 +280,10 @@ func extract(data []byte, dir string) error {
 	}
 }
 
+// gzipLevel compresses the packages; any fixed level keeps them
+// reproducible (the tests use a fast one).
+var gzipLevel = gzip.BestCompression
+
 // buildFlags are the go build flags of the packaged executables.
 var buildFlags = []string{"-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid="}
 
@@ -378,7 +382,7 @@ func writeArchive(w io.Writer, app string, bins map[string]string, extra map[str
 	}
 	sort.Strings(names)
 
-	zw, err := gzip.NewWriterLevel(w, gzip.BestCompression)
+	zw, err := gzip.NewWriterLevel(w, gzipLevel)
 	if err != nil {
 		return err
 	}

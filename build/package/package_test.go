@@ -30,6 +30,9 @@ var mtime = time.Unix(defaultMtime, 0)
 var hello []byte
 
 func TestMain(m *testing.M) {
+	// The stand-in executables are real ones (megabytes); compressing them
+	// at the best level over and over under -race takes minutes.
+	gzipLevel = gzip.BestSpeed
 	dir, err := os.MkdirTemp("", "vtsync-package-test-")
 	if err != nil {
 		panic(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,9 +115,9 @@ func TestScaleExportThroughRealClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Field: "query"}
+	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Fields: []splunkd.Field{{Name: "query", Param: "domain_field", Kind: domainkind.Kind{}}}}
 	var got []string
-	if err := src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+	if err := src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -146,22 +148,22 @@ func TestBenchSplunkdKV(t *testing.T) {
 	for i := range recs {
 		recs[i] = record.NotFound(fmt.Sprintf("d%04d.com", i), 1700000000)
 	}
-	if err := kv.Save(ctx, recs); err != nil {
+	if err := kv.Save(ctx, kindRecords(recs)); err != nil {
 		t.Fatal(err)
 	}
 	keys := []string{"d0000.com", "d2499.com", "absent.com"}
-	got, err := kv.Get(ctx, keys)
+	got, err := kv.Get(ctx, domainkind.Kind{}, keys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 2 || got["d2499.com"].EnrichedTime != 1700000000 {
+	if len(got) != 2 || got["d2499.com"].Enriched() != 1700000000 {
 		t.Fatalf("Get = %+v", got)
 	}
 	if n := sp.saves.Load(); n != 3 {
 		t.Fatalf("%d batch_save requests for 2500 records, want 3", n)
 	}
 	bad, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: "wrong"})
-	if _, err := bad.KVStore("vtsync_domains").Get(ctx, keys); err == nil {
+	if _, err := bad.KVStore("vtsync_domains").Get(ctx, domainkind.Kind{}, keys); err == nil {
 		t.Fatal("a wrong session key was accepted")
 	}
 }
@@ -211,7 +213,7 @@ func BenchmarkKVStore(b *testing.B) {
 	b.Run("get-1000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if got, err := kv.Get(ctx, keys); err != nil || len(got) != len(keys) {
+			if got, err := kv.Get(ctx, domainkind.Kind{}, keys); err != nil || len(got) != len(keys) {
 				b.Fatal(len(got), err)
 			}
 		}
@@ -219,7 +221,7 @@ func BenchmarkKVStore(b *testing.B) {
 	b.Run("save-1000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if err := kv.Save(ctx, recs); err != nil {
+			if err := kv.Save(ctx, kindRecords(recs)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -236,11 +238,11 @@ func BenchmarkSearchSource(b *testing.B) {
 	}
 	defer sp.Close()
 	client, _ := splunkd.New(splunkd.Config{BaseURL: sp.url, SessionKey: benchSessionKey})
-	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Field: "query"}
+	src := &splunkd.SearchSource{Client: client, Search: "index=dns", Fields: []splunkd.Field{{Name: "query", Param: "domain_field", Kind: domainkind.Kind{}}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		n := 0
-		if err := src.Candidates(context.Background(), func(string) error { n++; return nil }); err != nil || n != c.rows {
+		if err := src.Candidates(context.Background(), func(kind.Kind, string) error { n++; return nil }); err != nil || n != c.rows {
 			b.Fatal(n, err)
 		}
 	}
@@ -264,7 +266,7 @@ func BenchmarkEnrich(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r, err := enr.Enrich(ctx, "example.com"); err != nil || !r.VTFound {
+		if r, err := enr.Enrich(ctx, domainkind.Kind{}, "example.com"); err != nil || !r.Found() {
 			b.Fatal(err)
 		}
 	}
@@ -375,4 +377,13 @@ func TestSummary(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
 		}
 	}
+}
+
+// kindRecords widens domain records to what a store saves.
+func kindRecords(recs []record.Record) []kind.Record {
+	out := make([]kind.Record, len(recs))
+	for i, r := range recs {
+		out[i] = r
+	}
+	return out
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"net"
 	"net/http"
 	"sort"
@@ -127,9 +129,9 @@ func vtAttributes(i int, now time.Time) json.RawMessage {
 // sliceSource is a pipeline.Source emitting fixed values.
 type sliceSource []string
 
-func (s sliceSource) Candidates(ctx context.Context, emit func(string) error) error {
+func (s sliceSource) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	for _, v := range s {
-		if err := emit(v); err != nil {
+		if err := emit(domainkind.Kind{}, v); err != nil {
 			return err
 		}
 	}
@@ -148,11 +150,11 @@ var _ pipeline.Store = (*memStore)(nil)
 
 func newMemStore() *memStore { return &memStore{recs: map[string]record.Record{}} }
 
-func (m *memStore) Get(_ context.Context, domains []string) (map[string]record.Record, error) {
+func (m *memStore) Get(_ context.Context, _ kind.Kind, domains []string) (map[string]kind.Record, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests += (len(domains) + 999) / 1000
-	out := make(map[string]record.Record)
+	out := make(map[string]kind.Record)
 	for _, d := range domains {
 		if r, ok := m.recs[d]; ok {
 			out[d] = r
@@ -161,12 +163,12 @@ func (m *memStore) Get(_ context.Context, domains []string) (map[string]record.R
 	return out, nil
 }
 
-func (m *memStore) Save(_ context.Context, recs []record.Record) error {
+func (m *memStore) Save(_ context.Context, _ kind.Kind, recs []kind.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.requests += (len(recs) + 999) / 1000
 	for _, r := range recs {
-		m.recs[r.Key] = r
+		m.recs[r.ID()] = r.(record.Record)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -213,10 +214,10 @@ func runScaleChild(arg string) int {
 		rep.Error = err.Error()
 		return 1
 	}
-	src := &splunkd.SearchSource{Client: client, Search: "search index=dns sourcetype=sysmon", EarliestTime: "-20m", LatestTime: "now", Field: "query"}
+	src := &splunkd.SearchSource{Client: client, Search: "search index=dns sourcetype=sysmon", EarliestTime: "-20m", LatestTime: "now", Fields: []splunkd.Field{{Name: "query", Param: "domain_field", Kind: domainkind.Kind{}}}}
 	sum, err := pipeline.Run(context.Background(), pipeline.Options{
 		Input: "scale", MaxConcurrency: 8, Lookups: true, StateDir: filepath.Join(cfg.StateDir, "state"), Logger: log,
-	}, src, client.KVStore("vtsync_domains"), enr)
+	}, src, client.Collections(nil), enr)
 	rep.Summary = sum
 	if err != nil {
 		rep.Error = err.Error()

@@ -20,8 +20,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
-
-	"github.com/vtsync/vtsync/internal/record"
 )
 
 // MaxPending bounds the journal (at a few hundred bytes a record, tens of
@@ -44,7 +42,7 @@ var (
 )
 
 var (
-	bucketJournal = []byte("journal") // domain → JSON record
+	bucketJournal = []byte("journal") // kind NUL key → JSON record (see journalKey)
 	bucketBudget  = []byte("budget")  // YYYY-MM-DD (UTC) → uint64 lookups
 	bucketMeta    = []byte("meta")
 
@@ -235,37 +233,65 @@ func (s *State) Path() string { return s.path }
 // Close releases the lock.
 func (s *State) Close() error { return s.db.Close() }
 
-// Journal durably records recs (keyed by domain; a later record for a
-// domain replaces the earlier one) before they are sent to the store. It
+// Entry is one journaled answer: the stored document of Key, of the
+// indicator kind named Kind.
+type Entry struct {
+	Kind string
+	Key  string
+	Doc  json.RawMessage
+}
+
+// legacyKind is the kind of journal entries written before vtsync had
+// several kinds: they hold domain records keyed by the bare domain.
+const legacyKind = "domain"
+
+// journalKey is an entry's key in bucketJournal: the kind, a NUL, the key
+// (no indicator key holds a NUL).
+func journalKey(kind, key string) []byte {
+	return []byte(kind + "\x00" + key)
+}
+
+// splitKey reverses journalKey; a key without a NUL is a legacy domain entry.
+func splitKey(k []byte) (kind, key string) {
+	if kind, key, ok := strings.Cut(string(k), "\x00"); ok {
+		return kind, key
+	}
+	return legacyKind, string(k)
+}
+
+// Journal durably records es (keyed by kind and key; a later entry for a
+// key replaces the earlier one) before they are sent to the store. It
 // fails with ErrJournalFull, journaling nothing, if the journal would hold
 // more than MaxPending records. Concurrent calls share one commit
 // (bbolt's Batch), so each worker can journal its own answers.
-func (s *State) Journal(recs []record.Record) error {
-	if len(recs) == 0 {
+func (s *State) Journal(es []Entry) error {
+	if len(es) == 0 {
 		return nil
 	}
-	vals := make([][]byte, len(recs))
-	for i, r := range recs {
-		if r.Key == "" {
-			return fmt.Errorf("journal: record without _key (domain %q)", r.Domain)
+	for _, e := range es {
+		if e.Key == "" || e.Kind == "" || strings.ContainsRune(e.Kind+e.Key, 0) {
+			return fmt.Errorf("journal: entry without a kind or key (kind %q, key %q)", e.Kind, e.Key)
 		}
-		v, err := json.Marshal(r)
-		if err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		vals[i] = v
 	}
 	return s.db.Batch(func(tx *bolt.Tx) error {
 		b, meta := tx.Bucket(bucketJournal), tx.Bucket(bucketMeta)
 		n := get(meta, keyJournalLen)
-		for i, r := range recs {
-			if b.Get([]byte(r.Key)) == nil {
-				n++
+		for _, e := range es {
+			k := journalKey(e.Kind, e.Key)
+			if b.Get(k) == nil {
+				if e.Kind == legacyKind && b.Get([]byte(e.Key)) != nil {
+					// The new entry supersedes the legacy one.
+					if err := b.Delete([]byte(e.Key)); err != nil {
+						return err
+					}
+				} else {
+					n++
+				}
 			}
 			if n > uint64(s.limit) {
 				return fmt.Errorf("%s: %w (%d records): the store has not confirmed them", s.path, ErrJournalFull, s.limit)
 			}
-			if err := b.Put([]byte(r.Key), vals[i]); err != nil {
+			if err := b.Put(k, e.Doc); err != nil {
 				return err
 			}
 		}
@@ -283,51 +309,70 @@ func (s *State) Len() int {
 	return n
 }
 
-// Done removes the journaled records of domains, once the store has
-// confirmed them. Unknown domains are ignored.
-func (s *State) Done(domains []string) error {
-	if len(domains) == 0 {
+// Done removes the journaled records of keys of kind, once the store has
+// confirmed them. Unknown keys are ignored.
+func (s *State) Done(kind string, keys []string) error {
+	if len(keys) == 0 {
 		return nil
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, meta := tx.Bucket(bucketJournal), tx.Bucket(bucketMeta)
 		n := get(meta, keyJournalLen)
-		for _, d := range domains {
-			if b.Get([]byte(d)) == nil {
-				continue
+		for _, key := range keys {
+			ks := [][]byte{journalKey(kind, key)}
+			if kind == legacyKind {
+				ks = append(ks, []byte(key))
 			}
-			if err := b.Delete([]byte(d)); err != nil {
-				return err
+			for _, k := range ks {
+				if b.Get(k) == nil {
+					continue
+				}
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+				n--
 			}
-			n--
 		}
 		return put(meta, keyJournalLen, n)
 	})
 }
 
-// Pending returns the journaled records, in domain order: answers that were
-// paid for but not confirmed by the store (a crash, a store failure), and
-// how many entries it dropped because they could not be read.
-func (s *State) Pending() ([]record.Record, int, error) {
-	var recs []record.Record
-	var bad []string
+// Pending returns the journaled entries, in kind and key order: answers
+// that were paid for but not confirmed by the store (a crash, a store
+// failure). Entries that are not a JSON object are dropped (and removed),
+// and how many is returned.
+func (s *State) Pending() ([]Entry, int, error) {
+	var es []Entry
+	var bad [][]byte
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketJournal).ForEach(func(k, v []byte) error {
-			var r record.Record
-			if err := json.Unmarshal(v, &r); err != nil {
+			if !json.Valid(v) || len(v) == 0 || v[0] != '{' {
 				// A record we wrote ourselves cannot be corrupt unless the
 				// file is; drop it rather than block every later run.
-				bad = append(bad, string(k))
+				bad = append(bad, append([]byte(nil), k...))
 				return nil
 			}
-			recs = append(recs, r)
+			kind, key := splitKey(k)
+			es = append(es, Entry{Kind: kind, Key: key, Doc: append(json.RawMessage(nil), v...)})
 			return nil
 		})
 	})
 	if err == nil && len(bad) > 0 {
-		_ = s.Done(bad) // if this fails, the next Pending drops them again
+		_ = s.db.Update(func(tx *bolt.Tx) error { // if this fails, the next Pending drops them again
+			b, meta := tx.Bucket(bucketJournal), tx.Bucket(bucketMeta)
+			n := get(meta, keyJournalLen)
+			for _, k := range bad {
+				if b.Get(k) != nil {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+					n--
+				}
+			}
+			return put(meta, keyJournalLen, n)
+		})
 	}
-	return recs, len(bad), err
+	return es, len(bad), err
 }
 
 // UsedToday returns the lookups spent on now's UTC day (0 once Closed).

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +30,28 @@ func open(t *testing.T, dir, input string) *State {
 	return s
 }
 
+// entries journals domain records as the pipeline does.
+func entries(rs ...record.Record) []Entry {
+	es := make([]Entry, len(rs))
+	for i, r := range rs {
+		doc, _ := json.Marshal(r)
+		es[i] = Entry{Kind: "domain", Key: r.Key, Doc: doc}
+	}
+	return es
+}
+
+// pending returns the journaled domain records.
+func pending(s *State) ([]record.Record, int, error) {
+	es, dropped, err := s.Pending()
+	recs := make([]record.Record, len(es))
+	for i, e := range es {
+		if e.Kind != "domain" || json.Unmarshal(e.Doc, &recs[i]) != nil || recs[i].Key != e.Key {
+			return nil, dropped, fmt.Errorf("entry %+v is not the domain record journaled", e)
+		}
+	}
+	return recs, dropped, err
+}
+
 func rec(d string, found bool, at int64) record.Record {
 	r := record.NotFound(d, at)
 	r.VTFound = found
@@ -44,10 +67,10 @@ func TestJournalSurvivesCloseAndOpen(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, "main")
 	want := []record.Record{rec("b.com", true, 100), rec("a.org", false, 200), rec("c.net", true, 300)}
-	if err := s.Journal(want); err != nil {
+	if err := s.Journal(entries(want...)); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Done([]string{"c.net", "unknown.example"}); err != nil {
+	if err := s.Done("domain", []string{"c.net", "unknown.example"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
@@ -56,7 +79,7 @@ func TestJournalSurvivesCloseAndOpen(t *testing.T) {
 
 	s = open(t, dir, "main")
 	defer s.Close()
-	got, _, err := s.Pending()
+	got, _, err := pending(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,17 +100,17 @@ func TestJournalSurvivesCloseAndOpen(t *testing.T) {
 func TestJournalReplacesSameDomain(t *testing.T) {
 	s := open(t, t.TempDir(), "main")
 	defer s.Close()
-	if err := s.Journal([]record.Record{rec("a.com", false, 1)}); err != nil {
+	if err := s.Journal(entries(rec("a.com", false, 1))); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Journal([]record.Record{rec("a.com", true, 2)}); err != nil {
+	if err := s.Journal(entries(rec("a.com", true, 2))); err != nil {
 		t.Fatal(err)
 	}
-	got, _, _ := s.Pending()
+	got, _, _ := pending(s)
 	if len(got) != 1 || !got[0].VTFound || got[0].EnrichedTime != 2 || s.Len() != 1 {
 		t.Fatalf("Pending = %+v (Len %d), want the later a.com record only", got, s.Len())
 	}
-	if err := s.Journal([]record.Record{{Domain: "nokey.com"}}); err == nil {
+	if err := s.Journal([]Entry{{Kind: "domain", Doc: []byte("{}")}}); err == nil {
 		t.Error("Journal accepted a record without _key")
 	}
 }
@@ -103,24 +126,24 @@ func TestJournalIsBounded(t *testing.T) {
 	for i := range recs {
 		recs[i] = rec(fmt.Sprintf("d%06d.com", i), true, 1)
 	}
-	if err := s.Journal(recs); err != nil {
+	if err := s.Journal(entries(recs...)); err != nil {
 		t.Fatal(err)
 	}
 	// Replacing a journaled domain is fine; a new one is not.
-	if err := s.Journal(recs[:1]); err != nil {
+	if err := s.Journal(entries(recs[:1]...)); err != nil {
 		t.Fatalf("re-journal of a known domain: %v", err)
 	}
-	err := s.Journal([]record.Record{rec("one-more.com", true, 1), rec("x.com", true, 1)})
+	err := s.Journal(entries(rec("one-more.com", true, 1), rec("x.com", true, 1)))
 	if !errors.Is(err, ErrJournalFull) {
 		t.Fatalf("Journal beyond the limit = %v, want ErrJournalFull", err)
 	}
 	if s.Len() != s.limit {
 		t.Errorf("Len = %d after a refused Journal, want %d", s.Len(), s.limit)
 	}
-	if err := s.Done([]string{"d000000.com"}); err != nil {
+	if err := s.Done("domain", []string{"d000000.com"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Journal([]record.Record{rec("one-more.com", true, 1)}); err != nil {
+	if err := s.Journal(entries(rec("one-more.com", true, 1))); err != nil {
 		t.Fatalf("Journal after Done freed room: %v", err)
 	}
 }
@@ -320,16 +343,16 @@ func FuzzFileName(f *testing.F) {
 func TestPendingDropsUnreadableEntries(t *testing.T) {
 	s := open(t, t.TempDir(), "main")
 	good := record.NotFound("good.example", 1800000000)
-	if err := s.Journal([]record.Record{good, record.NotFound("bad.example", 1800000000)}); err != nil {
+	if err := s.Journal(entries(good, record.NotFound("bad.example", 1800000000))); err != nil {
 		t.Fatal(err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketJournal).Put([]byte("bad.example"), []byte("{not json"))
+		return tx.Bucket(bucketJournal).Put(journalKey("domain", "bad.example"), []byte("{not json"))
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, dropped, err := s.Pending()
+	recs, dropped, err := pending(s)
 	if err != nil || len(recs) != 1 || recs[0].Key != "good.example" || dropped != 1 {
 		t.Fatalf("Pending = %v, %d dropped, %v; want the readable record and 1 dropped", recs, dropped, err)
 	}
@@ -412,7 +435,7 @@ func TestDamagedStateIsSetAside(t *testing.T) {
 			for i := range 2000 {
 				recs = append(recs, rec(fmt.Sprintf("d%05d.com", i), true, 1))
 			}
-			if err := s.Journal(recs); err != nil {
+			if err := s.Journal(entries(recs...)); err != nil {
 				t.Fatal(err)
 			}
 			path := s.Path()
@@ -440,7 +463,7 @@ func TestDamagedStateIsSetAside(t *testing.T) {
 			if pending, _, err := s.Pending(); err != nil || len(pending) != 0 {
 				t.Errorf("new state: %d pending, %v", len(pending), err)
 			}
-			if err := s.Journal(recs[:1]); err != nil || s.Len() != 1 {
+			if err := s.Journal(entries(recs[:1]...)); err != nil || s.Len() != 1 {
 				t.Errorf("the new state does not work: %v, len %d", err, s.Len())
 			}
 		})
@@ -490,5 +513,52 @@ func TestDamagedStateSetAsideOnce(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(aside[0]); !bytes.Equal(b, garbage) {
 		t.Errorf("the set-aside file is not the damaged one")
+	}
+}
+
+// Entries of different kinds never collide, and a journal written before
+// kinds (bare domain keys) reads back as domain entries and clears with
+// them.
+func TestJournalKeepsKindsApart(t *testing.T) {
+	s := open(t, t.TempDir(), "main")
+	defer s.Close()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketJournal).Put([]byte("old.example"), []byte(`{"_key":"old.example"}`)); err != nil {
+			return err
+		}
+		return put(tx.Bucket(bucketMeta), keyJournalLen, 1)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Journal([]Entry{
+		{Kind: "ip", Key: "8.8.8.8", Doc: []byte(`{"ip":"8.8.8.8"}`)},
+		{Kind: "file", Key: "8.8.8.8", Doc: []byte(`{"md5":"x"}`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es, _, err := s.Pending()
+	if err != nil || len(es) != 3 || s.Len() != 3 {
+		t.Fatalf("Pending = %+v, %v (Len %d); want 3 entries", es, err, s.Len())
+	}
+	kinds := map[string]string{}
+	for _, e := range es {
+		kinds[e.Kind] = e.Key + " " + string(e.Doc)
+	}
+	if kinds["domain"] != `old.example {"_key":"old.example"}` || kinds["ip"] != `8.8.8.8 {"ip":"8.8.8.8"}` || kinds["file"] != `8.8.8.8 {"md5":"x"}` {
+		t.Errorf("entries by kind = %q", kinds)
+	}
+	if err := s.Done("ip", []string{"8.8.8.8"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Done("domain", []string{"old.example"}); err != nil {
+		t.Fatal(err)
+	}
+	if es, _, _ := s.Pending(); len(es) != 1 || es[0].Kind != "file" || s.Len() != 1 {
+		t.Errorf("after Done of ip and the legacy domain: %+v (Len %d), want the file entry only", es, s.Len())
+	}
+	if err := s.Journal([]Entry{{Kind: "ip", Key: "a\x00b", Doc: []byte(`{}`)}}); err == nil {
+		t.Error("Journal accepted a key with a NUL")
 	}
 }

@@ -1,20 +1,21 @@
 // Package enrich defines the enrichment stage's contract: turning one
-// registered domain into a KV record, and the errors that tell the pipeline
-// to stop looking up.
+// normalised indicator of a kind into its record, and the errors that tell
+// the pipeline to stop looking up.
 package enrich
 
 import (
 	"context"
 	"errors"
 
-	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/kind"
 )
 
-// Enricher looks up one registered domain. A domain the source does not
-// know yields a negative record (record.NotFound) and a nil error.
-// Implementations are safe for concurrent use and honour ctx.
+// Enricher looks up one normalised key of kind k. A key the source does not
+// know yields k's negative record (k.NotFound) and a nil error. The
+// record's ID is key. Implementations are safe for concurrent use and
+// honour ctx.
 type Enricher interface {
-	Enrich(ctx context.Context, domain string) (record.Record, error)
+	Enrich(ctx context.Context, k kind.Kind, key string) (kind.Record, error)
 }
 
 // Counter is implemented by enrichers that count the API requests they
@@ -36,11 +37,11 @@ var (
 )
 
 // Func adapts a function to Enricher.
-type Func func(ctx context.Context, domain string) (record.Record, error)
+type Func func(ctx context.Context, k kind.Kind, key string) (kind.Record, error)
 
 // Enrich calls f.
-func (f Func) Enrich(ctx context.Context, domain string) (record.Record, error) {
-	return f(ctx, domain)
+func (f Func) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Record, error) {
+	return f(ctx, k, key)
 }
 
 // ErrNotSent is wrapped by errors of lookups that ended before their first

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/jsonerr"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/termtext"
 )
 
@@ -102,22 +103,24 @@ type Source struct {
 	Format  Format // "" = FormatOf(Path)
 	Fields  Fields
 	Exclude func(Event) bool
+	// Kind is the kind of the destinations read: the domain kind.
+	Kind kind.Kind
 }
 
-// Candidates implements pipeline.Source.
-func (s *Source) Candidates(ctx context.Context, emit func(string) error) error {
+// Candidates emits each destination as a candidate of s.Kind.
+func (s *Source) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	format := s.Format
 	if format == "" {
 		format = FormatOf(s.Path)
 	}
 	if format == Domains {
-		return readDomains(ctx, s.Path, emit)
+		return readDomains(ctx, s.Path, func(v string) error { return emit(s.Kind, v) })
 	}
 	return ReadEvents(ctx, s.Path, format, s.Fields, func(e Event) error {
 		if s.Exclude != nil && s.Exclude(e) {
 			return nil
 		}
-		return emit(e.Dest)
+		return emit(s.Kind, e.Dest)
 	})
 }
 

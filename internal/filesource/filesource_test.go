@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vtsync/vtsync/internal/kind"
 )
 
 func collect(t *testing.T, path string, format Format, fields Fields) []Event {
@@ -120,7 +122,7 @@ func TestCandidates(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var got []string
-			if err := c.src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+			if err := c.src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, c.want) {
@@ -135,7 +137,7 @@ func TestCandidatesCancelled(t *testing.T) {
 	os.WriteFile(path, bytes.Repeat([]byte("example.com\n"), 10000), 0o600)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err := (&Source{Path: path}).Candidates(ctx, func(string) error { return nil })
+	err := (&Source{Path: path}).Candidates(ctx, func(kind.Kind, string) error { return nil })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
@@ -408,7 +410,7 @@ func TestLongLineNamed(t *testing.T) {
 	}
 	list := filepath.Join(dir, "domains.txt")
 	os.WriteFile(list, []byte("a.com\n"+long+"\n"), 0o600)
-	err = (&Source{Path: list}).Candidates(context.Background(), func(string) error { return nil })
+	err = (&Source{Path: list}).Candidates(context.Background(), func(kind.Kind, string) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), list+":2: the line is longer than 4194304 bytes") {
 		t.Errorf("domains: err = %v, want one naming %s:2", err, list)
 	}

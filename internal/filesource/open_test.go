@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"github.com/vtsync/vtsync/internal/kind"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func gz(t *testing.T, b []byte) []byte {
 func candidates(t *testing.T, src Source) ([]string, error) {
 	t.Helper()
 	var got []string
-	err := src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil })
+	err := src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil })
 	return got, err
 }
 

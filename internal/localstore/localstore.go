@@ -1,7 +1,8 @@
 // Package localstore is the embedded record store of standalone mode: one
-// bbolt file holding one record per registered domain, keyed by _key. It
-// implements pipeline.Store (Shared, for a run: readers get in between its
-// transactions) and exports its records as a Splunk CSV lookup.
+// bbolt file holding, per indicator kind, one bucket named after the
+// kind's collection with one record per key (its _key). It is the record
+// store of a run (Shared: readers get in between its transactions) and
+// exports the domain records as a Splunk CSV lookup.
 package localstore
 
 import (
@@ -18,11 +19,13 @@ import (
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
-// bucket holds the records; it carries the KV collection's name so a file
-// explains itself when opened with bbolt's own tools.
+// bucket holds the domain records. Each kind's bucket carries its KV
+// collection's name, so a file explains itself when opened with bbolt's
+// own tools.
 var bucket = []byte("vtsync_domains")
 
 // lockTimeout bounds Open's wait for the file lock that another process
@@ -324,36 +327,36 @@ func (s *Shared) with(fn func(*Store) error) error {
 }
 
 // Get is Store.Get, with the file open for the call.
-func (s *Shared) Get(ctx context.Context, domains []string) (map[string]record.Record, error) {
+func (s *Shared) Get(ctx context.Context, k kind.Kind, keys []string) (map[string]kind.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var out map[string]record.Record
+	var out map[string]kind.Record
 	err := s.with(func(st *Store) error {
 		var err error
-		out, err = st.Get(ctx, domains)
+		out, err = st.Get(ctx, k, keys)
 		return err
 	})
 	return out, err
 }
 
 // Purge is Store.Purge, with the file open for the call.
-func (s *Shared) Purge(ctx context.Context, before time.Time) (int, error) {
+func (s *Shared) Purge(ctx context.Context, k kind.Kind, before time.Time) (int, error) {
 	var n int
 	err := s.with(func(st *Store) error {
 		var err error
-		n, err = st.Purge(ctx, before)
+		n, err = st.Purge(ctx, k, before)
 		return err
 	})
 	return n, err
 }
 
 // Save is Store.Save, with the file open for the call.
-func (s *Shared) Save(ctx context.Context, recs []record.Record) error {
+func (s *Shared) Save(ctx context.Context, k kind.Kind, recs []kind.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.with(func(st *Store) error { return st.Save(ctx, recs) })
+	return s.with(func(st *Store) error { return st.Save(ctx, k, recs) })
 }
 
 // Path returns the store's file name.
@@ -362,31 +365,31 @@ func (s *Store) Path() string { return s.path }
 // Close closes the file and releases its lock.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Get returns the records of those domains that have one, in one read
-// transaction.
-func (s *Store) Get(ctx context.Context, domains []string) (map[string]record.Record, error) {
+// Get returns the records of kind k of those keys that have one, in one
+// read transaction.
+func (s *Store) Get(ctx context.Context, k kind.Kind, keys []string) (map[string]kind.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make(map[string]record.Record, len(domains))
+	out := make(map[string]kind.Record, len(keys))
 	err := s.guard(func() error {
 		return s.db.View(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucket)
+			b := tx.Bucket([]byte(k.Collection()))
 			if b == nil {
 				return nil
 			}
-			for _, d := range domains {
-				v := b.Get([]byte(d))
+			for _, key := range keys {
+				v := b.Get([]byte(key))
 				if v == nil {
 					continue
 				}
-				var r record.Record
-				if json.Unmarshal(v, &r) != nil {
-					// Unreadable: treated as missing, so the domain is looked up
+				r, err := k.Decode(v)
+				if err != nil {
+					// Unreadable: treated as missing, so the key is looked up
 					// again and its record rewritten (as the KV store does).
 					continue
 				}
-				out[d] = r
+				out[key] = r
 			}
 			return nil
 		})
@@ -403,30 +406,30 @@ func (s *Store) Get(ctx context.Context, domains []string) (map[string]record.Re
 // Save upserts recs by _key in one write transaction: all or none are
 // stored. A local write is not interruptible, so Save completes even when
 // ctx is already done; a run's final flush after a cancellation is not lost.
-func (s *Store) Save(_ context.Context, recs []record.Record) error {
+func (s *Store) Save(_ context.Context, k kind.Kind, recs []kind.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
 	vals := make([][]byte, len(recs))
 	for i, r := range recs {
-		if r.Key == "" {
-			return fmt.Errorf("store %s: record for domain %q has no _key", s.path, r.Domain)
+		if r.ID() == "" {
+			return fmt.Errorf("store %s: a %s record has no _key", s.path, k.Name())
 		}
 		v, err := json.Marshal(r)
 		if err != nil {
-			return fmt.Errorf("store %s: encoding %q: %w", s.path, r.Key, err)
+			return fmt.Errorf("store %s: encoding %q: %w", s.path, r.ID(), err)
 		}
 		vals[i] = v
 	}
 	err := s.guard(func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists(bucket)
+			b, err := tx.CreateBucketIfNotExists([]byte(k.Collection()))
 			if err != nil {
 				return err
 			}
 			for i, r := range recs {
-				if err := b.Put([]byte(r.Key), vals[i]); err != nil {
-					return fmt.Errorf("record %q: %w", r.Key, err)
+				if err := b.Put([]byte(r.ID()), vals[i]); err != nil {
+					return fmt.Errorf("record %q: %w", r.ID(), err)
 				}
 			}
 			return nil
@@ -444,30 +447,30 @@ func (s *Store) Save(_ context.Context, recs []record.Record) error {
 // Purge deletes the records not refreshed since before (enriched_time
 // earlier than before; a record without enriched_time is kept, as the KV
 // store's query keeps it) and returns how many it deleted. An unreadable
-// record is kept: the next lookup of its domain rewrites it.
-func (s *Store) Purge(_ context.Context, before time.Time) (int, error) {
+// record is kept: the next lookup of its key rewrites it. Only kind k's
+// records are considered.
+func (s *Store) Purge(_ context.Context, k kind.Kind, before time.Time) (int, error) {
 	cutoff := before.Unix()
 	n := 0
 	err := s.guard(func() error {
 		return s.db.Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket(bucket)
+			b := tx.Bucket([]byte(k.Collection()))
 			if b == nil {
 				return nil
 			}
 			var doomed [][]byte
-			err := b.ForEach(func(k, v []byte) error {
-				var r record.Record
-				if r.UnmarshalJSON(v) == nil && r.EnrichedTime > 0 && r.EnrichedTime < cutoff {
-					doomed = append(doomed, k)
+			err := b.ForEach(func(key, v []byte) error {
+				if r, err := k.Decode(v); err == nil && r.Enriched() > 0 && r.Enriched() < cutoff {
+					doomed = append(doomed, key)
 				}
 				return nil
 			})
 			if err != nil {
 				return err
 			}
-			for _, k := range doomed {
-				if err := b.Delete(k); err != nil {
-					return fmt.Errorf("record %q: %w", k, err)
+			for _, key := range doomed {
+				if err := b.Delete(key); err != nil {
+					return fmt.Errorf("record %q: %w", key, err)
 				}
 			}
 			n = len(doomed)
@@ -483,7 +486,7 @@ func (s *Store) Purge(_ context.Context, before time.Time) (int, error) {
 	return n, nil
 }
 
-// Len returns the number of records.
+// Len returns the number of domain records.
 func (s *Store) Len() (int, error) {
 	n := 0
 	err := s.guard(func() error {
@@ -497,7 +500,7 @@ func (s *Store) Len() (int, error) {
 	return n, err
 }
 
-// All calls fn for every record in _key order (byte order), inside one read
+// All calls fn for every domain record in _key order (byte order), inside one read
 // transaction, and stops at fn's first error, which it returns.
 func (s *Store) All(fn func(record.Record) error) error {
 	return s.guard(func() error {

@@ -1,6 +1,7 @@
 package localstore
 
 import (
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	bolt "go.etcd.io/bbolt"
 
 	"bytes"
@@ -54,10 +55,10 @@ func TestRoundTrip(t *testing.T) {
 	s := open(t)
 	a := full()
 	b := record.NotFound("unknown-thing.top", 1741950001)
-	if err := s.Save(ctx, []record.Record{a, b}); err != nil {
+	if err := saveDomains(s, ctx, []record.Record{a, b}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Get(ctx, []string{"cdn-telemetry-sync.com", "unknown-thing.top", "absent.example"})
+	got, err := getDomains(s, ctx, []string{"cdn-telemetry-sync.com", "unknown-thing.top", "absent.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,10 +72,10 @@ func TestRoundTrip(t *testing.T) {
 	// Save is an upsert by _key.
 	a2 := a
 	a2.LastAnalysisPositive = i64(9)
-	if err := s.Save(ctx, []record.Record{a2}); err != nil {
+	if err := saveDomains(s, ctx, []record.Record{a2}); err != nil {
 		t.Fatal(err)
 	}
-	got, _ = s.Get(ctx, []string{a.Key})
+	got, _ = getDomains(s, ctx, []string{a.Key})
 	if *got[a.Key].LastAnalysisPositive != 9 {
 		t.Fatalf("upsert did not replace the record: %+v", got[a.Key])
 	}
@@ -90,7 +91,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ro.Close()
-	got, err = ro.Get(ctx, []string{b.Key})
+	got, err = getDomains(ro, ctx, []string{b.Key})
 	if err != nil || !reflect.DeepEqual(got[b.Key], b) {
 		t.Fatalf("after reopen: %v %+v", err, got)
 	}
@@ -98,8 +99,8 @@ func TestRoundTrip(t *testing.T) {
 
 func TestSaveRejectsMissingKey(t *testing.T) {
 	s := open(t)
-	err := s.Save(context.Background(), []record.Record{full(), {Domain: "nokey.com"}})
-	if err == nil || !strings.Contains(err.Error(), "nokey.com") {
+	err := saveDomains(s, context.Background(), []record.Record{full(), {Domain: "nokey.com"}})
+	if err == nil || !strings.Contains(err.Error(), "no _key") {
 		t.Fatalf("err = %v, want one naming the record without _key", err)
 	}
 	if n, _ := s.Len(); n != 0 {
@@ -113,7 +114,7 @@ func TestAllSortedAndStops(t *testing.T) {
 	for _, d := range []string{"zz.com", "aa.net", "mm.org", "ab.io"} {
 		recs = append(recs, record.NotFound(d, 1))
 	}
-	if err := s.Save(context.Background(), recs); err != nil {
+	if err := saveDomains(s, context.Background(), recs); err != nil {
 		t.Fatal(err)
 	}
 	var keys []string
@@ -162,18 +163,18 @@ func TestSharedLetsReadersIn(t *testing.T) {
 	}
 	defer s.Close()
 	a, b := full(), record.NotFound("unknown-thing.top", 1741950001)
-	if err := s.Save(ctx, []record.Record{a}); err != nil {
+	if err := saveDomains(s, ctx, []record.Record{a}); err != nil {
 		t.Fatal(err)
 	}
 	ro, err := OpenReadOnly(path, func(msg string) { t.Errorf("reader waited: %s", msg) })
 	if err != nil {
 		t.Fatalf("reader during a run: %v", err)
 	}
-	if got, err := ro.Get(ctx, []string{a.Key}); err != nil || !reflect.DeepEqual(got[a.Key], a) {
+	if got, err := getDomains(ro, ctx, []string{a.Key}); err != nil || !reflect.DeepEqual(got[a.Key], a) {
 		t.Fatalf("reader: %v %+v", err, got)
 	}
 	saved := make(chan error, 1)
-	go func() { saved <- s.Save(ctx, []record.Record{b}) }()
+	go func() { saved <- saveDomains(s, ctx, []record.Record{b}) }()
 	// The Save must still be waiting while the reader is open. The pause
 	// only gives a Save that did not wait the time to show it; it is no
 	// measure of speed.
@@ -193,7 +194,7 @@ func TestSharedLetsReadersIn(t *testing.T) {
 	case <-time.After(sharedWait / 2): // safety net only; Save gives up after sharedWait
 		t.Fatal("Save still waiting after the reader closed")
 	}
-	got, err := s.Get(ctx, []string{a.Key, b.Key, "absent.example"})
+	got, err := getDomains(s, ctx, []string{a.Key, b.Key, "absent.example"})
 	if err != nil || len(got) != 2 || !reflect.DeepEqual(got[b.Key], b) {
 		t.Fatalf("Get: %v %+v", err, got)
 	}
@@ -230,7 +231,7 @@ func TestConcurrentSaveGet(t *testing.T) {
 			defer wg.Done()
 			for i := range per {
 				d := fmt.Sprintf("w%d-d%d.com", w, i)
-				if err := s.Save(ctx, []record.Record{record.NotFound(d, int64(i+1))}); err != nil {
+				if err := saveDomains(s, ctx, []record.Record{record.NotFound(d, int64(i+1))}); err != nil {
 					errs <- err
 					return
 				}
@@ -239,7 +240,7 @@ func TestConcurrentSaveGet(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range per {
-				if _, err := s.Get(ctx, []string{fmt.Sprintf("w%d-d%d.com", w, i)}); err != nil {
+				if _, err := getDomains(s, ctx, []string{fmt.Sprintf("w%d-d%d.com", w, i)}); err != nil {
 					errs <- err
 					return
 				}
@@ -260,7 +261,7 @@ func TestExportCSVGolden(t *testing.T) {
 	s := open(t)
 	nf := record.NotFound("zq3x9-relay.top", 1741950002)
 	minimal := record.Record{Key: "old-vendor.com", Domain: "old-vendor.com", VTFound: true, EnrichedTime: 1741950003}
-	if err := s.Save(context.Background(), []record.Record{nf, full(), minimal}); err != nil {
+	if err := saveDomains(s, context.Background(), []record.Record{nf, full(), minimal}); err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
@@ -338,7 +339,7 @@ func TestCSVRowMatchesJSON(t *testing.T) {
 func TestUnreadableRecordIsMissing(t *testing.T) {
 	ctx := context.Background()
 	s := open(t)
-	if err := s.Save(ctx, []record.Record{full()}); err != nil {
+	if err := saveDomains(s, ctx, []record.Record{full()}); err != nil {
 		t.Fatal(err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -347,7 +348,7 @@ func TestUnreadableRecordIsMissing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Get(ctx, []string{"cdn-telemetry-sync.com", "broken.example"})
+	got, err := getDomains(s, ctx, []string{"cdn-telemetry-sync.com", "broken.example"})
 	if err != nil || len(got) != 1 || got["cdn-telemetry-sync.com"].Domain == "" {
 		t.Errorf("got %v, %v; want the readable record only", got, err)
 	}
@@ -364,21 +365,21 @@ func TestPurge(t *testing.T) {
 		{Key: "new.com", Domain: "new.com", VTFound: true, EnrichedTime: cutoff.Unix() + 5},
 		{Key: "unstamped.com", Domain: "unstamped.com", VTFound: true},
 	}
-	if err := s.Save(ctx, recs); err != nil {
+	if err := saveDomains(s, ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	n, err := s.Purge(ctx, cutoff)
+	n, err := s.Purge(ctx, domainkind.Kind{}, cutoff)
 	if err != nil || n != 2 {
 		t.Fatalf("Purge = %d, %v; want 2", n, err)
 	}
-	got, err := s.Get(ctx, []string{"old.com", "older.com", "edge.com", "new.com", "unstamped.com"})
+	got, err := getDomains(s, ctx, []string{"old.com", "older.com", "edge.com", "new.com", "unstamped.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != 3 || got["edge.com"].Key == "" || got["new.com"].Key == "" || got["unstamped.com"].Key == "" {
 		t.Fatalf("left: %v", got)
 	}
-	if n, err := s.Purge(ctx, cutoff); n != 0 || err != nil {
+	if n, err := s.Purge(ctx, domainkind.Kind{}, cutoff); n != 0 || err != nil {
 		t.Fatalf("second Purge = %d, %v", n, err)
 	}
 }
@@ -390,10 +391,10 @@ func TestSharedPurge(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := sh.Save(ctx, []record.Record{{Key: "a.com", Domain: "a.com", EnrichedTime: 10}, {Key: "b.com", Domain: "b.com", EnrichedTime: 1000}}); err != nil {
+	if err := saveDomains(sh, ctx, []record.Record{{Key: "a.com", Domain: "a.com", EnrichedTime: 10}, {Key: "b.com", Domain: "b.com", EnrichedTime: 1000}}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := sh.Purge(ctx, time.Unix(100, 0)); n != 1 || err != nil {
+	if n, err := sh.Purge(ctx, domainkind.Kind{}, time.Unix(100, 0)); n != 1 || err != nil {
 		t.Fatalf("Shared.Purge = %d, %v", n, err)
 	}
 }

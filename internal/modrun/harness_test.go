@@ -461,11 +461,10 @@ func (e *env) assertKept(known map[string]bool, journaled bool) {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		for _, rec := range pending {
-			b, _ := json.Marshal(rec)
+		for _, en := range pending {
 			var doc map[string]any
-			json.Unmarshal(b, &doc)
-			docs[rec.Key] = doc
+			json.Unmarshal(en.Doc, &doc)
+			docs[en.Key] = doc
 		}
 	}
 	for d := range e.vt.Paid() {

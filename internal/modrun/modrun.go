@@ -22,6 +22,7 @@ import (
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/version"
 	"github.com/vtsync/vtsync/internal/vt"
+	"github.com/vtsync/vtsync/internal/wire"
 )
 
 const (
@@ -171,17 +172,21 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		log.Warnf("Cannot read server roles from splunkd (%v); looking up anyway (shc_lookup=all)", err)
 	default:
 		role, lookups = decideRole(roles, p.SHCLookup)
-		log.Infof("Search head role %s, shc_lookup=%s: %s", role, p.SHCLookup, map[bool]string{true: "this member looks up domains", false: "this member does not spend VirusTotal quota; the captain does"}[lookups])
+		log.Infof("Search head role %s, shc_lookup=%s: %s", role, p.SHCLookup, map[bool]string{true: "this member looks up indicators", false: "this member does not spend VirusTotal quota; the captain does"}[lookups])
 	}
 
-	enr, err := vt.New(vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log})
+	fields, err := wire.SearchFields(p)
 	if err != nil {
-		return fail("Cannot set up the VirusTotal client: %v", err)
+		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
 	}
-	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Field: p.DomainField}
-	// pipeline.Run logs its error, which is also in sum.Errors.
-	sum, _ = pipeline.Run(ctx, pipeline.Options{
+	// One pace and one daily count for the key, whichever inputs use it.
+	quota, err := wire.KeyQuota(def.CheckpointDir, key, p)
+	if err != nil {
+		return fail("Cannot set up the VirusTotal key's quota in the checkpoint directory: %v", err)
+	}
+	cfg := vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
+		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log}
+	opt := pipeline.Options{
 		Input:                name,
 		RefreshDays:          p.RefreshDays,
 		NotFoundRefreshHours: p.NotFoundRefreshHours,
@@ -194,7 +199,17 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		Lookups:              lookups,
 		StateDir:             def.CheckpointDir,
 		Logger:               log,
-	}, src, client.KVStore(p.Collection), enr)
+	}
+	if quota != nil {
+		cfg.Pacer, opt.Budget = quota, quota
+	}
+	enr, err := vt.New(cfg)
+	if err != nil {
+		return fail("Cannot set up the VirusTotal client: %v", err)
+	}
+	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Fields: fields}
+	// pipeline.Run logs its error, which is also in sum.Errors.
+	sum, _ = pipeline.Run(ctx, opt, src, client.Collections(wire.Collections(p)), enr)
 	sum.Input, sum.ServerHost, sum.Role = name, def.ServerHost, role
 	return sum
 }

@@ -1,6 +1,7 @@
 package modrun
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
@@ -23,13 +24,13 @@ func TestSearchHeadClusterRoles(t *testing.T) {
 		{"member", []string{"search_head", "shc_member", "kv_store"}, "", "shc_member", false,
 			"Search head role shc_member, shc_lookup=captain: this member does not spend VirusTotal quota; the captain does"},
 		{"captain", []string{"search_head", "shc_member", "shc_captain", "kv_store"}, "", "shc_captain", true,
-			"Search head role shc_captain, shc_lookup=captain: this member looks up domains"},
+			"Search head role shc_captain, shc_lookup=captain: this member looks up indicators"},
 		{"member with shc_lookup=all", []string{"search_head", "shc_member"}, "all", "shc_member", true,
-			"Search head role shc_member, shc_lookup=all: this member looks up domains"},
+			"Search head role shc_member, shc_lookup=all: this member looks up indicators"},
 		{"captain with shc_lookup=all", []string{"shc_captain", "shc_member"}, "all", "shc_captain", true,
-			"Search head role shc_captain, shc_lookup=all: this member looks up domains"},
+			"Search head role shc_captain, shc_lookup=all: this member looks up indicators"},
 		{"standalone search head", []string{"indexer", "search_head", "kv_store"}, "", "standalone", true,
-			"Search head role standalone, shc_lookup=captain: this member looks up domains"},
+			"Search head role standalone, shc_lookup=captain: this member looks up indicators"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -119,7 +120,8 @@ func TestSearchHeadClusterMemberReplaysItsJournal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Journal([]record.Record{record.NotFound("paid-before.com", 1700000000)}); err != nil {
+	doc, _ := json.Marshal(record.NotFound("paid-before.com", 1700000000))
+	if err := st.Journal([]checkpoint.Entry{{Kind: "domain", Key: "paid-before.com", Doc: doc}}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

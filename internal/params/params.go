@@ -45,9 +45,13 @@ var Args = []Arg{
 	{Name: "latest_time", Title: "Latest time", DataType: "string", Default: "now",
 		Description: "End of the search window, as a Splunk time such as now or -5m@m (see earliest_time)."},
 	{Name: "domain_field", Title: "Domain field", DataType: "string", Default: "ut_domain",
-		Description: "Result field holding the domain or host name; always reduced to the registered domain."},
+		Description: "Result field holding the domain or host name; always reduced to the registered domain. Set it empty to collect no domains."},
+	{Name: "ip_field", Title: "IP address field", DataType: "string", Default: "",
+		Description: "Result field holding IP addresses (stored in vtsync_ips); private, loopback, link-local, multicast, reserved, documentation and CGNAT addresses never reach VirusTotal. Empty: no IP addresses are collected."},
+	{Name: "hash_field", Title: "File hash field", DataType: "string", Default: "",
+		Description: "Result field holding file hashes, MD5, SHA-1 or SHA-256, or Sysmon Hashes (SHA256=...,MD5=...) whose strongest part is used (stored in vtsync_files); other values never reach VirusTotal. Empty: no file hashes are collected."},
 	{Name: "collection", Title: "KV store collection", DataType: "string", Default: "vtsync_domains",
-		Description: "KV store collection that receives one record per registered domain: " + CollectionRule + "."},
+		Description: "KV store collection that receives one record per registered domain: " + CollectionRule + " (IP addresses go to vtsync_ips, file hashes to vtsync_files)."},
 	{Name: "api_key", Title: "VirusTotal API key", DataType: "string", Default: "",
 		Description: "VirusTotal API key. Entered once: the first run moves it to storage/passwords (realm vtsync, user = input name) and replaces it here with ********."},
 	{Name: "vt_api_url", Title: "VirusTotal API URL", DataType: "string", Default: vtDefaultURL,
@@ -55,9 +59,9 @@ var Args = []Arg{
 	{Name: "allow_insecure_vt_url", Title: "Allow plain-HTTP VirusTotal URL", DataType: "boolean", Default: "false",
 		Description: "true lets vt_api_url be plain http:// to a host other than loopback, sending the VirusTotal key unencrypted (a proxy on a trusted network). Leave false otherwise."},
 	{Name: "requests_per_minute", Title: "Requests per minute", DataType: "number", Default: "4",
-		Description: "VirusTotal requests per minute, never exceeded. 4 for a public key; premium keys set more."},
+		Description: "VirusTotal requests per minute, never exceeded, by all inputs using the same key together. 4 for a public key; premium keys set more."},
 	{Name: "daily_lookup_budget", Title: "Daily lookup budget", DataType: "number", Default: "500",
-		Description: "VirusTotal requests this input may send per UTC day, retries included (0 = no cap)."},
+		Description: "VirusTotal requests per UTC day, retries included, by all inputs using the same key together (0 = no cap)."},
 	{Name: "max_concurrency", Title: "Maximum concurrency", DataType: "number", Default: "4",
 		Description: "VirusTotal requests in flight at once. To reach requests_per_minute it needs about requests_per_minute/200 + 2 (answers take about 0.3 s)."},
 	{Name: "refresh_days", Title: "Refresh after days", DataType: "number", Default: "7",
@@ -87,7 +91,9 @@ type Params struct {
 	Search               string
 	EarliestTime         string
 	LatestTime           string
-	DomainField          string
+	DomainField          string // "": no domains
+	IPField              string // "": no IP addresses
+	HashField            string // "": no file hashes
 	Collection           string
 	APIKey               string
 	VTAPIURL             string
@@ -145,8 +151,19 @@ func Parse(raw map[string]string) (Params, error) {
 		return p, err
 	}
 	p.DomainField = v("domain_field")
-	if !ValidName(p.DomainField) {
-		return p, &Error{"domain_field", fmt.Sprintf("%q is not a field name: %s (for example ut_domain)", p.DomainField, nameRule)}
+	if s, ok := raw["domain_field"]; ok && strings.TrimSpace(s) == "" {
+		p.DomainField = "" // set empty: no domains
+	}
+	p.IPField, p.HashField = v("ip_field"), v("hash_field")
+	for _, f := range []struct{ name, val, example string }{
+		{"domain_field", p.DomainField, "ut_domain"}, {"ip_field", p.IPField, "dest_ip"}, {"hash_field", p.HashField, "Hashes"},
+	} {
+		if f.val != "" && !ValidName(f.val) {
+			return p, &Error{f.name, fmt.Sprintf("%q is not a field name: %s (for example %s)", f.val, nameRule, f.example)}
+		}
+	}
+	if p.DomainField == "" && p.IPField == "" && p.HashField == "" {
+		return p, &Error{"domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up; name the result field of at least one kind"}
 	}
 	p.Collection = v("collection")
 	if !ValidCollection(p.Collection) {

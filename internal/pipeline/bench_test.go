@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -19,10 +20,10 @@ type benchStore struct {
 	recs map[string]record.Record
 }
 
-func (s *benchStore) Get(_ context.Context, domains []string) (map[string]record.Record, error) {
+func (s *benchStore) Get(_ context.Context, _ kind.Kind, domains []string) (map[string]kind.Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string]record.Record, len(domains))
+	out := make(map[string]kind.Record, len(domains))
 	for _, d := range domains {
 		if r, ok := s.recs[d]; ok {
 			out[d] = r
@@ -31,11 +32,11 @@ func (s *benchStore) Get(_ context.Context, domains []string) (map[string]record
 	return out, nil
 }
 
-func (s *benchStore) Save(_ context.Context, recs []record.Record) error {
+func (s *benchStore) Save(_ context.Context, _ kind.Kind, recs []kind.Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range recs {
-		s.recs[r.Key] = r
+		s.recs[r.ID()] = r.(record.Record)
 	}
 	return nil
 }
@@ -71,8 +72,9 @@ func benchRun(b *testing.B, rows int, state bool) {
 		}
 	}
 	src := genRows{n: rows, value: func(i int) string { return hosts[(i*7919)%distinct] }}
-	answer := record.Record{VTFound: true, EnrichedTime: t0.Unix()}
-	enr := enrich.Func(func(context.Context, string) (record.Record, error) { return answer, nil })
+	enr := enrich.Func(func(_ context.Context, _ kind.Kind, d string) (kind.Record, error) {
+		return record.Record{Key: d, Domain: d, VTFound: true, EnrichedTime: t0.Unix()}, nil
+	})
 	opt := Options{Input: "bench", Lookups: true, MaxConcurrency: 8, Now: func() time.Time { return t0 }}
 
 	b.ReportAllocs()

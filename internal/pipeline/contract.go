@@ -1,39 +1,41 @@
-// Package pipeline runs one sync: candidates → registered domains →
-// freshness check → enrichment → store, and reports a Summary.
+// Package pipeline runs one sync: candidates → normalised indicators of
+// each kind → freshness check → enrichment → store, and reports a Summary.
+// It knows indicator kinds only through internal/kind, and its stages only
+// through the interfaces below.
 package pipeline
 
 import (
 	"context"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
-	"github.com/vtsync/vtsync/internal/record"
 )
 
-// Source streams candidate values (domains or host names, not yet
-// normalised) to emit, one call per value; a multi-value field gives one
-// call per value. It returns emit's error if emit fails.
+// Source streams candidate values (not yet normalised) to emit, each with
+// the kind it is a candidate of, one call per value; a multi-value field
+// gives one call per value. It returns emit's error if emit fails.
 type Source interface {
-	Candidates(ctx context.Context, emit func(value string) error) error
+	Candidates(ctx context.Context, emit func(k kind.Kind, raw string) error) error
 }
 
-// Store is where records live (the KV store collection, or the embedded
-// store in standalone mode).
+// Store is where records live (a KV store collection per kind, or the
+// embedded store in standalone mode).
 type Store interface {
-	// Get returns the stored records for those of domains that have one.
-	// Implementations bound the number of requests: never one per domain.
-	Get(ctx context.Context, domains []string) (map[string]record.Record, error)
-	// Save upserts records by _key, in as few requests as the backend's
-	// limits allow.
-	Save(ctx context.Context, recs []record.Record) error
+	// Get returns the stored records of kind k for those of keys that have
+	// one. Implementations bound the number of requests: never one per key.
+	Get(ctx context.Context, k kind.Kind, keys []string) (map[string]kind.Record, error)
+	// Save upserts records of kind k by _key, in as few requests as the
+	// backend's limits allow.
+	Save(ctx context.Context, k kind.Kind, recs []kind.Record) error
 }
 
-// Purger is a Store that can delete the records not refreshed since a
-// time (enriched_time earlier than before), in bounded requests, and
-// report how many it deleted. Run calls it after the lookups when
-// Options.RetentionDays is set.
+// Purger is a Store that can delete the records of a kind not refreshed
+// since a time (enriched_time earlier than before), in bounded requests,
+// and report how many it deleted. Run calls it after the lookups when
+// Options.RetentionDays is set, for each kind the run met.
 type Purger interface {
-	Purge(ctx context.Context, before time.Time) (int, error)
+	Purge(ctx context.Context, k kind.Kind, before time.Time) (int, error)
 }
 
 // Summary is the run summary event (sourcetype vtsync:run). Its JSON field
@@ -53,7 +55,7 @@ type Summary struct {
 	LookedUp      int            `json:"looked_up"`
 	Found         int            `json:"found"`
 	NotFound      int            `json:"not_found"`
-	Flagged       int            `json:"flagged"` // found domains at least one VirusTotal engine rates malicious
+	Flagged       int            `json:"flagged"` // found indicators at least one VirusTotal engine rates malicious
 	Failed        int            `json:"failed"`
 	Deferred      int            `json:"deferred"`
 	Replayed      int            `json:"replayed"`
@@ -67,6 +69,41 @@ type Summary struct {
 	Duration      float64        `json:"duration_seconds"`
 	CacheHitRate  float64        `json:"cache_hit_rate"`
 	Errors        []string       `json:"errors,omitempty"`
+	// Kinds breaks the counts down per indicator kind ("domain", "ip",
+	// "file"); the fields above are their totals (distinct_domains counts
+	// the distinct indicators of every kind).
+	Kinds map[string]*KindSummary `json:"kinds,omitempty"`
+}
+
+// KindSummary is one kind's share of a run's counts.
+type KindSummary struct {
+	Candidates    int            `json:"candidates"`
+	Distinct      int            `json:"distinct"`
+	Rejected      map[string]int `json:"rejected"`
+	RejectedTotal int            `json:"rejected_total"`
+	Fresh         int            `json:"fresh"`
+	Due           int            `json:"due"`
+	LookedUp      int            `json:"looked_up"`
+	Found         int            `json:"found"`
+	NotFound      int            `json:"not_found"`
+	Flagged       int            `json:"flagged"`
+	Failed        int            `json:"failed"`
+	Deferred      int            `json:"deferred"`
+	Replayed      int            `json:"replayed"`
+	KVWrites      int            `json:"kv_writes"`
+}
+
+// Budget is a count of lookups per UTC day kept outside the run.
+type Budget interface {
+	// Take spends one lookup on now's day, durably, if fewer than limit
+	// were spent (limit 0: no cap), and reports whether it did.
+	Take(now time.Time, limit int) (bool, error)
+	// Refund gives back one lookup Take spent that was not sent.
+	Refund(now time.Time) error
+	// UsedToday returns the lookups spent on now's day.
+	UsedToday(now time.Time) int
+	// Path names where the count is kept, for messages.
+	Path() string
 }
 
 // Options configure one run. Zero values take the documented defaults.
@@ -87,7 +124,11 @@ type Options struct {
 	// cluster member that is not the captain); it still replays its
 	// journal and reports.
 	Lookups  bool
-	StateDir string // checkpoint_dir: journal, daily budget, run lock; "" = no state
+	StateDir string // checkpoint_dir: journal, run lock, daily budget without Budget; "" = no state
+	// Budget, if set, counts the daily lookup budget instead of the
+	// input's state: the API key's count (internal/keyquota), which every
+	// input using the key shares.
+	Budget Budget
 	// The words of the run's messages, so that their advice fits where
 	// it runs. Each default suits the modular input (a Splunk search, the
 	// KV store, checkpoint_dir, inputs.conf); standalone mode names its

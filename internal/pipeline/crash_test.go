@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
-	"github.com/vtsync/vtsync/internal/record"
 )
 
 const crashEnv = "VTSYNC_PIPELINE_CRASH_DIR"
@@ -28,14 +28,14 @@ type fileStore struct {
 	crashAt int
 }
 
-func (s *fileStore) Save(ctx context.Context, recs []record.Record) error {
+func (s *fileStore) Save(ctx context.Context, k kind.Kind, recs []kind.Record) error {
 	s.mu.Lock()
 	crash := s.attempts+1 == s.crashAt
 	s.mu.Unlock()
 	if crash {
 		os.Exit(3)
 	}
-	if err := s.memStore.Save(ctx, recs); err != nil {
+	if err := s.memStore.Save(ctx, k, recs); err != nil {
 		return err
 	}
 	s.mu.Lock()

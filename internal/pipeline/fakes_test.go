@@ -2,17 +2,119 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/domain"
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/record"
 )
+
+// domainKind is the domain kind as the pipeline sees it, over
+// internal/domain and internal/record, so that these tests do not depend on
+// a kind package.
+type domainKind struct{}
+
+func (domainKind) Name() string       { return "domain" }
+func (domainKind) Collection() string { return "vtsync_domains" }
+func (domainKind) Normalize(raw string) (string, string) {
+	d, reason := domain.Normalize(raw)
+	return d, string(reason)
+}
+func (domainKind) Path(key string) string { return "domains/" + key }
+func (domainKind) Map(string, []byte, time.Time) (kind.Record, error) {
+	return nil, errors.New("not used by the pipeline")
+}
+func (domainKind) NotFound(key string, now time.Time) kind.Record {
+	return record.NotFound(key, now.Unix())
+}
+func (domainKind) Decode(doc []byte) (kind.Record, error) {
+	var r record.Record
+	err := json.Unmarshal(doc, &r)
+	return r, err
+}
+func (domainKind) Fields() []kind.Field { return nil }
+
+// numKind is a second kind: keys are decimal numbers, and numbers below
+// 100 never reach the enricher ("reserved").
+type numKind struct{}
+
+type numRecord struct {
+	Key  string `json:"_key"`
+	Hit  bool   `json:"vt_found"`
+	Time int64  `json:"enriched_time"`
+}
+
+func (r numRecord) ID() string      { return r.Key }
+func (r numRecord) Found() bool     { return r.Hit }
+func (r numRecord) Enriched() int64 { return r.Time }
+
+func (numKind) Name() string       { return "num" }
+func (numKind) Collection() string { return "vtsync_nums" }
+func (numKind) Normalize(raw string) (string, string) {
+	var n int
+	if _, err := fmt.Sscan(raw, &n); err != nil || fmt.Sprint(n) != raw {
+		return "", "not_a_number"
+	}
+	if n < 100 {
+		return "", "reserved"
+	}
+	return raw, ""
+}
+func (numKind) Path(key string) string { return "nums/" + key }
+func (numKind) Map(string, []byte, time.Time) (kind.Record, error) {
+	return nil, errors.New("not used by the pipeline")
+}
+func (numKind) NotFound(key string, now time.Time) kind.Record {
+	return numRecord{Key: key, Time: now.Unix()}
+}
+func (numKind) Decode(doc []byte) (kind.Record, error) {
+	var r numRecord
+	err := json.Unmarshal(doc, &r)
+	return r, err
+}
+func (numKind) Fields() []kind.Field { return nil }
+
+func init() {
+	kind.Register(domainKind{})
+	kind.Register(numKind{})
+}
+
+// journalEntries journals domain records as the pipeline does.
+func journalEntries(rs ...record.Record) []checkpoint.Entry {
+	es := make([]checkpoint.Entry, len(rs))
+	for i, r := range rs {
+		doc, _ := json.Marshal(r)
+		es[i] = checkpoint.Entry{Kind: "domain", Key: r.Key, Doc: doc}
+	}
+	return es
+}
+
+// asRecords converts what the pipeline hands a store to domain records.
+func asRecords(recs []kind.Record) []record.Record {
+	out := make([]record.Record, len(recs))
+	for i, r := range recs {
+		out[i] = r.(record.Record)
+	}
+	return out
+}
+
+// kindMap widens a domain record map to what a store returns.
+func kindMap(m map[string]record.Record) map[string]kind.Record {
+	out := make(map[string]kind.Record, len(m))
+	for k, r := range m {
+		out[k] = r
+	}
+	return out
+}
 
 // rows is a Source of fixed values; fail, if set, is returned after them.
 type rows struct {
@@ -21,13 +123,13 @@ type rows struct {
 	calls  int
 }
 
-func (s *rows) Candidates(ctx context.Context, emit func(string) error) error {
+func (s *rows) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	s.calls++
 	for _, v := range s.values {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := emit(v); err != nil {
+		if err := emit(domainKind{}, v); err != nil {
 			return err
 		}
 	}
@@ -41,9 +143,9 @@ type genRows struct {
 	value func(i int) string
 }
 
-func (s genRows) Candidates(ctx context.Context, emit func(string) error) error {
+func (s genRows) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	for i := range s.n {
-		if err := emit(s.value(i)); err != nil {
+		if err := emit(domainKind{}, s.value(i)); err != nil {
 			return err
 		}
 	}
@@ -68,9 +170,12 @@ type memStore struct {
 
 func newStore() *memStore { return &memStore{recs: map[string]record.Record{}} }
 
-func (s *memStore) Get(ctx context.Context, domains []string) (map[string]record.Record, error) {
+func (s *memStore) Get(ctx context.Context, k kind.Kind, domains []string) (map[string]kind.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if k.Name() != "domain" {
+		return nil, fmt.Errorf("memStore holds domains, not %s", k.Name())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -80,7 +185,7 @@ func (s *memStore) Get(ctx context.Context, domains []string) (map[string]record
 	if s.failGet != nil {
 		return nil, s.failGet
 	}
-	out := make(map[string]record.Record)
+	out := make(map[string]kind.Record)
 	for _, d := range domains {
 		if r, ok := s.recs[d]; ok {
 			out[d] = r
@@ -89,10 +194,14 @@ func (s *memStore) Get(ctx context.Context, domains []string) (map[string]record
 	return out, nil
 }
 
-func (s *memStore) Save(ctx context.Context, recs []record.Record) error {
+func (s *memStore) Save(ctx context.Context, k kind.Kind, krecs []kind.Record) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if k.Name() != "domain" {
+		return fmt.Errorf("memStore holds domains, not %s", k.Name())
+	}
+	recs := asRecords(krecs)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.attempts++
@@ -149,7 +258,18 @@ type vtFake struct {
 
 func newVT(now int64) *vtFake { return &vtFake{calls: map[string]int{}, now: now} }
 
-func (v *vtFake) Enrich(ctx context.Context, d string) (record.Record, error) {
+func (v *vtFake) Enrich(ctx context.Context, k kind.Kind, d string) (kind.Record, error) {
+	if k.Name() != "domain" {
+		return nil, fmt.Errorf("vtFake looks up domains, not %s", k.Name())
+	}
+	r, err := v.enrich(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (v *vtFake) enrich(ctx context.Context, d string) (record.Record, error) {
 	// Like a real enricher, pass the run's gate before "sending".
 	if err := enrich.Gate(ctx); err != nil {
 		return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)

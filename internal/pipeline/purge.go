@@ -15,14 +15,16 @@ func (r *runner) purge(ctx context.Context) {
 		return
 	}
 	before := r.now.Add(-time.Duration(r.opt.RetentionDays) * 24 * time.Hour)
-	n, err := p.Purge(ctx, before)
-	r.sum.Purged += n
-	if err != nil {
-		r.log.Warnf("Input %s: deleting records not refreshed for %d days (retention_days) failed after %d: %v; the next run tries again", r.opt.Input, r.opt.RetentionDays, n, err)
-		r.note("retention: deleting records not refreshed since %s failed after %d: %v", before.UTC().Format(time.DateOnly), n, err)
-		return
-	}
-	if n > 0 {
-		r.log.Infof("Input %s: deleted %d records not refreshed since %s (retention_days = %d)", r.opt.Input, n, before.UTC().Format(time.DateOnly), r.opt.RetentionDays)
+	for _, k := range r.metKinds() {
+		n, err := p.Purge(ctx, k, before)
+		r.sum.Purged += n
+		if err != nil {
+			r.log.Warnf("Input %s: deleting %s records not refreshed for %d days (retention_days) failed after %d: %v; the next run tries again", r.opt.Input, k.Name(), r.opt.RetentionDays, n, err)
+			r.note("retention: deleting %s records not refreshed since %s failed after %d: %v", k.Name(), before.UTC().Format(time.DateOnly), n, err)
+			continue
+		}
+		if n > 0 {
+			r.log.Infof("Input %s: deleted %d %s records not refreshed since %s (retention_days = %d)", r.opt.Input, n, k.Name(), before.UTC().Format(time.DateOnly), r.opt.RetentionDays)
+		}
 	}
 }

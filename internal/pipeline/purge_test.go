@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -19,7 +20,10 @@ type purgingStore struct {
 	err    error
 }
 
-func (p *purgingStore) Purge(ctx context.Context, before time.Time) (int, error) {
+func (p *purgingStore) Purge(ctx context.Context, k kind.Kind, before time.Time) (int, error) {
+	if k.Name() != "domain" {
+		return 0, errors.New("purgingStore holds domains only")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls++

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,17 +14,16 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
-	"github.com/vtsync/vtsync/internal/domain"
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
-	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/refresh"
 )
 
 const (
-	// checkChunk is how many new distinct domains go to one Store.Get: the
-	// store is asked about once per checkChunk distinct domains, and
-	// lookups start as soon as the first chunk is checked.
+	// checkChunk is how many new distinct keys of a kind go to one
+	// Store.Get: the store is asked about once per checkChunk distinct keys,
+	// and lookups start as soon as the first chunk is checked.
 	checkChunk = 1000
 	// maxBatch is the KV store's batch_save limit.
 	maxBatch = 1000
@@ -65,13 +65,13 @@ const (
 
 // Run performs one sync of input opt.Input and reports it.
 //
-// Candidates stream from src and are normalised to registered domains
-// (rejected values are counted by reason and go nowhere). Every new 1000
-// distinct domains are checked against store in one Get while the source
-// is still streaming, and the missing or stale ones are looked up by
-// opt.MaxConcurrency workers sharing enr. Each domain is looked up at most
-// once per run. Results are written to store in batches of opt.BatchSize
-// as they arrive.
+// Candidates stream from src, each with its kind, and are normalised by
+// their kind (rejected values are counted by reason and go nowhere). Every
+// new 1000 distinct keys of a kind are checked against store in one Get
+// while the source is still streaming, and the missing or stale ones are
+// looked up by opt.MaxConcurrency workers sharing enr. Each key is looked
+// up at most once per run. Results are written to store in batches of
+// opt.BatchSize per kind as they arrive.
 //
 // With opt.StateDir set, the run holds the input's checkpoint lock (an
 // overlapping run is skipped), spends the daily lookup budget there, and
@@ -80,9 +80,9 @@ const (
 // thing by the next run.
 //
 // In the summary, due = looked_up + deferred (looked_up counts lookups
-// started, deferred the due domains never started) and looked_up = found +
-// not_found + failed. Domains whose freshness could not be checked (store
-// error, cancelled run) count as due and deferred. kv_writes counts the
+// started, deferred the due keys never started) and looked_up = found +
+// not_found + failed, in total and per kind. Keys whose freshness could
+// not be checked (store error, cancelled run) count as due and deferred. kv_writes counts the
 // documents saved, replayed ones included.
 //
 // Run returns a non-nil error only when the summary's status is "failed":
@@ -98,7 +98,7 @@ func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.E
 			NotFoundMaxHours: opt.NotFoundMaxHours, YoungRefreshDays: opt.YoungRefreshDays, JitterPercent: opt.RefreshJitterPercent},
 	}
 	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
-		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget}
+		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget, Kinds: map[string]*KindSummary{}}
 	return r.run(ctx)
 }
 
@@ -173,6 +173,8 @@ type runner struct {
 	kvBefore int
 
 	sum     Summary
+	kindMu  sync.Mutex   // guards sum.Kinds (the map; each field has one writer stage) and kinds
+	kinds   []kind.Kind  // the kinds of sum.Kinds
 	dueSeen atomic.Int64 // sum.Due as the dispatcher goes, for Progress
 
 	errMu     sync.Mutex
@@ -193,9 +195,23 @@ type runner struct {
 	storeBad    atomic.Bool
 }
 
+// item is one key of a kind, on its way through the stages.
+type item struct {
+	k   kind.Kind
+	key string
+}
+
+// chunk is up to checkChunk new distinct keys of one kind.
+type chunk struct {
+	k    kind.Kind
+	keys []string
+	ks   *KindSummary
+}
+
 type result struct {
-	domain  string
-	rec     record.Record
+	item
+	ks      *KindSummary
+	rec     kind.Record
 	err     error
 	stopped bool // err came from the run stopping the lookup
 	notSent bool // the lookup ended before sending anything: still due
@@ -219,11 +235,17 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		defer st.Close()
 		r.state = st
 		if st.SetAside != "" {
-			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those domains up again), and today's lookup budget count starts again. Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
+			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those indicators up again), and today's lookup budget count starts again. Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
 			r.note("state file damaged, set aside as %s", st.SetAside)
 		}
 	}
-	r.spend = &budget{limit: r.opt.DailyLookupBudget, state: r.state, now: r.opt.Now}
+	r.spend = &budget{limit: r.opt.DailyLookupBudget, now: r.opt.Now}
+	switch {
+	case r.opt.Budget != nil:
+		r.spend.store = r.opt.Budget
+	case r.state != nil:
+		r.spend.store = r.state
+	}
 	r.vtBefore, r.kvBefore = calls(r.enr), requests(r.store)
 
 	budgetNote := "no daily cap"
@@ -254,8 +276,8 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	defer cancelLookups(nil)
 	lookCtx = enrich.WithGate(lookCtx, r.gate, r.spend.refund)
 
-	chunks := make(chan []string, 16)
-	work := make(chan string)
+	chunks := make(chan chunk, 16)
+	work := make(chan item)
 	results := make(chan result, r.opt.MaxConcurrency)
 	var srcErr error
 	var stages, workers sync.WaitGroup
@@ -282,7 +304,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	var runErr error
 	status := StatusOK
 	if srcErr != nil && ctx.Err() == nil { // a cancelled run says so in finish
-		r.log.Errorf("Input %s: reading %s failed after %d candidate values: %v. Domains collected before the failure were processed; %s.", in, r.opt.SourceName, r.sum.Candidates, srcErr, r.opt.SourceHint)
+		r.log.Errorf("Input %s: reading %s failed after %d candidate values: %v. Values collected before the failure were processed; %s.", in, r.opt.SourceName, r.sum.Candidates, srcErr, r.opt.SourceHint)
 		r.note("reading %s failed after %d candidate values: %v", r.opt.SourceName, r.sum.Candidates, srcErr)
 		if r.sum.Candidates == 0 && ctx.Err() == nil {
 			runErr = fmt.Errorf("input %s: reading %s failed: %w", in, r.opt.SourceName, srcErr)
@@ -326,107 +348,193 @@ func (r *runner) replay(ctx context.Context) bool {
 	if r.state == nil {
 		return true
 	}
-	pending, dropped, err := r.state.Pending()
+	entries, dropped, err := r.state.Pending()
 	if err != nil {
 		r.log.Errorf("Input %s: cannot read the journal in %s: %v", r.opt.Input, r.state.Path(), err)
 		r.note("journal unreadable: %v", err)
 		return true
 	}
+	byKind, names, unread := r.decodePending(entries)
+	dropped += unread
 	if dropped > 0 {
-		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those domains up again. Check the disk of %s.", r.opt.Input, dropped, r.state.Path(), r.opt.StateName)
+		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those indicators up again. Check the disk of %s.", r.opt.Input, dropped, r.state.Path(), r.opt.StateName)
 		r.note("%d unreadable journal entries dropped", dropped)
 	}
-	if len(pending) == 0 {
+	if len(byKind) == 0 {
 		return true
 	}
-	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(pending))
-	pending = r.newerThanStored(ctx, pending)
-	for i := 0; i < len(pending); i += r.opt.BatchSize {
-		if ctx.Err() != nil { // SIGTERM, deadline: the rest stays journaled
-			r.log.Infof("Input %s: %d answers left by a previous run stay in the journal for the next run", r.opt.Input, len(pending)-i)
-			break
+	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(entries)-unread)
+	for _, name := range names {
+		k, pending := byKind[name].k, byKind[name].recs
+		ks := r.kindSum(k)
+		pending = r.newerThanStored(ctx, k, pending)
+		for i := 0; i < len(pending); i += r.opt.BatchSize {
+			if ctx.Err() != nil { // SIGTERM, deadline: the rest stays journaled
+				r.log.Infof("Input %s: answers left by a previous run stay in the journal for the next run", r.opt.Input)
+				return true
+			}
+			batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
+			if !r.save(ctx, k, ks, batch) {
+				return false
+			}
+			r.sum.Replayed += len(batch)
+			ks.Replayed += len(batch)
 		}
-		batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
-		if !r.save(ctx, batch) {
-			return false
-		}
-		r.sum.Replayed += len(batch)
 	}
 	return true
 }
 
+type kindRecords struct {
+	k    kind.Kind
+	recs []kind.Record
+}
+
+// decodePending groups journaled entries by kind and decodes them; entries
+// of a kind this build does not know, or that do not decode to their key,
+// are removed from the journal and counted as unreadable.
+func (r *runner) decodePending(entries []checkpoint.Entry) (map[string]*kindRecords, []string, int) {
+	byKind := map[string]*kindRecords{}
+	var names []string
+	unread := 0
+	for _, e := range entries {
+		g := byKind[e.Kind]
+		if g == nil {
+			k, ok := kind.Lookup(e.Kind)
+			if !ok {
+				unread++
+				_ = r.state.Done(e.Kind, []string{e.Key})
+				continue
+			}
+			g = &kindRecords{k: k}
+			byKind[e.Kind] = g
+			names = append(names, e.Kind)
+		}
+		rec, err := g.k.Decode(e.Doc)
+		if err != nil || rec.ID() != e.Key {
+			unread++
+			_ = r.state.Done(e.Kind, []string{e.Key})
+			continue
+		}
+		g.recs = append(g.recs, rec)
+	}
+	for name, g := range byKind {
+		if len(g.recs) == 0 {
+			delete(byKind, name)
+		}
+	}
+	return byKind, names, unread
+}
+
 // newerThanStored drops journaled answers that the store already holds in
 // the same or a newer version (a search head that was captain replays its
-// journal after another member refreshed those domains), and clears them
+// journal after another member refreshed those keys), and clears them
 // from the journal. If the store cannot tell, every answer is kept.
-func (r *runner) newerThanStored(ctx context.Context, pending []record.Record) []record.Record {
+func (r *runner) newerThanStored(ctx context.Context, k kind.Kind, pending []kind.Record) []kind.Record {
 	keys := make([]string, len(pending))
 	for i, rec := range pending {
-		keys[i] = rec.Key
+		keys[i] = rec.ID()
 	}
-	stored, err := r.store.Get(ctx, keys)
+	stored, err := r.store.Get(ctx, k, keys)
 	if err != nil {
 		return pending
 	}
 	keep := pending[:0]
 	var done []string
 	for _, rec := range pending {
-		if cur, ok := stored[rec.Key]; ok && cur.EnrichedTime >= rec.EnrichedTime {
-			done = append(done, rec.Key)
+		if cur, ok := stored[rec.ID()]; ok && cur.Enriched() >= rec.Enriched() {
+			done = append(done, rec.ID())
 			continue
 		}
 		keep = append(keep, rec)
 	}
 	if len(done) > 0 {
-		if err := r.state.Done(done); err != nil {
+		if err := r.state.Done(k.Name(), done); err != nil {
 			r.log.Warnf("Input %s: cannot clear %d superseded answers from the journal in %s: %v", r.opt.Input, len(done), r.state.Path(), err)
 		}
-		r.log.Infof("Input %s: %d of the journaled answers are older than the stored records and were dropped", r.opt.Input, len(done))
+		r.log.Infof("Input %s: %d of the journaled %s answers are older than the stored records and were dropped", r.opt.Input, len(done), k.Name())
 	}
 	return keep
 }
 
-// collect streams the source into chunks of new distinct registered
-// domains. Memory grows with distinct domains, not with rows.
-func (r *runner) collect(ctx context.Context, chunks chan<- []string) error {
+// kindSum returns k's share of the summary, adding it at first use.
+func (r *runner) kindSum(k kind.Kind) *KindSummary {
+	r.kindMu.Lock()
+	defer r.kindMu.Unlock()
+	ks := r.sum.Kinds[k.Name()]
+	if ks == nil {
+		ks = &KindSummary{Rejected: map[string]int{}}
+		r.sum.Kinds[k.Name()] = ks
+		r.kinds = append(r.kinds, k)
+	}
+	return ks
+}
+
+// metKinds returns the kinds the run met (candidates or journaled
+// answers), in the order it met them.
+func (r *runner) metKinds() []kind.Kind {
+	r.kindMu.Lock()
+	defer r.kindMu.Unlock()
+	return slices.Clone(r.kinds)
+}
+
+// collect streams the source into chunks of new distinct keys, per kind.
+// Memory grows with distinct keys, not with rows.
+func (r *runner) collect(ctx context.Context, chunks chan<- chunk) error {
 	defer close(chunks)
-	seen := make(map[string]struct{})
-	chunk := make([]string, 0, checkChunk)
-	err := r.src.Candidates(ctx, func(v string) error {
+	type collecting struct {
+		chunk
+		seen map[string]struct{}
+	}
+	byName := map[string]*collecting{}
+	var last *collecting // rows of one kind usually come in runs
+	err := r.src.Candidates(ctx, func(k kind.Kind, v string) error {
+		c := last
+		if c == nil || c.k.Name() != k.Name() {
+			if c = byName[k.Name()]; c == nil {
+				c = &collecting{chunk: chunk{k: k, keys: make([]string, 0, checkChunk), ks: r.kindSum(k)}, seen: map[string]struct{}{}}
+				byName[k.Name()] = c
+			}
+			last = c
+		}
 		r.sum.Candidates++
-		d, reason := domain.Normalize(v)
+		c.ks.Candidates++
+		key, reason := k.Normalize(v)
 		if reason != "" {
-			r.sum.Rejected[string(reason)]++
+			r.sum.Rejected[reason]++
+			c.ks.Rejected[reason]++
 			return nil
 		}
-		if _, dup := seen[d]; dup {
+		if _, dup := c.seen[key]; dup {
 			return nil
 		}
-		d = strings.Clone(d) // d may share memory with a large row
-		seen[d] = struct{}{}
-		if chunk = append(chunk, d); len(chunk) == checkChunk {
-			chunks <- chunk // dispatch drains chunks until closed
-			chunk = make([]string, 0, checkChunk)
+		key = strings.Clone(key) // key may share memory with a large row
+		c.seen[key] = struct{}{}
+		if c.keys = append(c.keys, key); len(c.keys) == checkChunk {
+			chunks <- c.chunk // dispatch drains chunks until closed
+			c.keys = make([]string, 0, checkChunk)
 		}
 		return nil
 	})
-	if len(chunk) > 0 {
-		chunks <- chunk
+	for _, c := range byName {
+		if len(c.keys) > 0 {
+			chunks <- c.chunk
+		}
+		c.ks.Distinct = len(c.seen)
+		r.sum.Distinct += len(c.seen)
 	}
-	r.sum.Distinct = len(seen)
 	return err
 }
 
-// dispatch checks each chunk's freshness and hands the due domains to the
-// workers. Its queue is unbounded (it holds at most the distinct domains)
-// so that slow, paced lookups never stall the search stream.
-func (r *runner) dispatch(ctx context.Context, chunks <-chan []string, work chan<- string) {
+// dispatch checks each chunk's freshness and hands the due keys to the
+// workers. Its queue is unbounded (it holds at most the distinct keys) so
+// that slow, paced lookups never stall the search stream.
+func (r *runner) dispatch(ctx context.Context, chunks <-chan chunk, work chan<- item) {
 	defer close(work)
-	var queue []string
+	var queue []item
 	stop := r.stopped
 	for chunks != nil || len(queue) > 0 {
-		var out chan<- string
-		var next string
+		var out chan<- item
+		var next item
 		if len(queue) > 0 {
 			out, next = work, queue[0]
 		}
@@ -437,7 +545,9 @@ func (r *runner) dispatch(ctx context.Context, chunks <-chan []string, work chan
 				continue
 			}
 			if due := r.check(ctx, c); stop != nil {
-				queue = append(queue, due...)
+				for _, key := range due {
+					queue = append(queue, item{c.k, key})
+				}
 			}
 		case out <- next:
 			queue = queue[1:]
@@ -447,62 +557,72 @@ func (r *runner) dispatch(ctx context.Context, chunks <-chan []string, work chan
 	}
 }
 
-// check returns the domains of chunk that are missing from the store or
-// stale. If the store cannot tell, none is returned: looking them all up
-// could spend quota on fresh records.
-func (r *runner) check(ctx context.Context, chunk []string) []string {
+// check returns the keys of c that are missing from the store or stale.
+// If the store cannot tell, none is returned: looking them all up could
+// spend quota on fresh records.
+func (r *runner) check(ctx context.Context, c chunk) []string {
 	fresh := 0
 	var due []string
 	if ctx.Err() == nil {
-		got, err := r.store.Get(ctx, chunk)
+		got, err := r.store.Get(ctx, c.k, c.keys)
 		switch {
 		case err == nil:
-			due = chunk[:0]
-			for _, d := range chunk {
-				rec, ok := got[d]
+			due = c.keys[:0]
+			for _, key := range c.keys {
+				rec, ok := got[key]
 				switch {
-				case ok && r.policy.Fresh(rec, r.now.Unix()):
+				case ok && r.policy.FreshRecord(rec, r.now.Unix()):
 					fresh++
 					continue
-				case ok && !rec.VTFound:
-					r.misses.Store(d, rec)
+				case ok && !rec.Found():
+					r.misses.Store(missKey(c.k, key), rec)
 				}
-				due = append(due, d)
+				due = append(due, key)
 			}
 		case ctx.Err() == nil:
-			r.log.Errorf("Input %s: checking the freshness of %d domains in %s failed: %v. They are not looked up this run; %s.", r.opt.Input, len(chunk), r.opt.StoreName, err, r.opt.StoreHint)
-			r.note("freshness check of %d domains failed: %v", len(chunk), err)
+			r.log.Errorf("Input %s: checking the freshness of %d %s keys in %s failed: %v. They are not looked up this run; %s.", r.opt.Input, len(c.keys), c.k.Name(), r.opt.StoreName, err, r.opt.StoreHint)
+			r.note("freshness check of %d %s keys failed: %v", len(c.keys), c.k.Name(), err)
 		}
 	}
 	r.sum.Fresh += fresh
-	r.sum.Due += len(chunk) - fresh
+	r.sum.Due += len(c.keys) - fresh
+	c.ks.Fresh += fresh
+	c.ks.Due += len(c.keys) - fresh
 	r.dueSeen.Store(int64(r.sum.Due))
 	return due
 }
 
-// lookup is one worker: it enriches due domains until work closes or the
-// run stops looking up. Every request is paid for: the enricher passes the
+// missKey is the key of misses: a kind's key, qualified by the kind.
+func missKey(k kind.Kind, key string) string { return k.Name() + "\x00" + key }
+
+// lookup is one worker: it enriches due keys until work closes or the run
+// stops looking up. Every request is paid for: the enricher passes the
 // run's gate (the daily budget) right before it sends one, and an answer is
 // journaled before it is handed on to be saved.
-func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan string, results chan<- result) {
-	for d := range work {
+func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan item, results chan<- result) {
+	sums := map[string]*KindSummary{}
+	for it := range work {
 		if r.isStopped() {
 			continue // drain: dispatch stops sending soon
 		}
-		rec, err := r.enr.Enrich(ctx, d)
+		ks := sums[it.k.Name()]
+		if ks == nil {
+			ks = r.kindSum(it.k)
+			sums[it.k.Name()] = ks
+		}
+		rec, err := r.enr.Enrich(ctx, it.k, it.key)
 		switch {
+		case err == nil && (rec == nil || rec.ID() != it.key || rec.Enriched() == 0):
+			// The key must be the one that was due: anything else would
+			// never be found fresh and would be looked up again every run.
+			r.answered.Store(true)
+			err = fmt.Errorf("the enricher's %s record for %s has the key %q or no enriched_time", it.k.Name(), it.key, idOf(rec))
 		case err == nil:
-			// The key is the domain that was due: anything else would never
-			// be found fresh and would be looked up again every run.
-			rec.Key, rec.Domain = d, d
-			if rec.EnrichedTime == 0 {
-				rec.EnrichedTime = r.opt.Now().Unix()
-			}
-			if prev, ok := r.misses.Load(d); ok {
-				rec = refresh.Next(prev.(record.Record), rec)
+			if prev, ok := r.misses.Load(missKey(it.k, it.key)); ok {
+				rec = refresh.NextRecord(prev.(kind.Record), rec)
 			}
 			r.answered.Store(true)
-			r.journal(rec)
+			r.journal(it.k, rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
 				r.keyErr = err // read after the workers are done
@@ -513,7 +633,7 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			if !r.unreached.Swap(true) {
 				r.stop()
 				cancel(err) // lookups queued for a slot would only fail alike
-				r.log.Errorf("Input %s: %v. No more lookups this run; the due domains wait for the next run.", r.opt.Input, err)
+				r.log.Errorf("Input %s: %v. No more lookups this run; the due indicators wait for the next run.", r.opt.Input, err)
 				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrQuotaExceeded):
@@ -531,9 +651,22 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		// A lookup the gate refused mid-retry (the run stopped, the budget
 		// ran out) failed because the run is ending, not by itself.
 		gated := errors.Is(err, errRunStopped) || errors.Is(err, errBudgetSpent)
-		results <- result{domain: d, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
+		results <- result{item: it, ks: ks, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
 			notSent: errors.Is(err, enrich.ErrNotSent)}
 	}
+}
+
+// rated is implemented by records that carry how many VirusTotal engines
+// rate the indicator malicious (last_analysis_positive; 0 when unrated).
+type rated interface {
+	Positives() int64
+}
+
+func idOf(rec kind.Record) string {
+	if rec == nil {
+		return ""
+	}
+	return rec.ID()
 }
 
 // The gate's answers when it refuses a request.
@@ -559,11 +692,15 @@ func (r *runner) gate() error {
 
 // journal durably records an answer before it goes to the store. If it
 // cannot, lookups stop: further answers could be lost to a crash.
-func (r *runner) journal(rec record.Record) {
+func (r *runner) journal(k kind.Kind, rec kind.Record) {
 	if r.state == nil {
 		return
 	}
-	if err := r.state.Journal([]record.Record{rec}); err != nil {
+	doc, err := json.Marshal(rec)
+	if err == nil {
+		err = r.state.Journal([]checkpoint.Entry{{Kind: k.Name(), Key: rec.ID(), Doc: doc}})
+	}
+	if err != nil {
 		if !r.isStopped() {
 			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, r.state.Path(), err, r.opt.StateName)
 		}
@@ -575,45 +712,65 @@ func (r *runner) journal(rec record.Record) {
 // write counts the lookup results and saves the answers in batches as they
 // arrive; it returns once results is closed and the last batch is saved.
 func (r *runner) write(ctx context.Context, results <-chan result) {
-	batch := make([]record.Record, 0, r.opt.BatchSize)
+	type pending struct {
+		k     kind.Kind
+		ks    *KindSummary
+		batch []kind.Record
+	}
+	batches := map[string]*pending{}
+	var names []string
 	for res := range results {
 		if !r.account(res) {
 			continue
 		}
-		if batch = append(batch, res.rec); len(batch) == r.opt.BatchSize {
-			r.save(ctx, batch)
-			batch = batch[:0]
+		p := batches[res.k.Name()]
+		if p == nil {
+			p = &pending{k: res.k, ks: res.ks, batch: make([]kind.Record, 0, r.opt.BatchSize)}
+			batches[res.k.Name()] = p
+			names = append(names, res.k.Name())
+		}
+		if p.batch = append(p.batch, res.rec); len(p.batch) == r.opt.BatchSize {
+			r.save(ctx, p.k, p.ks, p.batch)
+			p.batch = p.batch[:0]
 		}
 	}
-	r.save(ctx, batch)
+	for _, name := range names {
+		p := batches[name]
+		r.save(ctx, p.k, p.ks, p.batch)
+	}
 }
 
 // account counts one lookup result and reports whether it has a record.
-// A lookup that sent nothing is not counted: its domain stays deferred.
+// A lookup that sent nothing is not counted: its key stays deferred.
 func (r *runner) account(res result) bool {
 	if res.notSent {
 		return false
 	}
 	r.sum.LookedUp++
+	res.ks.LookedUp++
 	if r.opt.Progress != nil {
 		r.opt.Progress(r.sum.LookedUp, int(r.dueSeen.Load()))
 	}
 	switch {
 	case res.err != nil:
 		r.sum.Failed++
+		res.ks.Failed++
 		if !res.stopped && !errors.Is(res.err, enrich.ErrUnauthorized) && !errors.Is(res.err, enrich.ErrQuotaExceeded) {
-			r.log.Debugf("Input %s: lookup of %s failed: %v", r.opt.Input, res.domain, res.err)
+			r.log.Debugf("Input %s: lookup of %s %s failed: %v", r.opt.Input, res.k.Name(), res.key, res.err)
 			r.failures++
 			r.lastFail = res.err
 		}
 		return false
-	case res.rec.VTFound:
+	case res.rec.Found():
 		r.sum.Found++
-		if p := res.rec.LastAnalysisPositive; p != nil && *p > 0 {
+		res.ks.Found++
+		if f, ok := res.rec.(rated); ok && f.Positives() > 0 {
 			r.sum.Flagged++
+			res.ks.Flagged++
 		}
 	default:
 		r.sum.NotFound++
+		res.ks.NotFound++
 	}
 	return true
 }
@@ -623,7 +780,7 @@ func (r *runner) account(res result) bool {
 // a save has failed, later batches are not sent either (they are journaled
 // too), so that a store that is down costs the run one save timeout, not
 // one per batch.
-func (r *runner) save(ctx context.Context, batch []record.Record) bool {
+func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch []kind.Record) bool {
 	if len(batch) == 0 {
 		return true
 	}
@@ -642,25 +799,26 @@ func (r *runner) save(ctx context.Context, batch []record.Record) bool {
 		case <-sctx.Done():
 		}
 	})()
-	if err := r.store.Save(sctx, batch); err != nil {
+	if err := r.store.Save(sctx, k, batch); err != nil {
 		kept := "they are lost (no state directory)"
 		if r.state != nil {
 			kept = "they stay in the journal and are saved by the next run"
 		}
 		if !r.storeBad.Swap(true) {
-			r.log.Errorf("Input %s: saving %d records to %s failed: %v; %s. No more lookups this run; %s.", r.opt.Input, len(batch), r.opt.StoreName, err, kept, r.opt.StoreHint)
+			r.log.Errorf("Input %s: saving %d %s records to %s failed: %v; %s. No more lookups this run; %s.", r.opt.Input, len(batch), k.Name(), r.opt.StoreName, err, kept, r.opt.StoreHint)
 		}
-		r.note("saving %d records failed: %v; %s", len(batch), err, kept)
+		r.note("saving %d %s records failed: %v; %s", len(batch), k.Name(), err, kept)
 		r.stop()
 		return false
 	}
 	r.sum.KVWrites += len(batch)
+	ks.KVWrites += len(batch)
 	if r.state != nil {
 		keys := make([]string, len(batch))
 		for i, rec := range batch {
-			keys[i] = rec.Key
+			keys[i] = rec.ID()
 		}
-		if err := r.state.Done(keys); err != nil {
+		if err := r.state.Done(k.Name(), keys); err != nil {
 			// Harmless: the next run saves them again.
 			r.log.Warnf("Input %s: cannot clear saved records from the journal in %s: %v", r.opt.Input, r.state.Path(), err)
 		}
@@ -699,18 +857,24 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		s.RejectedTotal += n
 	}
 	s.Deferred = s.Due - s.LookedUp
+	for _, ks := range s.Kinds {
+		for _, n := range ks.Rejected {
+			ks.RejectedTotal += n
+		}
+		ks.Deferred = ks.Due - ks.LookedUp
+	}
 	switch {
 	case r.keyBad.Load():
 		s.QuotaState = QuotaKeyRejected
 	case !r.quotaHeld.IsZero():
 		s.QuotaState = QuotaExceeded
-		r.note("VirusTotal quota exceeded in an earlier run: no lookups until %s, %d due domains deferred", r.quotaHeld.UTC().Format(time.DateTime+" MST"), s.Deferred)
+		r.note("VirusTotal quota exceeded in an earlier run: no lookups until %s, %d due indicators deferred", r.quotaHeld.UTC().Format(time.DateTime+" MST"), s.Deferred)
 	case r.quotaGone.Load():
 		s.QuotaState = QuotaExceeded
-		r.note("VirusTotal quota exceeded: lookups stopped, %d due domains deferred to the next run", s.Deferred)
+		r.note("VirusTotal quota exceeded: lookups stopped, %d due indicators deferred to the next run", s.Deferred)
 	case r.budgetOut.Load():
 		s.QuotaState = QuotaBudgetExhausted
-		r.log.Warnf("Input %s: the daily lookup budget (%d) is spent: %d due domains wait for the next UTC day. Raise daily_lookup_budget if the key's quota allows.", in, r.opt.DailyLookupBudget, s.Deferred)
+		r.log.Warnf("Input %s: the daily lookup budget (%d) is spent: %d due indicators wait for the next UTC day. Raise daily_lookup_budget if the key's quota allows.", in, r.opt.DailyLookupBudget, s.Deferred)
 	}
 	if r.failures > 0 {
 		r.log.Warnf("Input %s: %d lookups failed (last: %v); they are retried next run", in, r.failures, r.lastFail)
@@ -718,11 +882,11 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 	}
 	if ctx.Err() != nil && status != StatusSkipped {
 		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
-			r.log.Warnf("Input %s: the run was stopped before it finished: it reached max_run_seconds; %d due domains deferred to the next run. If this happens every run, %s.", in, s.Deferred, r.opt.DeadlineHint)
-			r.note("run stopped early at max_run_seconds: %d due domains deferred", s.Deferred)
+			r.log.Warnf("Input %s: the run was stopped before it finished: it reached max_run_seconds; %d due indicators deferred to the next run. If this happens every run, %s.", in, s.Deferred, r.opt.DeadlineHint)
+			r.note("run stopped early at max_run_seconds: %d due indicators deferred", s.Deferred)
 		} else {
 			// A signal (Ctrl-C, SIGTERM from splunkd or a service manager).
-			r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due domains deferred to the next run.", in, cause, s.Deferred)
+			r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due indicators deferred to the next run.", in, cause, s.Deferred)
 			r.note("run stopped early: %v", cause)
 		}
 	}
@@ -747,7 +911,7 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 
 // holdForQuota keeps this run from looking up while an earlier run's quota
 // stop holds (see quotaHoldFirst). The search still runs, so the summary
-// says how many domains wait.
+// says how many indicators wait.
 func (r *runner) holdForQuota() {
 	if r.state == nil {
 		return
@@ -760,7 +924,7 @@ func (r *runner) holdForQuota() {
 	r.quotaHeld = until
 	r.quotaGone.Store(true)
 	r.stop()
-	r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d runs in a row): no lookups until %s; due domains wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
+	r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d runs in a row): no lookups until %s; due indicators wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
 		r.opt.Input, r.quotaStreak, until.UTC().Format(time.DateTime+" MST"))
 }
 
@@ -791,18 +955,18 @@ func (r *runner) setQuotaHold(streak int, until time.Time) {
 	}
 }
 
-// budget is the input's daily lookup budget, persisted in the checkpoint
-// state when there is one.
+// budget is the run's daily lookup budget, counted in Options.Budget (the
+// key's count) or else the checkpoint state when there is one.
 type budget struct {
-	limit int               // 0: no cap
-	state *checkpoint.State // nil: counted for this run only
+	limit int    // 0: no cap
+	store Budget // nil: counted for this run only
 	now   func() time.Time
-	spent atomic.Int64 // without state
+	spent atomic.Int64 // without store
 }
 
 func (b *budget) used() int {
-	if b.state != nil {
-		return b.state.UsedToday(b.now())
+	if b.store != nil {
+		return b.store.UsedToday(b.now())
 	}
 	return int(b.spent.Load())
 }
@@ -818,7 +982,7 @@ func (b *budget) take(r *runner) bool {
 	switch {
 	case err != nil:
 		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, b.state.Path(), err, r.opt.StateName)
+			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, b.store.Path(), err, r.opt.StateName)
 			r.note("budget: %v", err)
 		}
 		r.stop()
@@ -831,16 +995,16 @@ func (b *budget) take(r *runner) bool {
 
 // refund gives back a unit take reserved for a request that was not sent.
 func (b *budget) refund() {
-	if b.state != nil {
-		_ = b.state.Refund(b.now()) // at worst the day's count is one too high
+	if b.store != nil {
+		_ = b.store.Refund(b.now()) // at worst the day's count is one too high
 		return
 	}
 	b.spent.Add(-1)
 }
 
 func (b *budget) reserve() (bool, error) {
-	if b.state != nil {
-		return b.state.Take(b.now(), b.limit)
+	if b.store != nil {
+		return b.store.Take(b.now(), b.limit)
 	}
 	for {
 		n := b.spent.Load()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -312,8 +313,8 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	}
 	// The first five answers arrive before the rejection.
 	var done atomic.Int64
-	vt2 := enrich.Func(func(ctx context.Context, d string) (record.Record, error) {
-		r, err := vt.Enrich(ctx, d)
+	vt2 := enrich.Func(func(ctx context.Context, k kind.Kind, d string) (kind.Record, error) {
+		r, err := vt.Enrich(ctx, k, d)
 		done.Add(1)
 		return r, err
 	})
@@ -644,7 +645,7 @@ func TestNotCaptainReplaysButDoesNotLookUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := record.NotFound("pending-nx.com", t0.Unix())
-	if err := st.Journal([]record.Record{p}); err != nil {
+	if err := st.Journal(journalEntries(p)); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

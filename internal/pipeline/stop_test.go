@@ -14,6 +14,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -76,7 +77,7 @@ func TestNoSaveAfterFailedSave(t *testing.T) {
 func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 	var sent, waiting atomic.Int64
 	var causes sync.Map
-	enr := enrich.Func(func(ctx context.Context, d string) (record.Record, error) {
+	enr := enrich.Func(func(ctx context.Context, _ kind.Kind, d string) (kind.Record, error) {
 		if err := enrich.Gate(ctx); err != nil {
 			return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
 		}
@@ -212,10 +213,10 @@ type cancelOnSave struct {
 	saves  atomic.Int32
 }
 
-func (s *cancelOnSave) Save(ctx context.Context, recs []record.Record) error {
+func (s *cancelOnSave) Save(ctx context.Context, k kind.Kind, recs []kind.Record) error {
 	s.saves.Add(1)
 	s.cancel()
-	return s.memStore.Save(ctx, recs)
+	return s.memStore.Save(ctx, k, recs)
 }
 
 // A run stopped while it replays a previous run's answers stops replaying:
@@ -234,7 +235,7 @@ func TestStopDuringReplay(t *testing.T) {
 		d := fmt.Sprintf("r%05d.com", i)
 		recs = append(recs, record.NotFound(d, t0.Unix()))
 	}
-	if err := st.Journal(recs); err != nil {
+	if err := st.Journal(journalEntries(recs...)); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -55,3 +55,12 @@ func (r Record) Enriched() int64 { return r.EnrichedTime }
 func NotFound(domain string, enrichedTime int64) Record {
 	return Record{Key: domain, Domain: domain, VTFound: false, EnrichedTime: enrichedTime}
 }
+
+// Positives is how many VirusTotal engines rate the domain malicious (0
+// when the record has no analysis).
+func (r Record) Positives() int64 {
+	if r.LastAnalysisPositive == nil {
+		return 0
+	}
+	return *r.LastAnalysisPositive
+}

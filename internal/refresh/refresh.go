@@ -5,7 +5,10 @@
 // is what runs.
 package refresh
 
-import "github.com/vtsync/vtsync/internal/record"
+import (
+	"github.com/vtsync/vtsync/internal/kind"
+	"github.com/vtsync/vtsync/internal/record"
+)
 
 const (
 	day  = int64(86400)
@@ -142,4 +145,38 @@ func jitter(key string, enriched int64) uint32 {
 		h = (h ^ uint64(byte(enriched>>(8*i)))) * prime
 	}
 	return uint32((h ^ h>>32 ^ h>>16) & 0xffff)
+}
+
+// FreshRecord is Fresh for a record of any indicator kind. A domain record
+// (record.Record) gets the whole policy; a record of another kind gets the
+// fixed periods and the jitter, which need only its key, whether it was
+// found and when it was enriched.
+func (p Policy) FreshRecord(r kind.Record, now int64) bool {
+	if d, ok := r.(record.Record); ok {
+		return p.Fresh(d, now)
+	}
+	e := r.Enriched()
+	if e <= 0 || e > now {
+		return false
+	}
+	ttl := int64(p.NotFoundHours) * hour
+	if r.Found() {
+		ttl = int64(p.RefreshDays) * day
+	}
+	if p.JitterPercent > 0 {
+		ttl -= ttl * int64(min(p.JitterPercent, 100)) / 100 * int64(jitter(r.ID(), e)) / (1 << 16)
+	}
+	return now < e+ttl
+}
+
+// NextRecord is Next for records of any kind: only domain records carry
+// what Next carries over (not_found_since); another kind's answer is
+// returned as it is.
+func NextRecord(prev, answer kind.Record) kind.Record {
+	p, okPrev := prev.(record.Record)
+	a, okAnswer := answer.(record.Record)
+	if okPrev && okAnswer {
+		return Next(p, a)
+	}
+	return answer
 }

@@ -47,7 +47,7 @@ func TestUnauthorized(t *testing.T) {
 	if !IsUnauthorized(err) {
 		t.Fatalf("after expiry: err = %v, want 401", err)
 	}
-	if _, err := good.KVStore(coll).Get(ctx, []string{"a"}); !IsUnauthorized(err) {
+	if _, err := getDomains(good.KVStore(coll), ctx, []string{"a"}); !IsUnauthorized(err) {
 		t.Fatalf("KV after expiry: err = %v, want 401", err)
 	}
 }
@@ -200,7 +200,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 		c.SetPassword(ctx, "vtsync", "main", secret),
 		c.MaskInputParam(ctx, "vtsync", "main", "api_key"),
 		c.Export(ctx, "search x", "", "", func(map[string][]string) error { return nil }),
-		c.KVStore(coll).Save(ctx, testRecords(1)),
+		saveDomains(c.KVStore(coll), ctx, testRecords(1)),
 	}
 	for i, err := range errs {
 		if err == nil {

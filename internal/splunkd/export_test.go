@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/kind"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -399,9 +400,9 @@ func TestSearchSource(t *testing.T) {
 		map[string]any{"count": "1"},
 		map[string]any{"ut_domain": []string{"b.example", " ", "c.example"}},
 	))
-	src := &SearchSource{Client: newClient(t, s), Search: "| tstats count", EarliestTime: "-20m", LatestTime: "now", Field: "ut_domain"}
+	src := &SearchSource{Client: newClient(t, s), Search: "| tstats count", EarliestTime: "-20m", LatestTime: "now", Fields: domainField("ut_domain")}
 	var got []string
-	if err := src.Candidates(context.Background(), func(v string) error { got = append(got, v); return nil }); err != nil {
+	if err := src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"a.example", "b.example", "c.example"}; !reflect.DeepEqual(got, want) {
@@ -409,15 +410,49 @@ func TestSearchSource(t *testing.T) {
 	}
 
 	stop := errors.New("full")
-	if err := src.Candidates(context.Background(), func(string) error { return stop }); !errors.Is(err, stop) {
+	if err := src.Candidates(context.Background(), func(kind.Kind, string) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("emit error: got %v", err)
 	}
 
-	src.Field = "domain"
-	err := src.Candidates(context.Background(), func(string) error { return nil })
+	src.Fields = domainField("domain")
+	err := src.Candidates(context.Background(), func(kind.Kind, string) error { return nil })
 	var pe *params.Error
 	if !errors.As(err, &pe) || pe.Param != "domain_field" || !strings.Contains(err.Error(), `"domain"`) {
 		t.Errorf("missing field: err = %v, want a domain_field error", err)
+	}
+}
+
+// ipKind stands for the IP kind: the source only passes it along.
+type ipKind struct{ kind.Kind }
+
+func (ipKind) Name() string { return "ip" }
+
+// One search feeds several kinds: each row gives each configured field's
+// values to that field's kind; a row may lack some fields, and only a
+// search whose rows carry none of them is an error, naming every field.
+func TestSearchSourceSeveralKinds(t *testing.T) {
+	s := splunktest.New(t, splunktest.WithExportRows(
+		map[string]any{"ut_domain": "a.example", "dest_ip": "8.8.8.8"},
+		map[string]any{"dest_ip": []string{"1.1.1.1", "9.9.9.9"}},
+		map[string]any{"ut_domain": "b.example"},
+		map[string]any{"count": "1"},
+	))
+	fields := append(domainField("ut_domain"), Field{Name: "dest_ip", Param: "ip_field", Kind: ipKind{}})
+	src := &SearchSource{Client: newClient(t, s), Search: "| tstats count", Fields: fields}
+	var got []string
+	if err := src.Candidates(context.Background(), func(k kind.Kind, v string) error { got = append(got, k.Name()+":"+v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"domain:a.example", "ip:8.8.8.8", "ip:1.1.1.1", "ip:9.9.9.9", "domain:b.example"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("emitted %q, want %q", got, want)
+	}
+
+	src.Fields = []Field{{Name: "src_ip", Param: "ip_field", Kind: ipKind{}}, {Name: "hash", Param: "hash_field", Kind: ipKind{}}}
+	err := src.Candidates(context.Background(), func(kind.Kind, string) error { return nil })
+	var pe *params.Error
+	if !errors.As(err, &pe) || !strings.Contains(pe.Param, "ip_field") || !strings.Contains(pe.Param, "hash_field") || !strings.Contains(err.Error(), "nothing to look up") {
+		t.Errorf("no configured field in any row: err = %v, want an error naming ip_field and hash_field", err)
 	}
 }
 

@@ -14,8 +14,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/jsonerr"
-	"github.com/vtsync/vtsync/internal/pipeline"
-	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/kind"
 )
 
 // Limits of splunkd's KV store (limits.conf [kvstore]): 1000 documents per
@@ -30,9 +29,9 @@ const (
 // 503 (KV Store is initializing) until the context's deadline.
 var ErrKVNotReady = errors.New("the KV store is not ready")
 
-// KVStore is a KV store collection in the client's app (owner nobody); it
-// implements pipeline.Store. Records are keyed by _key, which is the
-// registered domain.
+// KVStore is a KV store collection in the client's app (owner nobody),
+// holding the records of one indicator kind keyed by _key, the normalised
+// indicator.
 type KVStore struct {
 	c        *Client
 	coll     string
@@ -43,8 +42,6 @@ type KVStore struct {
 
 	purgePage, purgePages int // MaxPurgePage, MaxPurgePages (tests lower them)
 }
-
-var _ pipeline.Store = (*KVStore)(nil)
 
 // KVStore returns the collection named collection.
 func (c *Client) KVStore(collection string) *KVStore {
@@ -59,10 +56,10 @@ func (k *KVStore) path(op string) string {
 	return k.c.nsPath("storage", "collections", "data", escapeSegment(k.coll), op)
 }
 
-// Get returns the stored records of those domains that have one, keyed by
-// domain. It sends one batch_find request per MaxBatchFind distinct
-// domains, each query matching one _key.
-func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.Record, error) {
+// Get returns the stored records of kind kd of those keys that have one,
+// keyed by key. It sends one batch_find request per MaxBatchFind distinct
+// keys, each query matching one _key.
+func (k *KVStore) Get(ctx context.Context, kd kind.Kind, domains []string) (map[string]kind.Record, error) {
 	distinct := make([]string, 0, len(domains))
 	seen := make(map[string]struct{}, len(domains))
 	for _, d := range domains {
@@ -77,7 +74,7 @@ func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.
 			Key string `json:"_key"`
 		} `json:"query"`
 	}
-	out := make(map[string]record.Record)
+	out := make(map[string]kind.Record)
 	for start := 0; start < len(distinct); start += MaxBatchFind {
 		chunk := distinct[start:min(start+MaxBatchFind, len(distinct))]
 		qs := make([]query, len(chunk))
@@ -92,7 +89,7 @@ func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.
 		if err != nil {
 			return nil, err
 		}
-		if err := k.readFound(resp, chunk, out); err != nil {
+		if err := k.readFound(kd, resp, chunk, out); err != nil {
 			return nil, err
 		}
 	}
@@ -101,8 +98,8 @@ func (k *KVStore) Get(ctx context.Context, domains []string) (map[string]record.
 
 // readFound adds to out the records of a batch_find answer to one query
 // per key, decoding the answer in one pass.
-func (k *KVStore) readFound(answer []byte, keys []string, out map[string]record.Record) error {
-	var results [][]found
+func (k *KVStore) readFound(kd kind.Kind, answer []byte, keys []string, out map[string]kind.Record) error {
+	var results [][]json.RawMessage
 	if err := json.Unmarshal(answer, &results); err != nil {
 		return fmt.Errorf("KV store %s batch_find: the answer is not a list of result lists: %s", k.coll, jsonerr.Describe(err))
 	}
@@ -110,31 +107,18 @@ func (k *KVStore) readFound(answer []byte, keys []string, out map[string]record.
 		return fmt.Errorf("KV store %s batch_find: %d result arrays for %d queries", k.coll, len(results), len(keys))
 	}
 	for i, docs := range results {
-		for _, d := range docs {
-			if d.err != nil {
+		for _, doc := range docs {
+			rec, err := kd.Decode(doc)
+			if err != nil {
 				// A document this version cannot read is treated as
-				// missing: the domain is enriched and the record rewritten.
-				k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, keys[i], d.err)
+				// missing: the key is enriched and the record rewritten.
+				k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, keys[i], err)
 				continue
 			}
-			out[keys[i]] = d.rec
+			out[keys[i]] = rec
 			break
 		}
 	}
-	return nil
-}
-
-// found is one document of a batch_find answer, decoded in the answer's
-// single pass (json.Unmarshal validates the answer, then each document is
-// read once by record's lenient decoding). A document this version cannot read keeps its error
-// instead of failing the whole answer.
-type found struct {
-	rec record.Record
-	err error
-}
-
-func (f *found) UnmarshalJSON(b []byte) error {
-	f.err = f.rec.UnmarshalJSON(b) // b is valid JSON: json.Unmarshal checked the answer
 	return nil
 }
 
@@ -142,11 +126,11 @@ func (f *found) UnmarshalJSON(b []byte) error {
 // request. When splunkd refuses a batch as too many documents or too large
 // (limits.conf max_documents_per_batch_save, max_size_per_batch_save_mb)
 // the batch is split in halves and retried; a single record that is too
-// large is an error naming its domain.
-func (k *KVStore) Save(ctx context.Context, recs []record.Record) error {
+// large is an error naming its key.
+func (k *KVStore) Save(ctx context.Context, recs []kind.Record) error {
 	for _, r := range recs {
-		if r.Key == "" {
-			return fmt.Errorf("KV store %s: record for domain %q has no _key", k.coll, r.Domain)
+		if r.ID() == "" {
+			return fmt.Errorf("KV store %s: a record has no _key", k.coll)
 		}
 	}
 	for len(recs) > 0 {
@@ -157,7 +141,7 @@ func (k *KVStore) Save(ctx context.Context, recs []record.Record) error {
 		var e *Error
 		if errors.As(err, &e) && e.Status == http.StatusBadRequest && isBatchLimit(e) {
 			if n == 1 {
-				return fmt.Errorf("KV store %s: splunkd refused the record of domain %q as too large for one batch_save (limits.conf [kvstore] max_size_per_batch_save_mb): %w", k.coll, recs[0].Domain, err)
+				return fmt.Errorf("KV store %s: splunkd refused the record of %q as too large for one batch_save (limits.conf [kvstore] max_size_per_batch_save_mb): %w", k.coll, recs[0].ID(), err)
 			}
 			k.mu.Lock()
 			k.batch = min(k.batch, n/2)
@@ -173,7 +157,7 @@ func (k *KVStore) Save(ctx context.Context, recs []record.Record) error {
 	return nil
 }
 
-func (k *KVStore) saveChunk(ctx context.Context, recs []record.Record) error {
+func (k *KVStore) saveChunk(ctx context.Context, recs []kind.Record) error {
 	body, err := json.Marshal(recs)
 	if err != nil {
 		return fmt.Errorf("KV store %s: encoding records: %w", k.coll, err)
@@ -249,6 +233,64 @@ func (k *KVStore) Purge(ctx context.Context, before time.Time) (int, error) {
 		}
 	}
 	return deleted, nil
+}
+
+// Collections is the record store of a run in the KV store: the records
+// of each kind in that kind's collection.
+type Collections struct {
+	c     *Client
+	names map[string]string // kind name → collection, where not the kind's own
+	mu    sync.Mutex
+	colls map[string]*KVStore
+}
+
+// Collections returns the store that keeps each kind's records in the
+// collection names gives for the kind's name, or else in the kind's own
+// (kind.Collection).
+func (c *Client) Collections(names map[string]string) *Collections {
+	return &Collections{c: c, names: names, colls: map[string]*KVStore{}}
+}
+
+// For returns the collection of kind k.
+func (s *Collections) For(k kind.Kind) *KVStore {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := s.names[k.Name()]
+	if name == "" {
+		name = k.Collection()
+	}
+	kv := s.colls[name]
+	if kv == nil {
+		kv = s.c.KVStore(name)
+		s.colls[name] = kv
+	}
+	return kv
+}
+
+// Get returns the stored records of kind k for those of keys that have one.
+func (s *Collections) Get(ctx context.Context, k kind.Kind, keys []string) (map[string]kind.Record, error) {
+	return s.For(k).Get(ctx, k, keys)
+}
+
+// Save upserts records of kind k in k's collection.
+func (s *Collections) Save(ctx context.Context, k kind.Kind, recs []kind.Record) error {
+	return s.For(k).Save(ctx, recs)
+}
+
+// Purge deletes kind k's records not refreshed since before (KVStore.Purge).
+func (s *Collections) Purge(ctx context.Context, k kind.Kind, before time.Time) (int, error) {
+	return s.For(k).Purge(ctx, before)
+}
+
+// Requests returns the HTTP requests sent to every collection so far.
+func (s *Collections) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, kv := range s.colls {
+		n += kv.Requests()
+	}
+	return n
 }
 
 // post sends one KV store POST to op (batch_save, batch_find).

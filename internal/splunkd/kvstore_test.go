@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"net/http"
 	"reflect"
 	"strings"
@@ -40,7 +42,7 @@ func TestKVSaveAndGetBounded(t *testing.T) {
 	kv := newClient(t, s).KVStore(coll)
 	ctx := context.Background()
 	recs := testRecords(2500)
-	if err := kv.Save(ctx, recs); err != nil {
+	if err := saveDomains(kv, ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	sizes := s.BatchSaveSizes()
@@ -72,7 +74,7 @@ func TestKVSaveAndGetBounded(t *testing.T) {
 		query = append(query, fmt.Sprintf("unknown%d.example", i))
 	}
 	before := kv.Requests()
-	got, err := kv.Get(ctx, query)
+	got, err := getDomains(kv, ctx, query)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,20 +108,20 @@ func TestKVSaveReplacesWholeDocument(t *testing.T) {
 	ctx := context.Background()
 	r := testRecords(1)[0]
 	r.Registrar = "Old Registrar"
-	if err := kv.Save(ctx, []record.Record{r}); err != nil {
+	if err := saveDomains(kv, ctx, []record.Record{r}); err != nil {
 		t.Fatal(err)
 	}
 	r.Registrar = ""
-	if err := kv.Save(ctx, []record.Record{r}); err != nil {
+	if err := saveDomains(kv, ctx, []record.Record{r}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Documents(DefaultApp, coll)[r.Key]["registrar"]; ok {
 		t.Error("registrar survived the replacement")
 	}
-	if err := kv.Save(ctx, []record.Record{{Domain: "nokey.example"}}); err == nil || !strings.Contains(err.Error(), "nokey.example") {
+	if err := saveDomains(kv, ctx, []record.Record{{Domain: "nokey.example"}}); err == nil || !strings.Contains(err.Error(), "no _key") {
 		t.Errorf("record without _key: err = %v", err)
 	}
-	if err := kv.Save(ctx, nil); err != nil || s.Count("batch_save") != 2 {
+	if err := saveDomains(kv, ctx, nil); err != nil || s.Count("batch_save") != 2 {
 		t.Errorf("empty Save sent a request or failed: %v", err)
 	}
 }
@@ -127,7 +129,7 @@ func TestKVSaveReplacesWholeDocument(t *testing.T) {
 func TestKVSaveSplitsWhenTooManyDocuments(t *testing.T) {
 	s := splunktest.New(t, splunktest.WithCollection(DefaultApp, coll), splunktest.WithMaxDocumentsPerBatchSave(300))
 	kv := newClient(t, s).KVStore(coll)
-	if err := kv.Save(context.Background(), testRecords(2100)); err != nil {
+	if err := saveDomains(kv, context.Background(), testRecords(2100)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.Documents(DefaultApp, coll)); n != 2100 {
@@ -150,7 +152,7 @@ func TestKVSaveTooLargeRecord(t *testing.T) {
 	kv := newClient(t, s).KVStore(coll)
 	recs := testRecords(8)
 	recs[5].Registrar = strings.Repeat("x", 5000)
-	err := kv.Save(context.Background(), recs)
+	err := saveDomains(kv, context.Background(), recs)
 	if err == nil || !strings.Contains(err.Error(), recs[5].Domain) || !strings.Contains(err.Error(), "max_size_per_batch_save_mb") {
 		t.Fatalf("err = %v, want one naming %s and the size limit", err, recs[5].Domain)
 	}
@@ -168,7 +170,7 @@ func TestKVInitializingRetried(t *testing.T) {
 	kv := newClient(t, s).KVStore(coll)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := kv.Save(ctx, testRecords(10)); err != nil {
+	if err := saveDomains(kv, ctx, testRecords(10)); err != nil {
 		t.Fatal(err)
 	}
 	if s.Count("kv_503") != 3 || s.Count("batch_save") != 1 || kv.Requests() != 4 {
@@ -192,7 +194,7 @@ func TestKVInitializingOutlastsDeadline(t *testing.T) {
 		}).KVStore(coll)
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 		defer cancel()
-		_, err := kv.Get(ctx, []string{"a.example"})
+		_, err := getDomains(kv, ctx, []string{"a.example"})
 		if !errors.Is(err, ErrKVNotReady) {
 			t.Fatalf("err = %v, want ErrKVNotReady", err)
 		}
@@ -210,14 +212,14 @@ func TestKVCollectionNameEscaped(t *testing.T) {
 	const odd = "vt domains/β"
 	s := splunktest.New(t, splunktest.WithCollection("my app", odd))
 	kv := newClient(t, s, func(c *Config) { c.App = "my app" }).KVStore(odd)
-	if err := kv.Save(context.Background(), testRecords(2)); err != nil {
+	if err := saveDomains(kv, context.Background(), testRecords(2)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(s.Documents("my app", odd)); n != 2 {
 		t.Errorf("%d documents in %q, want 2", n, odd)
 	}
 	missing := newClient(t, s, func(c *Config) { c.App = "my app" }).KVStore("nope")
-	if _, err := missing.Get(context.Background(), []string{"a"}); !IsNotFound(err) {
+	if _, err := getDomains(missing, context.Background(), []string{"a"}); !IsNotFound(err) {
 		t.Errorf("unknown collection: err = %v, want 404", err)
 	}
 }
@@ -234,7 +236,7 @@ func TestKVGetLenientAndSkipsUnreadable(t *testing.T) {
 	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "c.example", "domain": "c.example", "vt_found": "false", "enriched_time": "1800000001"})
 	var logs bytes.Buffer
 	kv := newClient(t, s, func(c *Config) { c.Logger = logging.New(&logs, logging.Info) }).KVStore(coll)
-	got, err := kv.Get(context.Background(), []string{"a.example", "bad.example", "c.example", "d.example"})
+	got, err := getDomains(kv, context.Background(), []string{"a.example", "bad.example", "c.example", "d.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,8 +271,8 @@ func BenchmarkKVFindAnswer(b *testing.B) {
 	b.SetBytes(int64(len(answer)))
 	b.ReportAllocs()
 	for b.Loop() {
-		out := make(map[string]record.Record)
-		if err := kv.readFound(answer, keys, out); err != nil || len(out) != len(keys) {
+		out := make(map[string]kind.Record)
+		if err := kv.readFound(domainkind.Kind{}, answer, keys, out); err != nil || len(out) != len(keys) {
 			b.Fatal(len(out), err)
 		}
 	}
@@ -299,7 +301,7 @@ func TestKVPurge(t *testing.T) {
 		d := fmt.Sprintf("old%04d.keep", i*70)
 		recs = append(recs, record.Record{Key: d, Domain: d, VTFound: true, EnrichedTime: cutoff})
 	}
-	if err := kv.Save(ctx, recs); err != nil {
+	if err := saveDomains(kv, ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "noenrich.example", "domain": "noenrich.example"})
@@ -342,7 +344,7 @@ func TestKVPurgeBoundedPerRun(t *testing.T) {
 		d := fmt.Sprintf("d%06d.example", i)
 		recs[i] = record.Record{Key: d, Domain: d, EnrichedTime: 1000}
 	}
-	if err := kv.Save(ctx, recs); err != nil {
+	if err := saveDomains(kv, ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	got, err := kv.Purge(ctx, time.Unix(2000, 0))

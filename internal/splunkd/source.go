@@ -5,44 +5,59 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/params"
-	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
-// SearchSource is the pipeline.Source of the modular input: the values of
-// Field in the result rows of Search, streamed from splunkd's export.
+// SearchSource is the candidate source of the modular input: the values of
+// each configured field in the result rows of Search, streamed from
+// splunkd's export, each as a candidate of its field's kind.
 type SearchSource struct {
 	Client       *Client
-	Search       string // SPL; a bare query gets "search " prepended
-	EarliestTime string // e.g. -20m; empty: no bound
-	LatestTime   string // e.g. now; empty: no bound
-	Field        string // result field holding the candidate (domain_field)
+	Search       string  // SPL; a bare query gets "search " prepended
+	EarliestTime string  // e.g. -20m; empty: no bound
+	LatestTime   string  // e.g. now; empty: no bound
+	Fields       []Field // the fields read, one or more
 }
 
-var _ pipeline.Source = (*SearchSource)(nil)
+// Field is a result field whose values are candidates of Kind; Param is
+// the parameter that names it (domain_field, ip_field, hash_field), for
+// messages.
+type Field struct {
+	Name  string
+	Param string
+	Kind  kind.Kind
+}
 
-// Candidates emits every non-empty value of Field, one call per value of a
-// multi-value field. Rows without the field are skipped, but a search whose
-// rows never carry it is reported as an error naming domain_field, since
-// that is a configuration mistake, not an empty result.
-func (s *SearchSource) Candidates(ctx context.Context, emit func(value string) error) error {
-	if s.Field == "" {
-		return &params.Error{Param: "domain_field", Msg: "is empty; name the result field that holds the domains"}
+// Candidates emits every non-empty value of each field, one call per value
+// of a multi-value field. Rows without a field carry none of its kind, but
+// a search whose rows never carry any configured field is reported as an
+// error naming the parameters, since that is a configuration mistake, not
+// an empty result.
+func (s *SearchSource) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
+	if len(s.Fields) == 0 {
+		return &params.Error{Param: "domain_field", Msg: "is empty and no ip_field or hash_field is set; name the result field that holds the domains, IP addresses or file hashes"}
 	}
 	rows, withField := 0, 0
 	err := s.Client.Export(ctx, s.Search, s.EarliestTime, s.LatestTime, func(row map[string][]string) error {
 		rows++
-		vals, ok := row[s.Field]
-		if !ok {
-			return nil
-		}
-		withField++
-		for _, v := range vals {
-			if v = strings.TrimSpace(v); v != "" {
-				if err := emit(v); err != nil {
-					return err
+		has := false
+		for _, f := range s.Fields {
+			vals, ok := row[f.Name]
+			if !ok {
+				continue
+			}
+			has = true
+			for _, v := range vals {
+				if v = strings.TrimSpace(v); v != "" {
+					if err := emit(f.Kind, v); err != nil {
+						return err
+					}
 				}
 			}
+		}
+		if has {
+			withField++
 		}
 		return nil
 	})
@@ -50,8 +65,18 @@ func (s *SearchSource) Candidates(ctx context.Context, emit func(value string) e
 		return err
 	}
 	if rows > 0 && withField == 0 {
-		return &params.Error{Param: "domain_field", Msg: fmt.Sprintf(
-			"none of the %d result rows of the search has a field %q; set domain_field to the field the search outputs (or add | rename to the search)", rows, s.Field)}
+		if len(s.Fields) == 1 {
+			f := s.Fields[0]
+			return &params.Error{Param: f.Param, Msg: fmt.Sprintf(
+				"none of the %d result rows of the search has a field %q; set %s to the field the search outputs (or add | rename to the search)", rows, f.Name, f.Param)}
+		}
+		var names, ps []string
+		for _, f := range s.Fields {
+			names = append(names, fmt.Sprintf("%q", f.Name))
+			ps = append(ps, f.Param)
+		}
+		return &params.Error{Param: strings.Join(ps, ", "), Msg: fmt.Sprintf(
+			"none of the %d result rows of the search has any of the fields %s, so it yields nothing to look up; set these parameters to fields the search outputs (or add | rename to the search)", rows, strings.Join(names, ", "))}
 	}
 	return nil
 }

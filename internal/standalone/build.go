@@ -13,12 +13,15 @@ import (
 
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/keyquota"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/vt"
+	"github.com/vtsync/vtsync/internal/wire"
 )
 
 // Runtime is what one run needs, built from a Config. Close releases the
@@ -47,18 +50,22 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, erro
 	if err != nil {
 		return nil, err
 	}
-	enr, err := c.NewEnricher(log)
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return nil, c.errorAt("state_dir", "cannot create %s: %v", c.StateDir, err)
+	}
+	enr, quota, err := c.newEnricher(log)
+	if err != nil {
+		return nil, err
 	}
 	store, closer, err := c.OpenStore(ctx, log, false)
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{Source: src, Store: store, Enricher: enr, Options: c.Options(log), closer: closer}, nil
+	opt := c.Options(log)
+	if quota != nil {
+		opt.Budget = quota
+	}
+	return &Runtime{Source: src, Store: store, Enricher: enr, Options: opt, closer: closer}, nil
 }
 
 // Options returns the pipeline options of a run. Its messages speak of
@@ -120,7 +127,7 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 		if _, err := os.Stat(c.Source.Path); err != nil {
 			return nil, c.errorAt("source.file.path", "%v", pathError(err))
 		}
-		s := &filesource.Source{Path: c.Source.Path, Format: c.Source.Format, Fields: c.Source.Fields}
+		s := &filesource.Source{Path: c.Source.Path, Format: c.Source.Format, Fields: c.Source.Fields, Kind: domainkind.Kind{}}
 		if c.Source.SkipBrowsers {
 			rules := c.Rules
 			s.Exclude = func(e filesource.Event) bool { return rules.IsBrowser(e.Process) }
@@ -131,9 +138,13 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 		if err != nil {
 			return nil, err
 		}
+		fields, err := wire.SearchFields(c.Params)
+		if err != nil {
+			return nil, c.paramError(err)
+		}
 		return &splunkd.SearchSource{
 			Client: client, Search: c.Params.Search, EarliestTime: c.Params.EarliestTime,
-			LatestTime: c.Params.LatestTime, Field: c.Params.DomainField,
+			LatestTime: c.Params.LatestTime, Fields: fields,
 		}, nil
 	}
 	return nil, fmt.Errorf("source.type %q is unknown", c.Source.Type)
@@ -141,31 +152,57 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 
 // NewEnricher returns the enricher; for VirusTotal it reads the API key.
 func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
+	e, _, err := c.newEnricher(log)
+	return e, err
+}
+
+// newEnricher returns the enricher and, for VirusTotal, the key's quota
+// shared through state_dir with every process using the key.
+func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *keyquota.Key, error) {
 	switch c.Enrich.Type {
 	case EnrichOffline:
 		if fi, err := os.Stat(c.Enrich.OfflineDir); err != nil || !fi.IsDir() {
-			return nil, c.errorAt("enrich.offline.dir", "%s is not a directory of saved VirusTotal responses", c.Enrich.OfflineDir)
+			return nil, nil, c.errorAt("enrich.offline.dir", "%s is not a directory of saved VirusTotal responses", c.Enrich.OfflineDir)
 		}
-		return vt.Offline{Dir: c.Enrich.OfflineDir}, nil
+		return vt.Offline{Dir: c.Enrich.OfflineDir}, nil, nil
 	case EnrichVirusTotal:
 		key, err := c.apiKey()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		log.Redact(key)
 		for _, w := range c.Params.Warnings() {
 			log.Warnf("%s", w)
 		}
-		e, err := vt.New(vt.Config{
+		cfg := vt.Config{
 			APIKey: key, BaseURL: c.Params.VTAPIURL, RequestsPerMinute: c.Params.RequestsPerMinute,
 			ProxyURL: c.Params.ProxyURL, MaxConns: c.Params.MaxConcurrency, Logger: log,
-		})
-		if err != nil {
-			return nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))
 		}
-		return e, nil
+		quota, err := wire.KeyQuota(c.StateDir, key, c.Params)
+		if err != nil {
+			return nil, nil, c.errorAt("state_dir", "%v", err)
+		}
+		if quota != nil {
+			cfg.Pacer = quota
+		}
+		e, err := vt.New(cfg)
+		if err != nil {
+			return nil, nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))
+		}
+		return e, quota, nil
 	}
-	return nil, fmt.Errorf("enrich.type %q is unknown", c.Enrich.Type)
+	return nil, nil, fmt.Errorf("enrich.type %q is unknown", c.Enrich.Type)
+}
+
+// paramError names the YAML key of a parameter error.
+func (c *Config) paramError(err error) error {
+	var pe *params.Error
+	if errors.As(err, &pe) {
+		if key, ok := paramKeys[pe.Param]; ok {
+			return c.errorAt(key, "%s", pe.Msg)
+		}
+	}
+	return err
 }
 
 // OpenStore opens the record store. The embedded store of a run
@@ -197,7 +234,7 @@ func (c *Config) OpenStore(_ context.Context, log *logging.Logger, readOnly bool
 		if err != nil {
 			return nil, nil, err
 		}
-		return client.KVStore(c.Params.Collection), nil, nil
+		return client.Collections(wire.Collections(c.Params)), nil, nil
 	}
 	return nil, nil, fmt.Errorf("store.type %q is unknown", c.Store.Type)
 }

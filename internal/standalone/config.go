@@ -41,7 +41,9 @@
 //	    search: "| `vtsync_candidates`"
 //	    earliest_time: -20m
 //	    latest_time: now
-//	    domain_field: ut_domain
+//	    domain_field: ut_domain   # "" for no domains
+//	    ip_field: dest_ip         # IP addresses; unset: none collected
+//	    hash_field: Hashes        # file hashes (Sysmon Hashes too); unset: none
 //
 //	enrich:
 //	  type: virustotal            # virustotal | offline (default virustotal)
@@ -54,7 +56,7 @@
 //	    max_concurrency: 4
 //	    proxy_url: http://proxy:3128
 //	  offline:
-//	    dir: vt                   # saved API responses: <dir>/<domain>.json
+//	    dir: vt                   # saved API responses: <dir>/<domain>.json, <dir>/ip/<ip>.json, <dir>/file/<hash>.json
 //
 //	store:
 //	  type: embedded              # embedded | kvstore (default embedded)
@@ -249,7 +251,11 @@ type rawSplunk struct {
 	Search       string `yaml:"search"`
 	EarliestTime string `yaml:"earliest_time"`
 	LatestTime   string `yaml:"latest_time"`
-	DomainField  string `yaml:"domain_field"`
+	// DomainField is nil when absent (the default field) and "" when set
+	// empty (no domains).
+	DomainField *string `yaml:"domain_field"`
+	IPField     string  `yaml:"ip_field"`
+	HashField   string  `yaml:"hash_field"`
 }
 
 type rawEnrich struct {
@@ -317,6 +323,8 @@ var paramKeys = map[string]string{
 	"earliest_time":           "source.splunk.earliest_time",
 	"latest_time":             "source.splunk.latest_time",
 	"domain_field":            "source.splunk.domain_field",
+	"ip_field":                "source.splunk.ip_field",
+	"hash_field":              "source.splunk.hash_field",
 	"ca_file":                 "source.splunk.ca_file",
 	"collection":              "store.kvstore.collection",
 	"vt_api_url":              "enrich.virustotal.vt_api_url",
@@ -559,6 +567,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 	}
 
 	// The sync parameters, validated by the modular input's own rules.
+	noDomains := false
 	pv := map[string]string{
 		"refresh_days":            raw.RefreshDays,
 		"not_found_refresh_hours": raw.NotFoundRefreshHours,
@@ -596,7 +605,12 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 			s = &rawSplunk{}
 		}
 		c.Source.Splunk = conn(e, "source.splunk", s.rawConn, rawConn{}, rel)
-		pv["search"], pv["earliest_time"], pv["latest_time"], pv["domain_field"] = s.Search, s.EarliestTime, s.LatestTime, s.DomainField
+		pv["search"], pv["earliest_time"], pv["latest_time"] = s.Search, s.EarliestTime, s.LatestTime
+		pv["ip_field"], pv["hash_field"] = s.IPField, s.HashField
+		if s.DomainField != nil {
+			pv["domain_field"] = *s.DomainField
+			noDomains = strings.TrimSpace(*s.DomainField) == ""
+		}
 	}
 
 	// enrich
@@ -663,6 +677,9 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		if strings.TrimSpace(v) == "" {
 			delete(pv, k)
 		}
+	}
+	if noDomains {
+		pv["domain_field"] = "" // set empty: no domains
 	}
 	if c.Source.Type == SourceSplunk && c.Source.Splunk.CAFile != "" {
 		pv["ca_file"] = c.Source.Splunk.CAFile

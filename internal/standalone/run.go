@@ -13,6 +13,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
@@ -121,11 +122,14 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 		defer closer.Close()
 	}
 	// Stores bound their own requests (the KV store asks 1000 keys at a time).
-	recs, err := store.Get(ctx, d.Candidates())
+	recs, err := store.Get(ctx, domainkind.Kind{}, d.Candidates())
 	if err != nil {
 		return nil, detect.Stats{}, fmt.Errorf("reading records: %w", err)
 	}
-	findings := d.Findings(func(dom string) (record.Record, bool) { r, ok := recs[dom]; return r, ok })
+	findings := d.Findings(func(dom string) (record.Record, bool) {
+		r, ok := recs[dom].(record.Record)
+		return r, ok
+	})
 	return findings, d.Stats(), nil
 }
 

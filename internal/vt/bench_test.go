@@ -39,7 +39,7 @@ func benchEnrich(b *testing.B, e *Enricher) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if r, err := e.Enrich(ctx, "tawuhoju.com"); err != nil || !r.VTFound {
+		if r, err := enrichDomain(e, ctx, "tawuhoju.com"); err != nil || !r.VTFound {
 			b.Fatal(r, err)
 		}
 	}

@@ -1,7 +1,12 @@
 package vt
 
 import (
+	"context"
+
 	"encoding/json"
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"github.com/vtsync/vtsync/internal/record"
 	"os"
 	"path/filepath"
 	"testing"
@@ -36,4 +41,19 @@ func fixtureData(t testing.TB, name string) []byte {
 func show(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// domainEnricher is what enrichDomain asks of an enricher.
+type domainEnricher interface {
+	Enrich(ctx context.Context, k kind.Kind, key string) (kind.Record, error)
+}
+
+// enrichDomain looks domain up as a run does, and returns its domain
+// record (the zero record on error).
+func enrichDomain(e domainEnricher, ctx context.Context, domain string) (record.Record, error) {
+	rec, err := e.Enrich(ctx, domainkind.Kind{}, domain)
+	if rec == nil {
+		return record.Record{}, err
+	}
+	return rec.(record.Record), err
 }

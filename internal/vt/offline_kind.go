@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/idna"
 
+	"github.com/vtsync/vtsync/internal/jsonerr"
 	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/kind/vtjson"
 )
@@ -64,7 +65,7 @@ func (o Offline) Lookup(ctx context.Context, k kind.Kind, key string) (kind.Reco
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(b, &env); err != nil {
-		return nil, fmt.Errorf("offline VirusTotal lookup of %s %s: %s is not valid JSON: %v", k.Name(), key, path, err)
+		return nil, fmt.Errorf("offline VirusTotal lookup of %s %s: %s: %s; save the whole response of GET /api/v3/%s", k.Name(), key, path, jsonerr.Describe(err), k.Path(key))
 	}
 	if env.Error.Code == "NotFoundError" {
 		return k.NotFound(key, now()), nil

@@ -30,19 +30,19 @@ func TestOffline(t *testing.T) {
 	o := Offline{Dir: dir, Now: func() time.Time { return testNow }}
 	ctx := context.Background()
 
-	got, err := o.Enrich(ctx, "found.example")
+	got, err := enrichDomain(o, ctx, "found.example")
 	if err != nil || !got.VTFound || got.Key != "found.example" || got.WhoisCreationDate != "2016-12-29" ||
 		*got.LastAnalysisPositive != 2 || got.Tags[0] != "dga" || got.EnrichedTime != testNow.Unix() {
 		t.Errorf("found: %s, %v", show(got), err)
 	}
 	for _, d := range []string{"missing.example", "saved404.example"} {
-		got, err := o.Enrich(ctx, d)
+		got, err := enrichDomain(o, ctx, d)
 		if want := record.NotFound(d, testNow.Unix()); err != nil || show(got) != show(want) {
 			t.Errorf("%s: %s, %v; want a negative record", d, show(got), err)
 		}
 	}
 	for _, d := range []string{"broken.example", "nodata.example", "ip.example"} {
-		_, err := o.Enrich(ctx, d)
+		_, err := enrichDomain(o, ctx, d)
 		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, d+".json")) {
 			t.Errorf("%s: %v, want an error naming the file", d, err)
 		}
@@ -50,7 +50,7 @@ func TestOffline(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "dir.example.json"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.Enrich(ctx, "dir.example"); err == nil || !strings.Contains(err.Error(), "dir.example.json") {
+	if _, err := enrichDomain(o, ctx, "dir.example"); err == nil || !strings.Contains(err.Error(), "dir.example.json") {
 		t.Errorf("unreadable file: %v", err)
 	}
 }
@@ -68,7 +68,7 @@ func TestOfflineRejectsPaths(t *testing.T) {
 	}
 	o := Offline{Dir: dir}
 	for _, d := range []string{"../secret", "..", "a/b", `a\b`, "/etc/passwd", "", ".", "x\x00y", "a..b"} {
-		if got, err := o.Enrich(context.Background(), d); err == nil {
+		if got, err := enrichDomain(o, context.Background(), d); err == nil {
 			t.Errorf("Enrich(%q) = %s, want an error", d, show(got))
 		}
 	}
@@ -77,7 +77,7 @@ func TestOfflineRejectsPaths(t *testing.T) {
 func TestOfflineHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := (Offline{Dir: t.TempDir()}).Enrich(ctx, "x.example"); err == nil {
+	if _, err := enrichDomain(Offline{Dir: t.TempDir()}, ctx, "x.example"); err == nil {
 		t.Error("canceled context ignored")
 	}
 }
@@ -93,7 +93,7 @@ func TestOfflineConformanceResponse(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "tawuhoju.com.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	got, err := Offline{Dir: dir, Now: func() time.Time { return testNow }}.Enrich(context.Background(), "tawuhoju.com")
+	got, err := enrichDomain(Offline{Dir: dir, Now: func() time.Time { return testNow }}, context.Background(), "tawuhoju.com")
 	var env struct{ Data json.RawMessage }
 	_ = json.Unmarshal(b, &env)
 	want, _ := domainkind.MapObject(env.Data, testNow)
@@ -123,12 +123,12 @@ func TestOfflineChecksIdentity(t *testing.T) {
 	o := Offline{Dir: dir, Now: func() time.Time { return testNow }}
 	for d, want := range map[string]string{
 		"innocent.example": `"microsoft.com"`,
-		"typed.example":    `type "url"`,
+		"typed.example":    "not of type domain",
 		"noid.example":     "(none)",
 		"numid.example":    `"7"`,
-		"notype.example":   "type (none)",
+		"notype.example":   "not of type domain",
 	} {
-		got, err := o.Enrich(context.Background(), d)
+		got, err := enrichDomain(o, context.Background(), d)
 		if err == nil {
 			t.Errorf("%s: stored %s, want an error", d, show(got))
 			continue
@@ -138,7 +138,7 @@ func TestOfflineChecksIdentity(t *testing.T) {
 		}
 	}
 	for _, d := range []string{"upper.example", "xn--bcher-kva.example"} {
-		if got, err := o.Enrich(context.Background(), d); err != nil || got.Key != d || !got.VTFound {
+		if got, err := enrichDomain(o, context.Background(), d); err != nil || got.Key != d || !got.VTFound {
 			t.Errorf("%s: %s, %v; want its record", d, show(got), err)
 		}
 	}

@@ -62,7 +62,7 @@ func TestEnrichKeepsMaxConnsConnections(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range conc {
 			wg.Go(func() {
-				if r, err := e.Enrich(context.Background(), fmt.Sprintf("d%d.example", i)); err != nil || !r.VTFound {
+				if r, err := enrichDomain(e, context.Background(), fmt.Sprintf("d%d.example", i)); err != nil || !r.VTFound {
 					t.Errorf("lookup %d: %+v, %v", i, r, err)
 				}
 			})

@@ -1,5 +1,6 @@
 // Package vt enriches registered domains from the VirusTotal API v3: one
-// paced, retried GET /domains/{domain} per domain, mapped to a KV record.
+// paced, retried GET per key at the path its kind names, mapped to a
+// record by its kind.
 package vt
 
 import (
@@ -23,9 +24,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/vtsync/vtsync/internal/enrich"
-	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
-	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/version"
 )
 
@@ -88,9 +88,20 @@ type Config struct {
 	// tests pass a fake's in-memory transport.
 	Transport http.RoundTripper
 	Now       func() time.Time // stamps enriched_time; nil is time.Now
+	// Pacer, if set, spaces the requests instead of the enricher's own
+	// limiter: the key's pacer, shared by every process using the key
+	// (internal/keyquota), so that together they stay under the key's
+	// requests per minute.
+	Pacer Pacer
 }
 
-// Enricher looks domains up in VirusTotal with vt-go. It is safe for
+// Pacer spaces requests: Wait returns when the next may be sent, or an
+// error (ctx's, or one saying the slot comes after ctx's deadline).
+type Pacer interface {
+	Wait(ctx context.Context) error
+}
+
+// Enricher looks indicators up in VirusTotal with vt-go. It is safe for
 // concurrent use: all callers share one connection pool and one limiter.
 type Enricher struct {
 	key        string
@@ -107,6 +118,7 @@ type Enricher struct {
 	log        *logging.Logger
 	now        func() time.Time
 	grace      time.Duration // see inFlightGrace
+	pacer      Pacer         // nil: limiter
 
 	calls      atomic.Int64
 	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
@@ -209,6 +221,7 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		log:        cfg.Logger,
 		now:        cfg.Now,
 		grace:      inFlightGrace,
+		pacer:      cfg.Pacer,
 	}, nil
 }
 
@@ -291,48 +304,90 @@ func Guard(perMinute int) time.Duration {
 	return windowGuard
 }
 
+// wait waits for the next request slot: the key's shared pacer when there
+// is one, the enricher's own limiter otherwise.
+func (e *Enricher) wait(ctx context.Context) error {
+	if e.pacer != nil {
+		return e.pacer.Wait(ctx)
+	}
+	return e.lim().Wait(ctx)
+}
+
+// url returns the request URL of key at a kind's path: the path's
+// segments under the API base. A key that is not one plain path segment,
+// or a path that would leave the API base (empty or dot segments, a
+// query), is refused: neither comes from a normalised key.
+func (e *Enricher) url(key, path string) (*url.URL, error) {
+	if key == "" || key == "." || key == ".." || len(key) > 1024 || strings.ContainsAny(key, "/\\?#%") || !printable(key) {
+		return nil, errors.New("not a normalised key")
+	}
+	if path == "" || strings.ContainsAny(path, "?#\\") {
+		return nil, fmt.Errorf("no VirusTotal path %q", path)
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		p, err := url.PathUnescape(seg)
+		if err != nil || p == "" || p == "." || p == ".." || strings.Contains(p, "/") || !printable(p) {
+			return nil, fmt.Errorf("no VirusTotal path %q", path)
+		}
+		segs[i] = p
+	}
+	return e.base.JoinPath(segs...), nil
+}
+
+// printable reports whether s holds only printable ASCII.
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
 // Calls returns how many HTTP requests were sent, retries included.
 func (e *Enricher) Calls() int64 { return e.calls.Load() }
 
-// Enrich looks domain up. A domain VirusTotal does not know yields
-// record.NotFound and a nil error. Errors wrap enrich.ErrQuotaExceeded,
+// Enrich looks key of kind k up. A key VirusTotal does not know yields
+// k.NotFound and a nil error. Errors wrap enrich.ErrQuotaExceeded,
 // enrich.ErrUnauthorized or ctx's error when the pipeline must stop; any
-// other error is a failure of this domain only. Key and Domain of the record
-// are the domain asked for, whatever the case of VirusTotal's id.
-func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, error) {
-	if !validName(domain) {
-		return record.Record{}, fmt.Errorf("VirusTotal lookup of %q: not a domain name", domain)
+// other error is a failure of this key only. The record's ID is key,
+// whatever the case of VirusTotal's id.
+func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Record, error) {
+	what := k.Name() + " " + key // "domain example.com", for messages
+	u, err := e.url(key, k.Path(key))
+	if err != nil {
+		return nil, fmt.Errorf("VirusTotal lookup of %q: %v", what, err)
 	}
-	u := e.base.JoinPath("domains", domain)
 	sentAny := false   // whether any attempt reached VirusTotal
 	var slot time.Time // when the last attempt's request slot was granted, if VirusTotal never saw that attempt
 	for attempt := 1; ; attempt++ {
-		if err := e.unreachable(domain); err != nil {
-			return record.Record{}, notSent(sentAny, err)
+		if err := e.unreachable(what); err != nil {
+			return nil, notSent(sentAny, err)
 		}
-		if err := e.quotaPaused(domain); err != nil {
-			return record.Record{}, notSent(sentAny, err)
+		if err := e.quotaPaused(what); err != nil {
+			return nil, notSent(sentAny, err)
 		}
 		// The caller's budget is spent before waiting for a slot, not
 		// between the slot and the request: a slow budget write must not
 		// shift requests out of the limiter's spacing.
 		if err := enrich.Gate(ctx); err != nil {
-			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, err))
+			return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, err))
 		}
 		if slot.IsZero() || time.Since(slot) >= windowGuard/2 {
-			if err := e.lim().Wait(ctx); err != nil {
+			if err := e.wait(ctx); err != nil {
 				enrich.Refund(ctx)
 				if ctx.Err() != nil {
-					return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
+					return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err()))
 				}
-				return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
-					domain, context.DeadlineExceeded))
+				return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: no request slot left before the deadline (requests_per_minute): %w",
+					what, context.DeadlineExceeded))
 			}
 			slot = time.Now()
 		}
-		if err := e.quotaPaused(domain); err != nil { // the quota ran out while we waited
+		if err := e.quotaPaused(what); err != nil { // the quota ran out while we waited
 			enrich.Refund(ctx)
-			return record.Record{}, notSent(sentAny, err)
+			return nil, notSent(sentAny, err)
 		}
 		resp, status, sent, err := e.send(ctx, u)
 		if sent {
@@ -349,37 +404,38 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 		// An answer that arrived counts even when the run is ending: a
 		// "not found" comes as an error too, and is as paid as an object.
 		if err != nil && status == 0 && ctx.Err() != nil {
-			return record.Record{}, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err()))
+			return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err()))
 		}
 		out, why := classify(status, resp, err)
 		why = e.redact(why)
-		e.log.Debugf("VirusTotal lookup of %s, attempt %d: %s (%s)", domain, attempt, out, why)
+		e.log.Debugf("VirusTotal lookup of %s, attempt %d: %s (%s)", what, attempt, out, why)
 		switch out {
 		case found:
-			rec, err := domainkind.MapObject(resp.Data, e.now())
+			body := make([]byte, 0, len(resp.Data)+len(`{"data":}`))
+			body = append(append(append(body, `{"data":`...), resp.Data...), '}')
+			rec, err := k.Map(key, body, e.now())
 			if err != nil {
-				return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed: %s", domain, e.redact(err.Error()))
+				return nil, fmt.Errorf("VirusTotal lookup of %s failed: %s", what, e.redact(err.Error()))
 			}
-			if rec.Key != strings.ToLower(domain) {
-				e.log.Warnf("VirusTotal answered the lookup of %s with object %q; storing it as %s", domain, rec.Key, domain)
+			if rec.ID() != key {
+				return nil, fmt.Errorf("VirusTotal lookup of %s failed: its answer maps to %q", what, rec.ID())
 			}
-			rec.Key, rec.Domain = domain, domain
 			return rec, nil
 		case notFound:
-			return record.NotFound(domain, e.now().Unix()), nil
+			return k.NotFound(key, e.now()), nil
 		case quota:
 			e.quotaUntil.Store(time.Now().Add(quotaPause).UnixNano())
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s); lookups stop until the minute, daily (00:00 UTC) or monthly quota resets — lower requests_per_minute if this repeats",
-				domain, enrich.ErrQuotaExceeded, why)
+			return nil, fmt.Errorf("VirusTotal lookup of %s: %w (%s); lookups stop until the minute, daily (00:00 UTC) or monthly quota resets — lower requests_per_minute if this repeats",
+				what, enrich.ErrQuotaExceeded, why)
 		case unauthorized:
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w (%s): the key is wrong, not active on virustotal.com, or not allowed domain lookups",
-				domain, enrich.ErrUnauthorized, why)
+			return nil, fmt.Errorf("VirusTotal lookup of %s: %w (%s): the key is wrong, not active on virustotal.com, or not allowed %s lookups",
+				what, enrich.ErrUnauthorized, why, k.Name())
 		case failed:
-			return record.Record{}, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", domain, why))
+			return nil, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed: %s (not retried)", what, why))
 		}
 		// retry
 		if attempt > e.maxRetries {
-			return record.Record{}, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s", domain, attempt, why))
+			return nil, e.unsentFailure(sentAny, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s", what, attempt, why))
 		}
 		wait := e.backoff(attempt)
 		if !sent {
@@ -388,15 +444,15 @@ func (e *Enricher) Enrich(ctx context.Context, domain string) (record.Record, er
 			wait = unsentRetry/2 + rand.N(unsentRetry/2+1)
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s; no time left for another attempt before the deadline",
-				domain, attempt, why)
+			return nil, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s; no time left for another attempt before the deadline",
+				what, attempt, why)
 		}
-		e.log.Warnf("VirusTotal lookup of %s: %s; retry %d of %d in %s", domain, why, attempt, e.maxRetries, wait.Round(time.Millisecond))
+		e.log.Warnf("VirusTotal lookup of %s: %s; retry %d of %d in %s", what, why, attempt, e.maxRetries, wait.Round(time.Millisecond))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return record.Record{}, fmt.Errorf("VirusTotal lookup of %s: %w", domain, ctx.Err())
+			return nil, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err())
 		case <-t.C:
 		}
 	}
@@ -418,18 +474,18 @@ func (e *Enricher) unsentFailure(sentAny bool, err error) error {
 
 // unreachable returns the error for a lookup not sent because the last
 // unreachableAfter lookups could not reach VirusTotal.
-func (e *Enricher) unreachable(domain string) error {
+func (e *Enricher) unreachable(what string) error {
 	if e.unreached.Load() >= unreachableAfter {
-		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (%d lookups in a row got no connection)", domain, enrich.ErrUnreachable, unreachableAfter)
+		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (%d lookups in a row got no connection)", what, enrich.ErrUnreachable, unreachableAfter)
 	}
 	return nil
 }
 
 // quotaPaused returns the error for a lookup not sent because VirusTotal
 // reported the quota exceeded less than quotaPause ago.
-func (e *Enricher) quotaPaused(domain string) error {
+func (e *Enricher) quotaPaused(what string) error {
 	if time.Now().UnixNano() < e.quotaUntil.Load() {
-		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (reported less than %s ago)", domain, enrich.ErrQuotaExceeded, quotaPause)
+		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (reported less than %s ago)", what, enrich.ErrQuotaExceeded, quotaPause)
 	}
 	return nil
 }
@@ -554,7 +610,7 @@ func classify(status int, resp *vtgo.Response, err error) (outcome, string) {
 		case "QuotaExceededError":
 			return quota, why
 		case "WrongCredentialsError", "AuthenticationRequiredError", "UserNotActiveError",
-			"ForbiddenError": // the key may not look domains up: every lookup would fail alike
+			"ForbiddenError": // the key may not look these up: every lookup would fail alike
 			return unauthorized, why
 		case "TooManyRequestsError", "TransientError", "DeadlineExceededError", "FailedDependencyError":
 			return retry, why

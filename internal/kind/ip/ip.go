@@ -220,6 +220,15 @@ func (r Record) ID() string      { return r.Key }
 func (r Record) Found() bool     { return r.VTFound }
 func (r Record) Enriched() int64 { return r.EnrichedTime }
 
+// Positives is how many VirusTotal engines rate the indicator malicious
+// (0 when the record has no analysis), for the run summary's flagged.
+func (r Record) Positives() int64 {
+	if r.LastAnalysisPositive == nil {
+		return 0
+	}
+	return *r.LastAnalysisPositive
+}
+
 // fields is the record contract, in the order of Record's JSON fields.
 var fields = []kind.Field{
 	{Name: "_key", Type: "string"},

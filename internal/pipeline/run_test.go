@@ -812,7 +812,7 @@ func TestMessagesFitTheMode(t *testing.T) {
 	full := newStore()
 	full.failSave = func(int) error { return errors.New("write s.db: no space left on device") }
 	logs := logRun(standaloneWords(opts(t)), context.Background(), &rows{values: []string{"a.com"}}, full)
-	if !strings.Contains(logs, "saving 1 records to the embedded store s.db failed: write s.db: no space left on device") || !strings.Contains(logs, "check the disk of .") {
+	if !strings.Contains(logs, "saving 1 domain records to the embedded store s.db failed: write s.db: no space left on device") || !strings.Contains(logs, "check the disk of .") {
 		t.Errorf("full disk:\n%s", logs)
 	}
 	noSplunk("full disk", logs)
@@ -850,7 +850,7 @@ func TestMessagesFitTheMode(t *testing.T) {
 
 	// The modular input's words by default.
 	logs = logRun(opts(t), context.Background(), &rows{values: []string{"a.com"}}, full)
-	if !strings.Contains(logs, "saving 1 records to the KV store failed") || !strings.Contains(logs, "check the KV store (splunkd health) and the collection parameter") {
+	if !strings.Contains(logs, "saving 1 domain records to the KV store failed") || !strings.Contains(logs, "check the KV store (splunkd health) and the collection parameter") {
 		t.Errorf("modular input's store failure:\n%s", logs)
 	}
 }

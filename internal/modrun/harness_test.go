@@ -71,6 +71,7 @@ type paidVT struct {
 	mu     sync.Mutex
 	paid   map[string]int
 	asked  []string // the domain of every request, in order
+	paths  []string // the path of every request, below /api/v3/, in order
 	total  int
 	onPaid func(total int) // called after each paid answer, if set before the run
 
@@ -101,6 +102,9 @@ func (v *paidVT) serve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		v.Server.ServeHTTP(rec, r)
 	}
+	v.mu.Lock()
+	v.paths = append(v.paths, strings.TrimPrefix(r.URL.Path, "/api/v3/"))
+	v.mu.Unlock()
 	d, ok := strings.CutPrefix(r.URL.Path, "/api/v3/domains/")
 	if !ok {
 		return
@@ -125,6 +129,14 @@ func (v *paidVT) Asked() []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return slices.Clone(v.asked)
+}
+
+// Paths returns the path below /api/v3/ of every request received, of
+// every kind (domains/…, ip_addresses/…, files/…).
+func (v *paidVT) Paths() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slices.Clone(v.paths)
 }
 
 // Paid returns the paid answers per domain.
@@ -273,19 +285,27 @@ type env struct {
 	// implicit ones are added by input).
 	params map[string]string
 	key    string // api_key in the stanza; the mask by default
+	stanza string // the input's name; "default" unless newEnvNamed
 }
 
 // newEnv starts the fakes: splunkd holding the VirusTotal key in
 // storage/passwords and serving rows as the search's results.
 func newEnv(t *testing.T, rows []map[string]any, splunkOpts []splunktest.Option, vtOpts ...vttest.Option) *env {
 	t.Helper()
+	return newEnvNamed(t, "default", rows, splunkOpts, vtOpts...)
+}
+
+// newEnvNamed is newEnv for an input named stanza.
+func newEnvNamed(t *testing.T, stanza string, rows []map[string]any, splunkOpts []splunktest.Option, vtOpts ...vttest.Option) *env {
+	t.Helper()
 	splunkOpts = append([]splunktest.Option{
 		splunktest.WithCollection(app, collection),
-		splunktest.WithInput(app, Scheme, "default", map[string]string{"api_key": "********"}),
-		splunktest.WithPassword(app, Realm, "default", vttest.APIKey),
+		splunktest.WithInput(app, Scheme, stanza, map[string]string{"api_key": "********"}),
+		splunktest.WithPassword(app, Realm, stanza, vttest.APIKey),
 		splunktest.WithExportRows(rows...),
 	}, splunkOpts...)
 	return &env{
+		stanza:     stanza,
 		t:          t,
 		splunk:     splunktest.New(t, splunkOpts...),
 		vt:         newPaidVT(t, vtOpts...),
@@ -308,8 +328,8 @@ func (e *env) input() string {
 		xml.EscapeText(&w, []byte(s))
 		return w.String()
 	}
-	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<input>\n  <server_host>sh1</server_host>\n  <server_uri>%s</server_uri>\n  <session_key>%s</session_key>\n  <checkpoint_dir>%s</checkpoint_dir>\n  <configuration>\n    <stanza name=\"vtsync://default\" app=\"vtsync\">\n",
-		esc(e.splunk.URL()), esc(e.splunk.SessionKey()), esc(e.checkpoint))
+	fmt.Fprintf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<input>\n  <server_host>sh1</server_host>\n  <server_uri>%s</server_uri>\n  <session_key>%s</session_key>\n  <checkpoint_dir>%s</checkpoint_dir>\n  <configuration>\n    <stanza name=\"vtsync://%s\" app=\"vtsync\">\n",
+		esc(e.splunk.URL()), esc(e.splunk.SessionKey()), esc(e.checkpoint), esc(e.stanza))
 	params := map[string]string{"disabled": "0", "host": "$decideOnStartup", "index": "main", "interval": "900",
 		"api_key": e.key, "vt_api_url": e.vt.URL()}
 	for k, v := range e.params {
@@ -365,7 +385,7 @@ func (e *env) runWithin(ctx context.Context, limit time.Duration) result {
 		e.t.Fatalf("the run did not end %s after its deadline\nstderr:\n%s", 10*time.Second, errb.String())
 	}
 	r := result{code: end.code, stdout: out.String(), stderr: errb.String(), cancelled: end.cancelled}
-	r.summary, r.raw = parseSummary(e.t, r.stdout)
+	r.summary, r.raw = parseSummary(e.t, r.stdout, e.stanza)
 	checkLogLines(e.t, r.stderr)
 	e.checkNoSecrets(r)
 	return r
@@ -390,7 +410,7 @@ func checkLogLines(t *testing.T, stderr string) {
 
 // parseSummary checks that stdout is an XML event stream holding exactly
 // one vtsync:run event for the stanza and returns it.
-func parseSummary(t *testing.T, stdout string) (pipeline.Summary, map[string]any) {
+func parseSummary(t *testing.T, stdout, stanza string) (pipeline.Summary, map[string]any) {
 	t.Helper()
 	var s struct {
 		XMLName xml.Name `xml:"stream"`
@@ -403,8 +423,8 @@ func parseSummary(t *testing.T, stdout string) (pipeline.Summary, map[string]any
 	if err := xml.Unmarshal([]byte(stdout), &s); err != nil {
 		t.Fatalf("stdout is not an XML event stream: %v\n%s", err, stdout)
 	}
-	if len(s.Events) != 1 || s.Events[0].Sourcetype != Sourcetype || s.Events[0].Stanza != "vtsync://default" {
-		t.Fatalf("want one %s event for vtsync://default, got %+v", Sourcetype, s.Events)
+	if len(s.Events) != 1 || s.Events[0].Sourcetype != Sourcetype || s.Events[0].Stanza != "vtsync://"+stanza {
+		t.Fatalf("want one %s event for vtsync://%s, got %+v", Sourcetype, stanza, s.Events)
 	}
 	var sum pipeline.Summary
 	var raw map[string]any

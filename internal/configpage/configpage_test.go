@@ -430,3 +430,48 @@ func TestSplunkWebProxyRefuses(t *testing.T) {
 		t.Errorf("static path outside appserver/static: %d", code)
 	}
 }
+
+// A key stored behind the page's back (another admin, the input's first
+// run) after the page loaded: creating answers 409, and the page replaces
+// the stored key instead of failing.
+func TestKeyStoredMeanwhile(t *testing.T) {
+	sd := fakeSplunk(t, typedKey)
+	web := newSplunkWeb(t, sd, map[string]string{app: appDir})
+	b := startBrowser(t)
+	p := b.newPage(1280, 900)
+	s := &session{t: t, p: p, web: web}
+	p.navigate(web.URL() + "/en-US/account/insecurelogin?username=admin&password=changeme-admin&return_to=" + url.QueryEscape(page0))
+	s.p.waitFor(`document.querySelector("#vtsync-config") && document.querySelector("#vtsync-config").dataset.state === "ready"`, "the page to read splunkd")
+	if got := s.cell("default", "key"); got != "not stored" {
+		t.Fatalf("default key: %q", got)
+	}
+	req, _ := http.NewRequest("POST", sd.URL()+"/servicesNS/nobody/vtsync/storage/passwords",
+		strings.NewReader(url.Values{"name": {"default"}, "realm": {realm}, "password": {key1}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", "Splunk "+sd.SessionKey())
+	resp, err := sd.Client().Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("storing a key behind the page: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	n := len(sd.Requests())
+	p.choose("#key-input", "default")
+	p.typeInto("#key-value", key2)
+	p.click("#key-save")
+	s.message("Stored the VirusTotal key of input default")
+	if got, _ := sd.StoredPassword(app, realm, "default"); got != key2 {
+		t.Errorf("stored key %q…; want the one just saved", got[:8])
+	}
+	reqs, lines := requests(sd, n)
+	if len(reqs) < 2 || reqs[0].Status != http.StatusConflict || reqs[1].Path != `/servicesNS/nobody/vtsync/storage/passwords/vtsync:default:` || reqs[1].Status != http.StatusOK {
+		t.Errorf("requests: %v", lines)
+	}
+	for _, pr := range b.Problems() {
+		if !strings.Contains(pr, "409") {
+			t.Errorf("page problem: %s", pr)
+		}
+	}
+	if got := s.cell("default", "key"); got != "stored" {
+		t.Errorf("default key after saving: %q", got)
+	}
+}

@@ -107,15 +107,6 @@ func asRecords(recs []kind.Record) []record.Record {
 	return out
 }
 
-// kindMap widens a domain record map to what a store returns.
-func kindMap(m map[string]record.Record) map[string]kind.Record {
-	out := make(map[string]kind.Record, len(m))
-	for k, r := range m {
-		out[k] = r
-	}
-	return out
-}
-
 // rows is a Source of fixed values; fail, if set, is returned after them.
 type rows struct {
 	values []string

@@ -667,29 +667,3 @@ func isCertificateError(err error) bool {
 	)
 	return errors.As(err, &verify) || errors.As(err, &unknown) || errors.As(err, &invalid) || errors.As(err, &hostname)
 }
-
-// validName reports whether d is a plain host name that is safe to put in
-// a URL path or a file name: dot-separated labels of ASCII letters, digits,
-// '-' and '_', at most 253 characters.
-func validName(d string) bool {
-	if d == "" || len(d) > 253 || d[0] == '.' || d[len(d)-1] == '.' {
-		return false
-	}
-	label := 0
-	for i := 0; i < len(d); i++ {
-		switch c := d[i]; {
-		case c == '.':
-			if label == 0 {
-				return false
-			}
-			label = 0
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-			if label++; label > 63 {
-				return false
-			}
-		default:
-			return false
-		}
-	}
-	return true
-}

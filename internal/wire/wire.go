@@ -9,9 +9,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/keyquota"
 	"github.com/vtsync/vtsync/internal/kind"
-	_ "github.com/vtsync/vtsync/internal/kind/domain" // registers the domain kind
-	_ "github.com/vtsync/vtsync/internal/kind/file"   // registers the file hash kind
-	_ "github.com/vtsync/vtsync/internal/kind/ip"     // registers the IP address kind
+	_ "github.com/vtsync/vtsync/internal/kind/all" // registers every kind
 	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/vt"

@@ -278,3 +278,30 @@ func TestCAFileErrorNamesKey(t *testing.T) {
 		}
 	}
 }
+
+// source.splunk names a field per kind: ip_field and hash_field are read
+// as the modular input's parameters, an absent domain_field is the
+// default, a domain_field set empty collects no domains, and setting none
+// of the three is an error naming source.splunk.domain_field and its line.
+func TestLoadKindFields(t *testing.T) {
+	dir := t.TempDir()
+	base := "source:\n  splunk:\n    url: https://127.0.0.1:8089\n    token_env: T\n"
+	c, err := Load(write(t, dir, "kinds.yaml", base+"    ip_field: dest_ip\n    hash_field: Hashes\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Params; p.DomainField != "ut_domain" || p.IPField != "dest_ip" || p.HashField != "Hashes" {
+		t.Errorf("fields %q %q %q", p.DomainField, p.IPField, p.HashField)
+	}
+	c, err = Load(write(t, dir, "nodomains.yaml", base+"    domain_field: \"\"\n    ip_field: dest_ip\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Params; p.DomainField != "" || p.IPField != "dest_ip" || p.HashField != "" {
+		t.Errorf("domain_field set empty: fields %q %q %q", p.DomainField, p.IPField, p.HashField)
+	}
+	_, err = Load(write(t, dir, "none.yaml", base+"    domain_field: \"\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "none.yaml:5: source.splunk.domain_field") || !strings.Contains(err.Error(), "ip_field") {
+		t.Errorf("no field of any kind: %v", err)
+	}
+}

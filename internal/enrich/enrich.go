@@ -46,39 +46,25 @@ func (f Func) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Record,
 
 // ErrNotSent is wrapped by errors of lookups that ended before their first
 // request was sent (no request slot before the deadline, the run stopping,
-// the gate refusing): nothing was paid for, and the domain is still due.
+// the budget refusing): nothing was paid for, and the key is still due.
 var ErrNotSent = errors.New("no request was sent")
 
-type gateKey struct{}
-
-type gates struct {
-	gate   func() error
-	refund func()
+// Budget is what an enricher that sends paid requests spends before each
+// one, retries included: the daily lookup budget. It is given to the
+// enricher when it is built (internal/budget), never through a context.
+type Budget interface {
+	// Spend reserves one request, durably. A non-nil error (wrapping
+	// ErrBudgetSpent or ErrBudgetUnrecorded) means: do not send.
+	Spend() error
+	// Refund gives back a reservation whose request was not sent.
+	Refund()
 }
 
-// WithGate returns a context under which enrichers call gate before each
-// request they mean to send, retries included, and refund when a request
-// that passed the gate is not sent after all (the run stopped while it
-// waited for a request slot). The pipeline counts requests against the
-// daily lookup budget there. A non-nil error from gate means "do not
-// send", and the enricher returns it (wrapping ErrNotSent if no request was
-// sent for the domain yet).
-func WithGate(ctx context.Context, gate func() error, refund func()) context.Context {
-	return context.WithValue(ctx, gateKey{}, gates{gate, refund})
-}
-
-// Gate calls ctx's gate, if any. Enrichers that send paid requests call it
-// before waiting for each request's slot.
-func Gate(ctx context.Context) error {
-	if g, ok := ctx.Value(gateKey{}).(gates); ok && g.gate != nil {
-		return g.gate()
-	}
-	return nil
-}
-
-// Refund gives back what Gate took for a request that was not sent.
-func Refund(ctx context.Context) {
-	if g, ok := ctx.Value(gateKey{}).(gates); ok && g.refund != nil {
-		g.refund()
-	}
-}
+var (
+	// ErrBudgetSpent is wrapped by the errors of lookups not sent because
+	// the day's lookup budget is spent: the pipeline stops looking up.
+	ErrBudgetSpent = errors.New("the daily lookup budget is spent")
+	// ErrBudgetUnrecorded is wrapped by the errors of lookups not sent
+	// because the budget could not record the request (its file).
+	ErrBudgetUnrecorded = errors.New("cannot record a lookup in the daily budget")
+)

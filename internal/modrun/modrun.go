@@ -201,8 +201,10 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		Logger:               log,
 	}
 	if quota != nil {
-		cfg.Pacer, opt.Budget = quota, quota
+		cfg.Pacer = quota
 	}
+	daily := wire.Budget(p, quota)
+	cfg.Budget, opt.Budget = daily, daily
 	enr, err := vt.New(cfg)
 	if err != nil {
 		return fail("Cannot set up the VirusTotal client: %v", err)

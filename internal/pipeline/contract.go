@@ -93,17 +93,11 @@ type KindSummary struct {
 	KVWrites      int            `json:"kv_writes"`
 }
 
-// Budget is a count of lookups per UTC day kept outside the run.
+// Budget is the daily lookup budget the enricher spends (internal/budget),
+// as the run reports it.
 type Budget interface {
-	// Take spends one lookup on now's day, durably, if fewer than limit
-	// were spent (limit 0: no cap), and reports whether it did.
-	Take(now time.Time, limit int) (bool, error)
-	// Refund gives back one lookup Take spent that was not sent.
-	Refund(now time.Time) error
-	// UsedToday returns the lookups spent on now's day.
-	UsedToday(now time.Time) int
-	// Path names where the count is kept, for messages.
-	Path() string
+	// Used returns the lookups spent today.
+	Used() int
 }
 
 // Options configure one run. Zero values take the documented defaults.
@@ -124,10 +118,11 @@ type Options struct {
 	// cluster member that is not the captain); it still replays its
 	// journal and reports.
 	Lookups  bool
-	StateDir string // checkpoint_dir: journal, run lock, daily budget without Budget; "" = no state
-	// Budget, if set, counts the daily lookup budget instead of the
-	// input's state: the API key's count (internal/keyquota), which every
-	// input using the key shares.
+	StateDir string // checkpoint_dir: journal and run lock; "" = no state
+	// Budget is the daily lookup budget the enricher was built with, for
+	// the summary's budget_used_today (nil: 0). The enricher spends it;
+	// the run learns that it is spent from the enricher's errors
+	// (enrich.ErrBudgetSpent).
 	Budget Budget
 	// The words of the run's messages, so that their advice fits where
 	// it runs. Each default suits the modular input (a Splunk search, the

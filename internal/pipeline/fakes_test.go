@@ -240,6 +240,7 @@ func (s *memStore) put(recs ...record.Record) {
 // vtFake is an Enricher that answers from a function and records every
 // call. Domains ending in "-nx.com" are unknown to it.
 type vtFake struct {
+	budget enrich.Budget // spent before each call, as a real enricher does
 	mu     sync.Mutex
 	calls  map[string]int
 	order  []string
@@ -261,9 +262,18 @@ func (v *vtFake) Enrich(ctx context.Context, k kind.Kind, d string) (kind.Record
 }
 
 func (v *vtFake) enrich(ctx context.Context, d string) (record.Record, error) {
-	// Like a real enricher, pass the run's gate before "sending".
-	if err := enrich.Gate(ctx); err != nil {
-		return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
+	// Like a real enricher, spend the budget it was built with before
+	// "sending".
+	if v.budget != nil {
+		if err := v.budget.Spend(); err != nil {
+			return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
+		}
+	}
+	if err := ctx.Err(); err != nil { // a lookup called off before it sent
+		if v.budget != nil {
+			v.budget.Refund()
+		}
+		return record.Record{}, fmt.Errorf("%w (%w)", context.Cause(ctx), enrich.ErrNotSent)
 	}
 	v.mu.Lock()
 	v.calls[d]++

@@ -161,9 +161,8 @@ type runner struct {
 	enr   enrich.Enricher
 	log   *logging.Logger
 	state *checkpoint.State // nil without StateDir
-	spend *budget
-	wall  time.Time // for the duration
-	now   time.Time // run start, for freshness
+	wall  time.Time         // for the duration
+	now   time.Time         // run start, for freshness
 	// policy decides freshness; misses holds the stored negative record of
 	// each due domain, for refresh.Next (dispatcher writes, workers read).
 	policy refresh.Policy
@@ -177,17 +176,21 @@ type runner struct {
 	kinds   []kind.Kind  // the kinds of sum.Kinds
 	dueSeen atomic.Int64 // sum.Due as the dispatcher goes, for Progress
 
-	errMu     sync.Mutex
-	errs      []string
-	failures  int   // writer only: lookups that failed for other reasons than quota, key or cancel
-	lastFail  error // writer only: the last of those
-	keyErr    error // the enricher's error when the key was rejected
-	stopOnce  sync.Once
-	stopped   chan struct{} // closed: start no more lookups
-	keyBad    atomic.Bool
-	quotaGone atomic.Bool
-	unreached atomic.Bool // VirusTotal could not be reached: lookups stopped
-	answered  atomic.Bool // VirusTotal answered a lookup this run
+	errMu    sync.Mutex
+	errs     []string
+	failures int   // writer only: lookups that failed for other reasons than quota, key or cancel
+	lastFail error // writer only: the last of those
+	keyErr   error // the enricher's error when the key was rejected
+	stopOnce sync.Once
+	stopMu   sync.Mutex
+	// cancelLookups calls off the lookups (see stop); set once they start.
+	cancelLookups context.CancelCauseFunc
+	started       bool          // the run got past opening its state (counters read)
+	stopped       chan struct{} // closed: start no more lookups
+	keyBad        atomic.Bool
+	quotaGone     atomic.Bool
+	unreached     atomic.Bool // VirusTotal could not be reached: lookups stopped
+	answered      atomic.Bool // VirusTotal answered a lookup this run
 	// The quota hold at the start (see quotaHoldFirst).
 	quotaStreak int
 	quotaHeld   time.Time // non-zero: this run makes no lookups until then
@@ -239,18 +242,12 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 			r.note("state file damaged, set aside as %s", st.SetAside)
 		}
 	}
-	r.spend = &budget{limit: r.opt.DailyLookupBudget, now: r.opt.Now}
-	switch {
-	case r.opt.Budget != nil:
-		r.spend.store = r.opt.Budget
-	case r.state != nil:
-		r.spend.store = r.state
-	}
 	r.vtBefore, r.kvBefore = calls(r.enr), requests(r.store)
+	r.started = true
 
 	budgetNote := "no daily cap"
-	if r.opt.DailyLookupBudget > 0 {
-		budgetNote = fmt.Sprintf("%d of %d used today (UTC)", r.spend.used(), r.opt.DailyLookupBudget)
+	if r.opt.DailyLookupBudget > 0 && r.opt.Budget != nil {
+		budgetNote = fmt.Sprintf("%d of %d used today (UTC)", r.opt.Budget.Used(), r.opt.DailyLookupBudget)
 	}
 	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget: %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
 
@@ -274,7 +271,12 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	defer context.AfterFunc(ctx, func() { r.stop() })()
 	lookCtx, cancelLookups := context.WithCancelCause(ctx)
 	defer cancelLookups(nil)
-	lookCtx = enrich.WithGate(lookCtx, r.gate, r.spend.refund)
+	r.stopMu.Lock()
+	r.cancelLookups = cancelLookups
+	r.stopMu.Unlock()
+	if r.isStopped() { // stopped before the lookups began (a quota hold)
+		cancelLookups(errRunStopped)
+	}
 
 	chunks := make(chan chunk, 16)
 	work := make(chan item)
@@ -626,31 +628,40 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
 				r.keyErr = err // read after the workers are done
+				cancel(err)    // stop in-flight lookups at once, with this cause
 				r.stop()
-				cancel(err) // stop in-flight lookups at once
 			}
 		case errors.Is(err, enrich.ErrUnreachable):
 			if !r.unreached.Swap(true) {
-				r.stop()
 				cancel(err) // lookups queued for a slot would only fail alike
+				r.stop()
 				r.log.Errorf("Input %s: %v. No more lookups this run; the due indicators wait for the next run.", r.opt.Input, err)
 				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
+		case errors.Is(err, enrich.ErrBudgetSpent):
+			r.budgetOut.Store(true)
+			r.stop()
+		case errors.Is(err, enrich.ErrBudgetUnrecorded):
+			if !r.isStopped() {
+				r.log.Errorf("Input %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, err, r.opt.StateName)
+				r.note("budget: %v", err)
+			}
+			r.stop()
 		case errors.Is(err, enrich.ErrQuotaExceeded):
 			if !r.quotaGone.Swap(true) {
-				r.stop()
 				// Lookups waiting for a request slot must not send once
 				// the slot comes (at a few requests a minute, long after
 				// the 429); requests already sent keep their grace to
 				// bring in their paid answers.
 				cancel(err)
+				r.stop()
 				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
 				r.quotaStopped()
 			}
 		}
-		// A lookup the gate refused mid-retry (the run stopped, the budget
-		// ran out) failed because the run is ending, not by itself.
-		gated := errors.Is(err, errRunStopped) || errors.Is(err, errBudgetSpent)
+		// A lookup the budget refused mid-retry, or one cut short because
+		// the run stopped, failed because the run is ending, not by itself.
+		gated := errors.Is(err, errRunStopped) || errors.Is(err, enrich.ErrBudgetSpent) || errors.Is(err, enrich.ErrBudgetUnrecorded)
 		results <- result{item: it, ks: ks, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
 			notSent: errors.Is(err, enrich.ErrNotSent)}
 	}
@@ -669,26 +680,9 @@ func idOf(rec kind.Record) string {
 	return rec.ID()
 }
 
-// The gate's answers when it refuses a request.
-var (
-	errBudgetSpent = errors.New("the daily lookup budget is spent")
-	errRunStopped  = errors.New("the run is stopping: no new requests")
-)
-
-// gate is called by the enricher before each request it means to send: it
-// spends one unit of the daily budget, durably, or refuses.
-func (r *runner) gate() error {
-	if r.isStopped() {
-		return errRunStopped
-	}
-	if !r.spend.take(r) {
-		if r.budgetOut.Load() {
-			return errBudgetSpent
-		}
-		return errRunStopped
-	}
-	return nil
-}
+// errRunStopped is the cause lookups are called off with when the run
+// stops looking up (a store or journal failure, the budget spent).
+var errRunStopped = errors.New("the run is stopping: no new requests")
 
 // journal durably records an answer before it goes to the store. If it
 // cannot, lookups stop: further answers could be lost to a crash.
@@ -826,8 +820,18 @@ func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch [
 	return true
 }
 
-// stop makes the run start no more lookups.
-func (r *runner) stop() { r.stopOnce.Do(func() { close(r.stopped) }) }
+// stop makes the run start no more lookups, and calls off the lookups
+// waiting for a request slot or a retry (requests already sent keep their
+// grace to bring in their paid answers).
+func (r *runner) stop() {
+	r.stopOnce.Do(func() { close(r.stopped) })
+	r.stopMu.Lock()
+	cancel := r.cancelLookups
+	r.stopMu.Unlock()
+	if cancel != nil {
+		cancel(errRunStopped)
+	}
+}
 
 func (r *runner) isStopped() bool {
 	select {
@@ -890,8 +894,10 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 			r.note("run stopped early: %v", cause)
 		}
 	}
-	if r.spend != nil {
-		s.BudgetUsed = r.spend.used()
+	if r.opt.Budget != nil {
+		s.BudgetUsed = r.opt.Budget.Used()
+	}
+	if r.started {
 		s.VTCalls = calls(r.enr) - r.vtBefore
 		s.KVRequests = requests(r.store) - r.kvBefore
 	}
@@ -952,68 +958,6 @@ func (r *runner) quotaStopped() {
 func (r *runner) setQuotaHold(streak int, until time.Time) {
 	if err := r.state.SetQuotaHold(streak, until); err != nil {
 		r.log.Warnf("Input %s: cannot record the quota hold in %s: %v", r.opt.Input, r.state.Path(), err)
-	}
-}
-
-// budget is the run's daily lookup budget, counted in Options.Budget (the
-// key's count) or else the checkpoint state when there is one.
-type budget struct {
-	limit int    // 0: no cap
-	store Budget // nil: counted for this run only
-	now   func() time.Time
-	spent atomic.Int64 // without store
-}
-
-func (b *budget) used() int {
-	if b.store != nil {
-		return b.store.UsedToday(b.now())
-	}
-	return int(b.spent.Load())
-}
-
-// take reserves one lookup, durably, before it is sent. It returns false
-// (and stops the run's lookups) when the budget is spent or cannot be
-// recorded.
-func (b *budget) take(r *runner) bool {
-	if r.isStopped() {
-		return false
-	}
-	ok, err := b.reserve()
-	switch {
-	case err != nil:
-		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot record a lookup in the daily budget in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, b.store.Path(), err, r.opt.StateName)
-			r.note("budget: %v", err)
-		}
-		r.stop()
-	case !ok:
-		r.budgetOut.Store(true)
-		r.stop()
-	}
-	return ok && err == nil
-}
-
-// refund gives back a unit take reserved for a request that was not sent.
-func (b *budget) refund() {
-	if b.store != nil {
-		_ = b.store.Refund(b.now()) // at worst the day's count is one too high
-		return
-	}
-	b.spent.Add(-1)
-}
-
-func (b *budget) reserve() (bool, error) {
-	if b.store != nil {
-		return b.store.Take(b.now(), b.limit)
-	}
-	for {
-		n := b.spent.Load()
-		if b.limit > 0 && n >= int64(b.limit) {
-			return false, nil
-		}
-		if b.spent.CompareAndSwap(n, n+1) {
-			return true, nil
-		}
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/budget"
+	"github.com/vtsync/vtsync/internal/keyquota"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,9 +25,31 @@ func opts(*testing.T) Options {
 	return Options{Input: "test", Lookups: true, MaxConcurrency: 4, Now: func() time.Time { return t0 }}
 }
 
+// testBudget returns the daily budget of opt, as wire builds it.
+func testBudget(t *testing.T, opt Options) *budget.Daily {
+	t.Helper()
+	var store budget.Store
+	if opt.StateDir != "" {
+		k, err := keyquota.Open(opt.StateDir, "test-key", time.Millisecond, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store = k
+	}
+	return budget.New(opt.DailyLookupBudget, store, opt.Now)
+}
+
 // run calls Run with a safety-net timeout.
+//
+// As the composition root does, a vtFake gets the daily budget of
+// opt.DailyLookupBudget, counted in the key's quota file under
+// opt.StateDir (or in memory without one), unless opt.Budget is set.
 func run(t *testing.T, opt Options, src Source, store Store, enr enrich.Enricher) (Summary, error) {
 	t.Helper()
+	if v, ok := enr.(*vtFake); ok && opt.Budget == nil {
+		b := testBudget(t, opt)
+		v.budget, opt.Budget = b, b
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s, err := Run(ctx, opt, src, store, enr)

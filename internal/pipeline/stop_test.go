@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vtsync/vtsync/internal/budget"
 	"runtime"
 	"strings"
 	"sync"
@@ -71,14 +72,15 @@ func TestNoSaveAfterFailedSave(t *testing.T) {
 	}
 }
 
-// Lookups already past the budget gate and waiting for a request slot when
+// Lookups that spent their budget and wait for a request slot when
 // the quota runs out are called off: at a few requests a minute their slot
 // comes long after the 429, and they must not send then.
 func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 	var sent, waiting atomic.Int64
 	var causes sync.Map
+	daily := budget.New(0, nil, nil)
 	enr := enrich.Func(func(ctx context.Context, _ kind.Kind, d string) (kind.Record, error) {
-		if err := enrich.Gate(ctx); err != nil {
+		if err := daily.Spend(); err != nil {
 			return record.Record{}, fmt.Errorf("%w (%w)", err, enrich.ErrNotSent)
 		}
 		if d == "w0.com" {
@@ -92,11 +94,12 @@ func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 		waiting.Add(1)
 		<-ctx.Done() // the slot never comes in this test
 		causes.Store(d, context.Cause(ctx))
-		enrich.Refund(ctx)
+		daily.Refund()
 		return record.Record{}, fmt.Errorf("no request slot: %w (%w)", ctx.Err(), enrich.ErrNotSent)
 	})
 	opt := opts(t)
 	opt.MaxConcurrency = 4
+	opt.Budget = daily
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	s, err := Run(ctx, opt, &rows{values: domains(4, "w%d.com")}, newStore(), enr)
@@ -115,8 +118,8 @@ func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 		}
 		return true
 	})
-	if n != 3 || s.Deferred != 3 {
-		t.Errorf("%d waiting lookups called off, %d deferred; want 3 and 3", n, s.Deferred)
+	if n != 3 || s.Deferred != 3 || s.BudgetUsed != 1 {
+		t.Errorf("%d waiting lookups called off, %d deferred, budget used %d; want 3, 3 and 1 (the others refunded)", n, s.Deferred, s.BudgetUsed)
 	}
 }
 

@@ -29,15 +29,17 @@ func TestUnreachableVirusTotalEndsTheRun(t *testing.T) {
 		ln.Close() // connections are refused
 		var logs bytes.Buffer
 		log := logging.New(&logs, logging.Info)
-		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
 		opt := opts(t)
 		opt.Now = time.Now
 		opt.Logger = log
 		opt.StateDir = t.TempDir()
 		opt.DailyLookupBudget = 100
+		daily := testBudget(t, opt)
+		opt.Budget = daily
+		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log, Budget: daily})
+		if err != nil {
+			t.Fatal(err)
+		}
 		const n = 40
 		start := time.Now()
 		s, err := Run(t.Context(), opt, &rows{values: domains(n, "site%d.com")}, newStore(), enr)

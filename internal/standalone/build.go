@@ -13,7 +13,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/filesource"
-	"github.com/vtsync/vtsync/internal/keyquota"
+	"github.com/vtsync/vtsync/internal/budget"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
@@ -53,7 +53,7 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, erro
 	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
 		return nil, c.errorAt("state_dir", "cannot create %s: %v", c.StateDir, err)
 	}
-	enr, quota, err := c.newEnricher(log)
+	enr, daily, err := c.newEnricher(log)
 	if err != nil {
 		return nil, err
 	}
@@ -62,8 +62,8 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*Runtime, erro
 		return nil, err
 	}
 	opt := c.Options(log)
-	if quota != nil {
-		opt.Budget = quota
+	if daily != nil {
+		opt.Budget = daily
 	}
 	return &Runtime{Source: src, Store: store, Enricher: enr, Options: opt, closer: closer}, nil
 }
@@ -156,9 +156,10 @@ func (c *Config) NewEnricher(log *logging.Logger) (enrich.Enricher, error) {
 	return e, err
 }
 
-// newEnricher returns the enricher and, for VirusTotal, the key's quota
-// shared through state_dir with every process using the key.
-func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *keyquota.Key, error) {
+// newEnricher returns the enricher and, for VirusTotal, the daily budget
+// it spends, counted in the key's quota file in state_dir, which every
+// process using the key shares.
+func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *budget.Daily, error) {
 	switch c.Enrich.Type {
 	case EnrichOffline:
 		if fi, err := os.Stat(c.Enrich.OfflineDir); err != nil || !fi.IsDir() {
@@ -185,11 +186,13 @@ func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *keyquota.Ke
 		if quota != nil {
 			cfg.Pacer = quota
 		}
+		daily := wire.Budget(c.Params, quota)
+		cfg.Budget = daily
 		e, err := vt.New(cfg)
 		if err != nil {
 			return nil, nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))
 		}
-		return e, quota, nil
+		return e, daily, nil
 	}
 	return nil, nil, fmt.Errorf("enrich.type %q is unknown", c.Enrich.Type)
 }

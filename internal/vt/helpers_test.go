@@ -57,3 +57,12 @@ func enrichDomain(e domainEnricher, ctx context.Context, domain string) (record.
 	}
 	return rec.(record.Record), err
 }
+
+// funcBudget is an enrich.Budget of two functions.
+type funcBudget struct {
+	spend  func() error
+	refund func()
+}
+
+func (b *funcBudget) Spend() error { return b.spend() }
+func (b *funcBudget) Refund()      { b.refund() }

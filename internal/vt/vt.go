@@ -88,6 +88,10 @@ type Config struct {
 	// tests pass a fake's in-memory transport.
 	Transport http.RoundTripper
 	Now       func() time.Time // stamps enriched_time; nil is time.Now
+	// Budget, if set, is spent before each request, retries included, and
+	// refunded for a request that was not sent after all: the daily
+	// lookup budget (internal/budget). Nil: no budget.
+	Budget enrich.Budget
 	// Pacer, if set, spaces the requests instead of the enricher's own
 	// limiter: the key's pacer, shared by every process using the key
 	// (internal/keyquota), so that together they stay under the key's
@@ -119,6 +123,7 @@ type Enricher struct {
 	now        func() time.Time
 	grace      time.Duration // see inFlightGrace
 	pacer      Pacer         // nil: limiter
+	budget     enrich.Budget // nil: none
 
 	calls      atomic.Int64
 	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
@@ -222,6 +227,7 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		now:        cfg.Now,
 		grace:      inFlightGrace,
 		pacer:      cfg.Pacer,
+		budget:     cfg.Budget,
 	}, nil
 }
 
@@ -304,6 +310,21 @@ func Guard(perMinute int) time.Duration {
 	return windowGuard
 }
 
+// spend spends one request of the budget, if there is one.
+func (e *Enricher) spend() error {
+	if e.budget == nil {
+		return nil
+	}
+	return e.budget.Spend()
+}
+
+// refund gives back what spend took for a request that was not sent.
+func (e *Enricher) refund() {
+	if e.budget != nil {
+		e.budget.Refund()
+	}
+}
+
 // wait waits for the next request slot: the key's shared pacer when there
 // is one, the enricher's own limiter otherwise.
 func (e *Enricher) wait(ctx context.Context) error {
@@ -371,12 +392,12 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 		// The caller's budget is spent before waiting for a slot, not
 		// between the slot and the request: a slow budget write must not
 		// shift requests out of the limiter's spacing.
-		if err := enrich.Gate(ctx); err != nil {
+		if err := e.spend(); err != nil {
 			return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, err))
 		}
 		if slot.IsZero() || time.Since(slot) >= windowGuard/2 {
 			if err := e.wait(ctx); err != nil {
-				enrich.Refund(ctx)
+				e.refund()
 				if ctx.Err() != nil {
 					return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err()))
 				}
@@ -386,7 +407,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 			slot = time.Now()
 		}
 		if err := e.quotaPaused(what); err != nil { // the quota ran out while we waited
-			enrich.Refund(ctx)
+			e.refund()
 			return nil, notSent(sentAny, err)
 		}
 		resp, status, sent, err := e.send(ctx, u)
@@ -399,7 +420,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 			// Refused connection, DNS, proxy or TLS failure: VirusTotal
 			// never saw the request, so it costs no budget, and its slot
 			// is still unused.
-			enrich.Refund(ctx)
+			e.refund()
 		}
 		// An answer that arrived counts even when the run is ending: a
 		// "not found" comes as an error too, and is as paid as an object.

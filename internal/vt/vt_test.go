@@ -619,7 +619,8 @@ func TestEnrichGateAndRefund(t *testing.T) {
 		srv := vttest.NewInMemory()
 		e := inMemory(t, srv, Config{RequestsPerMinute: 1}) // first slot after 61 s
 		var gated, refunded atomic.Int32
-		ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+		e.budget = &funcBudget{spend: func() error { gated.Add(1); return nil }, refund: func() { refunded.Add(1) }}
+		ctx := t.Context()
 		cctx, cancel := context.WithCancel(ctx)
 		time.AfterFunc(5*time.Second, cancel)
 		if _, err := enrichDomain(e, cctx, "a.example"); !errors.Is(err, enrich.ErrNotSent) {
@@ -634,7 +635,8 @@ func TestEnrichGateAndRefund(t *testing.T) {
 		if gated.Load() != 2 || refunded.Load() != 1 || srv.Requests() != 1 {
 			t.Errorf("gate %d, refund %d, requests %d; want 2, 1, 1", gated.Load(), refunded.Load(), srv.Requests())
 		}
-		refuse := enrich.WithGate(t.Context(), func() error { return errors.New("budget spent") }, func() { t.Error("refund without a unit taken") })
+		e.budget = &funcBudget{spend: func() error { return errors.New("budget spent") }, refund: func() { t.Error("refund without a unit taken") }}
+		refuse := t.Context()
 		if _, err := enrichDomain(e, refuse, "b.example"); !errors.Is(err, enrich.ErrNotSent) || srv.Requests() != 1 {
 			t.Errorf("refused by the gate: %v after %d requests", err, srv.Requests())
 		}
@@ -656,7 +658,8 @@ func TestEnrichUnsentRequestIsRefunded(t *testing.T) {
 	}
 	e.retryBase, e.retryMax = time.Millisecond, time.Millisecond
 	var gated, refunded atomic.Int32
-	ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+	e.budget = &funcBudget{spend: func() error { gated.Add(1); return nil }, refund: func() { refunded.Add(1) }}
+	ctx := t.Context()
 	_, err = enrichDomain(e, ctx, "a.example")
 	// Not sent, so still due (deferred); the run reports the outage when
 	// lookups in a row get no connection (TestUnreachableStopsLookups).
@@ -680,7 +683,8 @@ func TestEnrichFailedHandshakeIsRefunded(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gated, refunded atomic.Int32
-	ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+	e.budget = &funcBudget{spend: func() error { gated.Add(1); return nil }, refund: func() { refunded.Add(1) }}
+	ctx := t.Context()
 	if _, err := enrichDomain(e, ctx, "a.example"); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Enrich = %v, want a certificate failure", err)
 	}
@@ -729,7 +733,8 @@ func TestUnreachableStopsLookups(t *testing.T) {
 		}
 		interval, _ := Pacing(1) // one slot a minute, plus the guard
 		var gated, refunded atomic.Int32
-		ctx := enrich.WithGate(t.Context(), func() error { gated.Add(1); return nil }, func() { refunded.Add(1) })
+		e.budget = &funcBudget{spend: func() error { gated.Add(1); return nil }, refund: func() { refunded.Add(1) }}
+		ctx := t.Context()
 		for i := 1; i <= unreachableAfter; i++ {
 			start := time.Now()
 			_, err = enrichDomain(e, ctx, fmt.Sprintf("d%d.example", i))

@@ -7,6 +7,8 @@ package wire
 import (
 	"fmt"
 
+	"github.com/vtsync/vtsync/internal/budget"
+
 	"github.com/vtsync/vtsync/internal/keyquota"
 	"github.com/vtsync/vtsync/internal/kind"
 	_ "github.com/vtsync/vtsync/internal/kind/all" // registers every kind
@@ -57,4 +59,15 @@ func KeyQuota(dir, apiKey string, p params.Params) (*keyquota.Key, error) {
 	}
 	interval, burst := vt.Pacing(p.RequestsPerMinute)
 	return keyquota.Open(dir, apiKey, interval, burst)
+}
+
+// Budget returns the daily lookup budget of p (daily_lookup_budget),
+// counted in quota, the key's file that every input using the key shares,
+// or in memory for one run without one. The VT enricher is built with it
+// and spends it before each request; the run reports it.
+func Budget(p params.Params, quota *keyquota.Key) *budget.Daily {
+	if quota == nil {
+		return budget.New(p.DailyLookupBudget, nil, nil)
+	}
+	return budget.New(p.DailyLookupBudget, quota, nil)
 }

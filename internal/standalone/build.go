@@ -11,9 +11,9 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/vtsync/vtsync/internal/budget"
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/filesource"
-	"github.com/vtsync/vtsync/internal/budget"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"

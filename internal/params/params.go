@@ -5,6 +5,7 @@
 package params
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"net/netip"
@@ -121,10 +122,31 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Msg) }
 
+// Errors is every problem Parse found, in parameter order. errors.As
+// finds each *Error in it.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the errors, for errors.Is and errors.As.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // Parse validates raw values (absent or empty values take the default) and
-// returns the first problem found as an *Error. Unknown names, such as the
-// implicit interval, index, sourcetype, host and disabled, are ignored.
-// Parse does no I/O.
+// returns every problem found at once, as Errors naming each parameter.
+// Unknown names, such as the implicit interval, index, sourcetype, host
+// and disabled, are ignored. Parse does no I/O.
 func Parse(raw map[string]string) (Params, error) {
 	v := func(name string) string {
 		if s, ok := raw[name]; ok && strings.TrimSpace(s) != "" {
@@ -138,18 +160,22 @@ func Parse(raw map[string]string) (Params, error) {
 		panic("params: unknown parameter " + name)
 	}
 	var p Params
+	var errs Errors
+	add := func(err error) {
+		var pe *Error
+		if errors.As(err, &pe) {
+			errs = append(errs, pe)
+		} else if err != nil {
+			errs = append(errs, &Error{Param: "?", Msg: err.Error()})
+		}
+	}
 	var err error
-	if p.Search, err = NormalizeSearch(v("search")); err != nil {
-		return p, err
-	}
+	p.Search, err = NormalizeSearch(v("search"))
+	add(err)
 	p.EarliestTime = v("earliest_time")
-	if err := validTime("earliest_time", p.EarliestTime); err != nil {
-		return p, err
-	}
+	add(validTime("earliest_time", p.EarliestTime))
 	p.LatestTime = v("latest_time")
-	if err := validTime("latest_time", p.LatestTime); err != nil {
-		return p, err
-	}
+	add(validTime("latest_time", p.LatestTime))
 	p.DomainField = v("domain_field")
 	if s, ok := raw["domain_field"]; ok && strings.TrimSpace(s) == "" {
 		p.DomainField = "" // set empty: no domains
@@ -159,37 +185,36 @@ func Parse(raw map[string]string) (Params, error) {
 		{"domain_field", p.DomainField, "ut_domain"}, {"ip_field", p.IPField, "dest_ip"}, {"hash_field", p.HashField, "Hashes"},
 	} {
 		if f.val != "" && !ValidName(f.val) {
-			return p, &Error{f.name, fmt.Sprintf("%q is not a field name: %s (for example %s)", f.val, nameRule, f.example)}
+			add(&Error{f.name, fmt.Sprintf("%q is not a field name: %s (for example %s)", f.val, nameRule, f.example)})
 		}
 	}
 	if p.DomainField == "" && p.IPField == "" && p.HashField == "" {
-		return p, &Error{"domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up; name the result field of at least one kind"}
+		add(&Error{"domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up; name the result field of at least one kind"})
 	}
 	p.Collection = v("collection")
 	if !ValidCollection(p.Collection) {
-		return p, &Error{"collection", fmt.Sprintf("%q is not a collection name: %s (for example vtsync_domains)", p.Collection, CollectionRule)}
+		add(&Error{"collection", fmt.Sprintf("%q is not a collection name: %s (for example vtsync_domains)", p.Collection, CollectionRule)})
 	}
 	if s, ok := raw["api_key"]; ok {
 		p.APIKey = strings.TrimSpace(s)
 	}
 	if p.APIKey != "" && p.APIKey != Mask && !validKey(p.APIKey) {
-		return p, &Error{"api_key", "is not a VirusTotal API key (expected 64 hexadecimal characters); paste the key from your VirusTotal API key page"}
+		add(&Error{"api_key", "is not a VirusTotal API key (expected 64 hexadecimal characters); paste the key from your VirusTotal API key page"})
 	}
-	if p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url")); err != nil {
-		return p, err
-	}
+	p.AllowInsecureVTURL, err = boolean("allow_insecure_vt_url", v("allow_insecure_vt_url"))
+	add(err)
+	p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url"))
+	add(err)
 	u, _ := url.Parse(p.VTAPIURL)
-	if !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "" {
+	switch {
+	case err != nil || u == nil:
+	case !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "":
 		// Any other path makes every lookup a 404, which reads as "domain
 		// not found" and would be stored as such.
-		return p, &Error{"vt_api_url", fmt.Sprintf("%q is not the base URL of VirusTotal API v3: its path must end in /api/v3, with no query (the default is %s)", p.VTAPIURL, vtDefaultURL)}
-	}
-	if p.AllowInsecureVTURL, err = boolean("allow_insecure_vt_url", v("allow_insecure_vt_url")); err != nil {
-		return p, err
-	}
-	if u.Scheme == "http" && !isLoopback(u.Hostname()) && !p.AllowInsecureVTURL {
+		add(&Error{"vt_api_url", fmt.Sprintf("%q is not the base URL of VirusTotal API v3: its path must end in /api/v3, with no query (the default is %s)", p.VTAPIURL, vtDefaultURL)})
+	case u.Scheme == "http" && !isLoopback(u.Hostname()) && !p.AllowInsecureVTURL:
 		// Every request carries the key in its x-apikey header.
-		return p, &Error{"vt_api_url", fmt.Sprintf("%q is plain http:// to a host that is not loopback: the VirusTotal key would travel unencrypted; use https://, or set allow_insecure_vt_url = true if this is a proxy on a network you trust", p.VTAPIURL)}
+		add(&Error{"vt_api_url", fmt.Sprintf("%q is plain http:// to a host that is not loopback: the VirusTotal key would travel unencrypted; use https://, or set allow_insecure_vt_url = true if this is a proxy on a network you trust", p.VTAPIURL)})
 	}
 	ints := []struct {
 		name     string
@@ -207,26 +232,31 @@ func Parse(raw map[string]string) (Params, error) {
 		{"retention_days", &p.RetentionDays, 0, 36500},
 		{"max_run_seconds", &p.MaxRunSeconds, 10, 86400},
 	}
+	intsOK := true
 	for _, f := range ints {
 		s := v(f.name)
 		n, err := strconv.Atoi(s)
 		if err != nil || n < f.min || n > f.max {
-			return p, &Error{f.name, fmt.Sprintf("%q must be a whole number from %d to %d", s, f.min, f.max)}
+			add(&Error{f.name, fmt.Sprintf("%q must be a whole number from %d to %d", s, f.min, f.max)})
+			intsOK = false
+			continue
 		}
 		*f.dst = n
 	}
-	if p.RetentionDays != 0 && p.RetentionDays <= p.RefreshDays {
-		return p, &Error{"retention_days", fmt.Sprintf("%d must be 0 (keep every record) or more than refresh_days (%d): a record deleted before it is due for a refresh is bought again at its next contact", p.RetentionDays, p.RefreshDays)}
+	if intsOK && p.RetentionDays != 0 && p.RetentionDays <= p.RefreshDays {
+		add(&Error{"retention_days", fmt.Sprintf("%d must be 0 (keep every record) or more than refresh_days (%d): a record deleted before it is due for a refresh is bought again at its next contact", p.RetentionDays, p.RefreshDays)})
 	}
 	if s := v("proxy_url"); s != "" {
-		if p.ProxyURL, err = httpURL("proxy_url", s); err != nil {
-			return p, err
-		}
+		p.ProxyURL, err = httpURL("proxy_url", s)
+		add(err)
 	}
 	p.CAFile = v("ca_file")
 	p.SHCLookup = v("shc_lookup")
 	if p.SHCLookup != "captain" && p.SHCLookup != "all" {
-		return p, &Error{"shc_lookup", fmt.Sprintf("%q must be captain or all", p.SHCLookup)}
+		add(&Error{"shc_lookup", fmt.Sprintf("%q must be captain or all", p.SHCLookup)})
+	}
+	if len(errs) > 0 {
+		return p, errs
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package params
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -227,5 +228,28 @@ func TestRetentionDays(t *testing.T) {
 		if c.err == "" && (err != nil || p.RetentionDays != c.want) || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
 			t.Errorf("%v: %d, %v; want %d, %q", c.raw, p.RetentionDays, err, c.want, c.err)
 		}
+	}
+}
+
+// Every problem is reported at once, each naming its parameter.
+func TestParseReportsEveryError(t *testing.T) {
+	_, err := Parse(map[string]string{"earliest_time": "rt-5m", "max_concurrency": "0", "shc_lookup": "some", "ip_field": "dest ip"})
+	var es Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("err = %v, want Errors", err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Param)
+	}
+	if want := []string{"earliest_time", "ip_field", "max_concurrency", "shc_lookup"}; !slices.Equal(names, want) {
+		t.Errorf("errors for %q, want %q: %v", names, want, err)
+	}
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Param != "earliest_time" || strings.Contains(err.Error(), "\n") {
+		t.Errorf("errors.As finds %v; message %q must be one line", pe, err)
+	}
+	if _, err := Parse(nil); err != nil {
+		t.Errorf("defaults: %v", err)
 	}
 }

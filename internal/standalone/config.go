@@ -685,14 +685,16 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		pv["ca_file"] = c.Source.Splunk.CAFile
 	}
 	p, err := params.Parse(pv)
-	if err != nil {
-		var pe *params.Error
-		if errors.As(err, &pe) {
+	var pes params.Errors
+	switch {
+	case errors.As(err, &pes):
+		// Every parameter error, each at its key and line.
+		for _, pe := range pes {
 			key := paramKeys[pe.Param]
 			e.list = append(e.list, &Error{File: file, Line: lineFor(lines, key), Key: key, Msg: pe.Msg, Err: pe})
-		} else {
-			e.list = append(e.list, err)
 		}
+	case err != nil:
+		e.list = append(e.list, err)
 	}
 	c.Params = p
 	if len(e.list) > 0 {

@@ -305,3 +305,18 @@ func TestLoadKindFields(t *testing.T) {
 		t.Errorf("no field of any kind: %v", err)
 	}
 }
+
+// Every parameter error of a configuration is reported at once, each at
+// its YAML key and line.
+func TestLoadReportsEveryParamError(t *testing.T) {
+	dir := t.TempDir()
+	_, err := Load(write(t, dir, "bad.yaml", "refresh_days: 0\nsource:\n  splunk:\n    url: https://127.0.0.1:8089\n    token_env: T\n    earliest_time: rt-5m\n    ip_field: dest ip\n"))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"bad.yaml:1: refresh_days", "bad.yaml:6: source.splunk.earliest_time", "bad.yaml:7: source.splunk.ip_field"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

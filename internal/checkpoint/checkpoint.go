@@ -20,6 +20,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/vtsync/vtsync/internal/boltfile"
 )
 
 // MaxPending bounds the journal (at a few hundred bytes a record, tens of
@@ -87,37 +89,25 @@ func Open(dir, input string) (*State, error) {
 }
 
 // setAside renames the damaged state file at path (damaged: what it was
-// when found damaged) and opens a new one. Two runs may find it damaged at
-// once (bbolt has let go of its lock): a second, small bbolt file
-// (<file>.recover) serialises them, and under it only the file still found
-// damaged is renamed; a run that finds a new one in its place opens that
-// (or finds it locked). A bbolt panic can leave this process holding the
-// damaged file's lock (its memory map), so it is not opened again.
+// when found damaged) and opens a new one (see boltfile.SetAside: two runs
+// that find it damaged at once set it aside once). A bbolt panic can leave
+// this process holding the damaged file's lock (its memory map), so it is
+// not opened again.
 func setAside(path string, damaged os.FileInfo, damage error) (*State, error) {
-	guard, err := bolt.Open(path+".recover", 0o600, &bolt.Options{Timeout: 2 * lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
+	var s *State
+	var err error
+	aside, aerr := boltfile.SetAside(path, damaged, 2*lockTimeout, func() { s, _, err = openFile(path) })
+	switch {
+	case errors.Is(aerr, berrors.ErrTimeout):
 		return nil, fmt.Errorf("%s: %w", path, ErrLocked)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("state file %s is damaged; cannot take the lock to set it aside: %w", path, err)
-	}
-	defer guard.Close()
-	if now, err := os.Stat(path); err != nil || damaged == nil || !os.SameFile(now, damaged) {
-		s, _, err := openFile(path) // set aside already: the new state
-		if errors.Is(err, errDamaged) {
-			return nil, err
-		}
-		return s, err
-	}
-	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
-	if err := os.Rename(path, aside); err != nil {
-		return nil, fmt.Errorf("%w; it could not be set aside (%v): delete it to start afresh (unsaved lookups in it are lost)", damage, err)
-	}
-	s, _, err := openFile(path)
-	if err != nil {
+	case aerr != nil:
+		return nil, fmt.Errorf("%w; %v: delete it to start afresh (unsaved lookups in it are lost)", damage, aerr)
+	case err != nil:
 		return nil, err
 	}
-	s.SetAside = fmt.Sprintf("%s (%v)", aside, damage)
+	if aside != "" {
+		s.SetAside = fmt.Sprintf("%s (%v)", aside, damage)
+	}
 	return s, nil
 }
 
@@ -127,76 +117,32 @@ var errDamaged = errors.New("is damaged")
 // openFile opens the state file at path. Damage comes back as an error
 // wrapping errDamaged, with the damaged file's FileInfo and its handle
 // closed.
-func openFile(path string) (s *State, damaged os.FileInfo, err error) {
-	var file *os.File // bbolt's handle, to release it if bbolt panics
-	var info os.FileInfo
-	var db *bolt.DB
-	defer func() {
-		// bbolt panics on some damaged pages rather than returning an error.
-		if p := recover(); p != nil {
-			release(db, file)
-			s, damaged, err = nil, info, fmt.Errorf("state file %s %w: %v", path, errDamaged, p)
-		}
-	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: lockTimeout,
-		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, mode)
-			if err == nil {
-				file = f
-				info, _ = f.Stat()
+func openFile(path string) (*State, os.FileInfo, error) {
+	db, damaged, err := boltfile.Open(path, bolt.Options{Timeout: lockTimeout}, func(db *bolt.DB) error {
+		// Workers journal and spend one lookup at a time; a short window still
+		// lets the ones that finish together share a commit.
+		db.MaxBatchDelay = 2 * time.Millisecond
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, b := range [][]byte{bucketJournal, bucketBudget, bucketMeta} {
+				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+					return err
+				}
 			}
-			return f, err
-		},
+			// Recount at every open: one pass over the journal's pages (a
+			// damaged one panics here, not in a later run's replay), and the
+			// count is right whatever wrote the file before.
+			return put(tx.Bucket(bucketMeta), keyJournalLen, uint64(tx.Bucket(bucketJournal).Stats().KeyN))
+		})
 	})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, nil, fmt.Errorf("%s: %w", path, ErrLocked)
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
-		err != nil && strings.HasPrefix(err.Error(), "file size too small"): // truncated
-		return nil, info, fmt.Errorf("state file %s %w: %v", path, errDamaged, err)
+	case errors.Is(err, boltfile.ErrDamaged):
+		return nil, damaged, fmt.Errorf("state file %s %w: %v", path, errDamaged, err)
 	case err != nil:
-		return nil, nil, fmt.Errorf("open state file %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			db.Close()
-		}
-	}()
-	// Workers journal and spend one lookup at a time; a short window still
-	// lets the ones that finish together share a commit.
-	db.MaxBatchDelay = 2 * time.Millisecond
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketJournal, bucketBudget, bucketMeta} {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return err
-			}
-		}
-		// Recount at every open: one pass over the journal's pages (a
-		// damaged one panics here, not in a later run's replay), and the
-		// count is right whatever wrote the file before.
-		return put(tx.Bucket(bucketMeta), keyJournalLen, uint64(tx.Bucket(bucketJournal).Stats().KeyN))
-	})
-	if err != nil {
 		return nil, nil, fmt.Errorf("state file %s: %w", path, err)
 	}
 	return &State{db: db, path: path, limit: MaxPending}, nil, nil
-}
-
-// release closes what a panicking bbolt left open: the database, if Open
-// returned it, and in any case the file bbolt opened (closing a damaged
-// database may panic before it gets there). A memory map bbolt made keeps
-// the file, and its lock, until the process ends.
-func release(db *bolt.DB, file *os.File) {
-	if db != nil {
-		func() {
-			defer func() { _ = recover() }()
-			db.Close()
-		}()
-	}
-	if file != nil {
-		file.Close()
-	}
 }
 
 // FileName returns the state file name of input: the name with every byte

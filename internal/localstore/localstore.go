@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
+	"github.com/vtsync/vtsync/internal/boltfile"
 	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/record"
 )
@@ -68,7 +68,7 @@ var ErrDamaged = errors.New("is damaged")
 // closed. An existing empty file is damage too: bbolt would silently
 // start a new store in it, and the records it held would be bought again
 // without a word.
-func openFile(path string, timeout time.Duration, create, check bool) (s *Store, damaged os.FileInfo, err error) {
+func openFile(path string, timeout time.Duration, create, check bool) (*Store, os.FileInfo, error) {
 	if create {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, nil, fmt.Errorf("store %s: creating its directory: %w", path, err)
@@ -77,82 +77,31 @@ func openFile(path string, timeout time.Duration, create, check bool) (s *Store,
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, fi, fmt.Errorf("store %s %w: it is empty (0 bytes)", path, ErrDamaged)
 	}
-	var file *os.File // bbolt's handle, to release it if bbolt panics
-	var info os.FileInfo
-	var db *bolt.DB
-	defer func() {
-		if p := recover(); p != nil {
-			release(db, file)
-			s, damaged, err = nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, p)
-		}
-	}()
-	db, err = bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: timeout,
-		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, mode)
-			if err == nil {
-				file = f
-				info, _ = f.Stat()
+	opened := false
+	db, damaged, err := boltfile.Open(path, bolt.Options{Timeout: timeout}, func(db *bolt.DB) error {
+		opened = true
+		if check {
+			if err := boltfile.Check(db); err != nil {
+				return err
 			}
-			return f, err
-		},
+		}
+		if create {
+			return db.Update(func(tx *bolt.Tx) error {
+				_, err := tx.CreateBucketIfNotExists(bucket)
+				return err
+			})
+		}
+		return nil
 	})
 	switch {
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
-		err != nil && strings.HasPrefix(err.Error(), "file size too small"): // truncated
-		return nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
+	case errors.Is(err, boltfile.ErrDamaged):
+		return nil, damaged, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
+	case err != nil && opened:
+		return nil, nil, fmt.Errorf("store %s: %w", path, err)
 	case err != nil:
 		return nil, nil, openError(path, err)
 	}
-	if check {
-		if err := verify(db); err != nil {
-			release(db, file)
-			return nil, info, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
-		}
-	}
-	if create {
-		if err := db.Update(func(tx *bolt.Tx) error {
-			_, err := tx.CreateBucketIfNotExists(bucket)
-			return err
-		}); err != nil {
-			db.Close()
-			return nil, nil, fmt.Errorf("store %s: %w", path, err)
-		}
-	}
 	return &Store{db: db, path: path}, nil, nil
-}
-
-// verify runs bbolt's consistency check over every page (it recovers
-// bbolt's own panics) and returns its first finding.
-func verify(db *bolt.DB) error {
-	return db.View(func(tx *bolt.Tx) error {
-		var first error
-		n := 0
-		for err := range tx.Check() { // drained: the checker sends until done
-			if n++; first == nil {
-				first = err
-			}
-		}
-		if n > 1 {
-			return fmt.Errorf("%v (and %d more problems)", first, n-1)
-		}
-		return first
-	})
-}
-
-// release closes what a panicking bbolt left open: the database, if Open
-// returned it, and in any case the file bbolt opened (closing a damaged
-// database may panic before it gets there).
-func release(db *bolt.DB, file *os.File) {
-	if db != nil {
-		func() {
-			defer func() { _ = recover() }()
-			db.Close()
-		}()
-	}
-	if file != nil {
-		file.Close()
-	}
 }
 
 // guard runs one transaction of s, turning a bbolt panic on a damaged page
@@ -193,38 +142,18 @@ func OpenReadOnly(path string, waiting func(msg string)) (*Store, error) {
 
 // openReadOnly opens path for reading and checks it; a lock wait that
 // times out comes back wrapping berrors.ErrTimeout.
-func openReadOnly(path string, timeout time.Duration) (s *Store, err error) {
-	var file *os.File
-	var db *bolt.DB
-	defer func() {
-		if p := recover(); p != nil {
-			release(db, file)
-			s, err = nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, p)
-		}
-	}()
+func openReadOnly(path string, timeout time.Duration) (*Store, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() && fi.Size() == 0 {
 		return nil, fmt.Errorf("store %s %w: it is empty (0 bytes)", path, ErrDamaged)
 	}
-	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout, ReadOnly: true,
-		OpenFile: func(name string, flag int, mode os.FileMode) (*os.File, error) {
-			f, err := os.OpenFile(name, flag, mode)
-			if err == nil {
-				file = f
-			}
-			return f, err
-		}})
+	db, _, err := boltfile.Open(path, bolt.Options{Timeout: timeout, ReadOnly: true}, boltfile.Check)
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, err
-	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum),
-		err != nil && strings.HasPrefix(err.Error(), "file size too small"):
+	case errors.Is(err, boltfile.ErrDamaged):
 		return nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
 	case err != nil:
 		return nil, openError(path, err)
-	}
-	if err := verify(db); err != nil {
-		release(db, file)
-		return nil, fmt.Errorf("store %s %w: %v", path, ErrDamaged, err)
 	}
 	return &Store{db: db, path: path}, nil
 }
@@ -277,30 +206,21 @@ func OpenShared(path string) (*Shared, error) {
 }
 
 // setAside renames the damaged store file at path (damaged: what it was
-// when found damaged) and opens a new one, as the checkpoint state does:
-// a small bbolt file (<path>.recover) serialises runs that find it damaged
-// at once, and only the file still found damaged is renamed; a run that
-// finds a new one in its place uses that. It returns the new store and the
-// name the damaged file was set aside as ("" when another run did it).
+// when found damaged) and opens a new one, as the checkpoint state does
+// (see boltfile.SetAside: runs that find it damaged at once set it aside
+// once; a run that finds a new one in its place uses that). It returns the
+// new store and the name the damaged file was set aside as ("" when
+// another run did it).
 func setAside(path string, damaged os.FileInfo, damage error) (*Store, string, error) {
-	guard, err := bolt.Open(path+".recover", 0o600, &bolt.Options{Timeout: 2 * lockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, "", openError(path, err)
-	}
-	if err != nil {
-		return nil, "", fmt.Errorf("%w; cannot take the lock to set it aside: %v", damage, err)
-	}
-	defer guard.Close()
-	if now, err := os.Stat(path); err != nil || damaged == nil || !os.SameFile(now, damaged) {
-		s, _, err := openFile(path, lockTimeout, true, false) // set aside already: the new store
-		return s, "", err
-	}
-	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405.000000000Z"))
-	if err := os.Rename(path, aside); err != nil {
-		return nil, "", fmt.Errorf("%w; it could not be set aside (%v): move or delete it to start a new store (its records are then looked up again)", damage, err)
-	}
-	s, _, err := openFile(path, lockTimeout, true, false)
-	if err != nil {
+	var s *Store
+	var err error
+	aside, aerr := boltfile.SetAside(path, damaged, 2*lockTimeout, func() { s, _, err = openFile(path, lockTimeout, true, false) })
+	switch {
+	case errors.Is(aerr, berrors.ErrTimeout):
+		return nil, "", openError(path, aerr)
+	case aerr != nil:
+		return nil, "", fmt.Errorf("%w; %v: move or delete it to start a new store (its records are then looked up again)", damage, aerr)
+	case err != nil:
 		return nil, "", err
 	}
 	return s, aside, nil

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -183,43 +181,6 @@ func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // errNoConn: an in-memory answer has no connection to hijack.
 var errNoConn = errors.New("no connection: in-memory transport")
 
-// memVT serves VirusTotal requests by calling the paid fake directly, for
-// runs in a synctest bubble (see env.inMemory). A request reaches the
-// server as soon as it is made, as a real transport's trace would say; a
-// Reset fault (which hijacks the connection) fails it as a reset would.
-type memVT struct{ v *paidVT }
-
-func (m memVT) RoundTrip(req *http.Request) (*http.Response, error) {
-	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil {
-		if tr.GotConn != nil {
-			tr.GotConn(httptrace.GotConnInfo{})
-		}
-		if tr.WroteHeaders != nil {
-			tr.WroteHeaders()
-		}
-	}
-	rec := httptest.NewRecorder()
-	done := make(chan any, 1)
-	go func() {
-		defer func() { done <- recover() }()
-		m.v.serve(rec, req)
-	}()
-	select {
-	case p := <-done:
-		if p == http.ErrAbortHandler {
-			return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
-		}
-		if p != nil {
-			return nil, fmt.Errorf("fake VirusTotal panicked: %v", p)
-		}
-	case <-req.Context().Done():
-		return nil, req.Context().Err()
-	}
-	resp := rec.Result()
-	resp.Request = req
-	return resp, nil
-}
-
 // inMemory, the servers by host name that the runs reach without the
 // network (see modrun's transportFor).
 var inMemory sync.Map // host → http.RoundTripper
@@ -240,7 +201,11 @@ func init() {
 // connection to drop (WithExportCut) need the network.
 func (e *env) inMemory() {
 	hosts := map[string]http.RoundTripper{}
-	for raw, rt := range map[string]http.RoundTripper{e.splunk.URL(): e.splunk.Transport(), e.vt.URL(): memVT{e.vt}} {
+	// VirusTotal through the paid fake, which counts what it serves; a
+	// Reset fault, which finds no connection to hijack there, fails the
+	// request as a reset would.
+	paid := vttest.HandlerTransport(http.HandlerFunc(e.vt.serve))
+	for raw, rt := range map[string]http.RoundTripper{e.splunk.URL(): e.splunk.Transport(), e.vt.URL(): paid} {
 		u, err := url.Parse(raw)
 		if err != nil {
 			e.t.Fatal(err)

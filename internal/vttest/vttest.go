@@ -642,12 +642,20 @@ func isObject(b []byte) bool {
 	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
-// memTransport serves requests by calling the Server directly.
-type memTransport struct{ s *Server }
+// HandlerTransport returns a RoundTripper that serves each request by
+// calling h directly, as Server.Transport does: for a test's own handler
+// in front of a Server (one that counts what it serves, say) in a
+// testing/synctest bubble. The request reaches h as over a connection, as
+// a real transport's trace would tell. A handler that drops the
+// connection (a Reset fault, or a panic with http.ErrAbortHandler) fails
+// the request with "connection reset by peer"; a request whose context
+// ends before h answers fails with the context's error.
+func HandlerTransport(h http.Handler) http.RoundTripper { return memTransport{h} }
+
+// memTransport serves requests by calling a handler directly.
+type memTransport struct{ h http.Handler }
 
 func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	// The request reaches the server here, over a connection, as a real
-	// transport's trace would tell.
 	if tr := httptrace.ContextClientTrace(req.Context()); tr != nil {
 		if tr.GotConn != nil {
 			tr.GotConn(httptrace.GotConnInfo{})
@@ -660,11 +668,11 @@ func (t memTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	done := make(chan any, 1)
 	go func() {
 		defer func() { done <- recover() }()
-		t.s.ServeHTTP(rec, req)
+		t.h.ServeHTTP(rec, req)
 	}()
 	select {
 	case p := <-done:
-		if p == errReset {
+		if p == errReset || p == http.ErrAbortHandler {
 			return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
 		}
 		if p != nil {

@@ -2,15 +2,15 @@ package vt
 
 import (
 	"context"
-
 	"encoding/json"
-	"github.com/vtsync/vtsync/internal/kind"
-	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
-	"github.com/vtsync/vtsync/internal/record"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/vtsync/vtsync/internal/kind"
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/vttest"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -24,18 +24,7 @@ var conformanceDir = filepath.Join("..", "kind", "domain", "testdata")
 // wrapper of the anonymised fixture.
 func fixtureData(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(conformanceDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var top struct{ Data, Response json.RawMessage }
-	if err := json.Unmarshal(b, &top); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if top.Data != nil {
-		return top.Data
-	}
-	return top.Response
+	return vttest.Object(t, filepath.Join(conformanceDir, name))
 }
 
 func show(v any) string {

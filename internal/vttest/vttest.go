@@ -30,6 +30,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -252,23 +253,9 @@ func (s *Server) add(typ, id string, obj []byte) error {
 // fixtures). The object's id names it; a file object is also found by the
 // md5 and sha1 of its attributes.
 func (s *Server) AddFile(path string) error {
-	b, err := os.ReadFile(path)
+	obj, err := ReadObject(path)
 	if err != nil {
 		return err
-	}
-	var top struct {
-		Data     json.RawMessage `json:"data"`
-		Response json.RawMessage `json:"response"`
-	}
-	if err := json.Unmarshal(b, &top); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	obj := json.RawMessage(b)
-	switch {
-	case isObject(top.Data):
-		obj = top.Data
-	case isObject(top.Response):
-		obj = top.Response
 	}
 	var head struct {
 		ID         string          `json:"id"`
@@ -283,6 +270,42 @@ func (s *Server) AddFile(path string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return s.add(head.Type, head.ID, compact.Bytes())
+}
+
+// ReadObject returns the VirusTotal object in the JSON file at path, as
+// AddFile reads it: the "data" of an API response envelope {"data":{...}},
+// the "response" of a {"request_info":…,"response":{...}} wrapper, or
+// else the file itself. It does not check that the object is one.
+func ReadObject(path string) (json.RawMessage, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var top struct {
+		Data     json.RawMessage `json:"data"`
+		Response json.RawMessage `json:"response"`
+	}
+	if err := json.Unmarshal(b, &top); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case isObject(top.Data):
+		return top.Data, nil
+	case isObject(top.Response):
+		return top.Response, nil
+	}
+	return b, nil
+}
+
+// Object is ReadObject for a test's saved response: it fails t when the
+// file cannot be read.
+func Object(t testing.TB, path string) json.RawMessage {
+	t.Helper()
+	obj, err := ReadObject(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return obj
 }
 
 // LoadDir adds every *.json file of dir with AddFile.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/vttest"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -24,18 +25,7 @@ var fixtureDir = "testdata"
 // wrapper of the anonymised fixture.
 func fixtureData(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtureDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var top struct{ Data, Response json.RawMessage }
-	if err := json.Unmarshal(b, &top); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	if top.Data != nil {
-		return top.Data
-	}
-	return top.Response
+	return vttest.Object(t, filepath.Join(fixtureDir, name))
 }
 
 func i64(n int64) *int64 { return &n }

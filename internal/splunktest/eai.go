@@ -3,6 +3,7 @@ package splunktest
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 )
 
@@ -87,6 +88,17 @@ func (s *Server) storagePasswords(w http.ResponseWriter, r *http.Request, owner,
 		s.writeCredential(w, r, http.StatusOK, app)
 	default:
 		writeMessages(w, r, http.StatusMethodNotAllowed, "ERROR", "Method Not Allowed")
+	}
+}
+
+// setArgs sets in m the last value of each argument posted in r but
+// output_mode and the except ones (the name of the entity being created):
+// a POST to an EAI entity sets what it names and leaves the rest.
+func setArgs(m map[string]string, r *http.Request, except ...string) {
+	for k, v := range r.PostForm {
+		if k != "output_mode" && !slices.Contains(except, k) && len(v) > 0 {
+			m[k] = v[len(v)-1]
+		}
 	}
 }
 
@@ -180,11 +192,7 @@ func (s *Server) editInput(w http.ResponseWriter, r *http.Request, app, scheme, 
 		return
 	}
 	s.mu.Lock()
-	for k, v := range r.PostForm {
-		if k != "output_mode" && len(v) > 0 {
-			params[k] = v[len(v)-1]
-		}
-	}
+	setArgs(params, r)
 	content := map[string]string{}
 	for k, v := range params {
 		content[k] = v

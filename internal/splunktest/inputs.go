@@ -163,11 +163,7 @@ func (s *Server) inputsCollection(w http.ResponseWriter, r *http.Request, app, s
 		_, exists := s.inputs[key]
 		if !exists {
 			p := map[string]string{}
-			for k, v := range r.PostForm {
-				if k != "name" && k != "output_mode" && len(v) > 0 {
-					p[k] = v[len(v)-1]
-				}
-			}
+			setArgs(p, r, "name")
 			if _, ok := p["disabled"]; !ok {
 				p["disabled"] = "0"
 			}
@@ -320,11 +316,7 @@ func (s *Server) confEndpoint(w http.ResponseWriter, r *http.Request, app, file 
 		_, exists := s.confs[key]
 		if !exists {
 			v := map[string]string{}
-			for k, x := range r.PostForm {
-				if k != "name" && k != "output_mode" && len(x) > 0 {
-					v[k] = x[len(x)-1]
-				}
-			}
+			setArgs(v, r, "name")
 			s.confs[key] = v
 		}
 		s.mu.Unlock()
@@ -344,11 +336,7 @@ func (s *Server) confEndpoint(w http.ResponseWriter, r *http.Request, app, file 
 		s.mu.Lock()
 		st, ok := s.confs[confKey(app, file, rest[0])]
 		if ok {
-			for k, x := range r.PostForm {
-				if k != "output_mode" && len(x) > 0 {
-					st[k] = x[len(x)-1]
-				}
-			}
+			setArgs(st, r)
 		}
 		s.mu.Unlock()
 		s.writeConf(w, r, http.StatusOK, app, file, rest[0])

@@ -2,6 +2,7 @@ package appcheck
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
@@ -397,7 +398,7 @@ func tstats(toks []token) (*fieldSet, error) {
 		if strings.EqualFold(toks[j].s, "from") && toks[j+1].s == "datamodel" && toks[j+2].s == "=" {
 			f, ok := dataModels[toks[j+3].s]
 			if !ok {
-				return nil, fmt.Errorf("tstats from datamodel=%s: the app check knows the datasets %s", toks[j+3].s, strings.Join(sortedKeys(dataModels), ", "))
+				return nil, fmt.Errorf("tstats from datamodel=%s: the app check knows the datasets %s", toks[j+3].s, strings.Join(slices.Sorted(maps.Keys(dataModels)), ", "))
 			}
 			events = newFieldSet(append([]string{"_time"}, f...)...)
 			toks = slices.Delete(slices.Clone(toks), j, j+4)
@@ -933,15 +934,6 @@ func splitTop(s string, sep byte) []string {
 		}
 	}
 	return append(out, s[start:])
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func shorten(s string) string {

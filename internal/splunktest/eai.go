@@ -1,6 +1,7 @@
 package splunktest
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -41,7 +42,7 @@ func (s *Server) storagePasswords(w http.ResponseWriter, r *http.Request, owner,
 	case len(rest) == 0 && r.Method == http.MethodGet:
 		s.count("passwords_list")
 		s.mu.Lock()
-		names := sortedKeys(s.creds(app))
+		names := slices.Sorted(maps.Keys(s.creds(app)))
 		s.mu.Unlock()
 		s.writeCredential(w, r, http.StatusOK, app, page(r, names)...)
 	case len(rest) == 1 && r.Method == http.MethodGet:

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -245,7 +247,7 @@ func (s *Server) kvDelete(w http.ResponseWriter, r *http.Request, app, coll stri
 	defer s.mu.Unlock()
 	c := s.collection(app, coll, false)
 	var doomed []string
-	for _, k := range sortedKeys(c) {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
 		m, err := matches(c[k], q)
 		if err != nil {
 			writeMessages(w, r, http.StatusBadRequest, "ERROR", err.Error())
@@ -344,7 +346,7 @@ func (s *Server) find(app, coll string, q map[string]any, skip, limit int) ([]ma
 		}
 		return out, nil
 	}
-	for _, k := range sortedKeys(c) {
+	for _, k := range slices.Sorted(maps.Keys(c)) {
 		ok, err := matches(c[k], q)
 		if err != nil {
 			return nil, err

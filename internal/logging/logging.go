@@ -1,16 +1,17 @@
 // Package logging writes vtsync's log lines: one line per record, prefixed
 // with a level splunkd understands (DEBUG, INFO, WARN, ERROR, FATAL), with
 // registered secrets redacted and the control characters of data escaped.
+// Its Handler is the one log/slog handler of the program; Logger is a thin
+// layer over a *slog.Logger that keeps the printf-style calls.
 package logging
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
-	"sync"
-
-	"github.com/vtsync/vtsync/internal/termtext"
 )
 
 // Level is a log severity.
@@ -25,75 +26,89 @@ const (
 	Fatal
 )
 
+// LevelFatal is the slog level of FATAL records, above slog.LevelError:
+// splunkd's ExecProcessor knows FATAL, slog does not.
+const LevelFatal = slog.LevelError + 4
+
 var names = [...]string{"DEBUG", "INFO", "WARN", "ERROR", "FATAL"}
 
 func (l Level) String() string { return names[l] }
 
-// Logger writes leveled single-line records to an io.Writer (stderr under
-// splunkd). It is safe for concurrent use. The zero value discards.
-type Logger struct {
-	w      io.Writer
-	min    Level
-	prefix string
-	shared *shared
+// Slog returns the slog level of l.
+func (l Level) Slog() slog.Level {
+	return [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, LevelFatal}[l]
 }
 
-// shared is what a Logger and the Loggers derived from it with With have in
-// common: the writer's lock and the secrets, so that a secret registered on
-// any of them is redacted by all.
-type shared struct {
-	mu      sync.Mutex
-	secrets []string
+// Logger writes leveled single-line records through a Handler to an
+// io.Writer (stderr under splunkd). It is safe for concurrent use. The zero
+// value and a nil *Logger discard.
+type Logger struct {
+	sl *slog.Logger
+	h  *Handler
 }
 
 // New returns a Logger writing records at min or above to w.
-func New(w io.Writer, min Level) *Logger { return &Logger{w: w, min: min, shared: &shared{}} }
+func New(w io.Writer, min Level) *Logger { return fromHandler(NewHandler(w, min.Slog())) }
 
 // Discard returns a Logger that writes nothing.
-func Discard() *Logger { return &Logger{shared: &shared{}} }
+func Discard() *Logger { return &Logger{} }
+
+func fromHandler(h *Handler) *Logger { return &Logger{sl: slog.New(h), h: h} }
+
+// Slog returns the *slog.Logger under l, for code that logs with key/value
+// pairs; it never returns nil.
+func (l *Logger) Slog() *slog.Logger {
+	if l == nil || l.sl == nil {
+		return slog.New(discard{})
+	}
+	return l.sl
+}
 
 // With returns a Logger that prefixes every message with prefix (for example
 // the input name) and shares the parent's writer and secrets.
 func (l *Logger) With(prefix string) *Logger {
-	if l == nil || l.shared == nil {
+	if l == nil || l.h == nil {
 		return Discard()
 	}
-	return &Logger{w: l.w, min: l.min, prefix: l.prefix + prefix + " ", shared: l.shared}
+	return fromHandler(l.h.withPrefix(prefix))
+}
+
+// WithAttrs returns a Logger that adds the key/value pairs args (as for
+// slog.Logger.With) to every record and shares the parent's secrets.
+func (l *Logger) WithAttrs(args ...any) *Logger {
+	if l == nil || l.h == nil {
+		return Discard()
+	}
+	sl := l.sl.With(args...)
+	return &Logger{sl: sl, h: sl.Handler().(*Handler)}
 }
 
 // Redact registers secrets (API keys, session keys, passwords) that must
-// never be written; they are replaced by "****" in every later record.
+// never be written; they are replaced by "****" in every later record of l
+// and of every Logger and Handler derived from the same root.
 func (l *Logger) Redact(secrets ...string) {
-	if l == nil || l.shared == nil {
+	if l == nil || l.h == nil {
 		return
 	}
-	l.shared.mu.Lock()
-	defer l.shared.mu.Unlock()
-	for _, s := range secrets {
-		if s != "" {
-			l.shared.secrets = append(l.shared.secrets, s)
-		}
-	}
+	l.h.Redact(secrets...)
 }
 
 // Logf writes one record at level lvl.
 func (l *Logger) Logf(lvl Level, format string, args ...any) {
-	if l == nil || l.w == nil || lvl < l.min {
+	if l == nil || l.sl == nil || !l.h.Enabled(context.Background(), lvl.Slog()) {
 		return
 	}
-	msg := fmt.Sprintf(format, args...)
-	l.shared.mu.Lock()
-	defer l.shared.mu.Unlock()
-	msg = Scrub(l.prefix+msg, l.shared.secrets...)
-	// One record, one line: the line breaks of a message that wraps errors
-	// become spaces, and every other control character (an ESC from a
-	// VirusTotal answer, a tab in an event) is written escaped, so that no
-	// value from data reaches splunkd.log or a terminal raw.
-	msg = termtext.Clean(newlines.Replace(msg))
-	fmt.Fprintf(l.w, "%s %s\n", lvl, msg)
+	l.sl.Log(context.Background(), lvl.Slog(), fmt.Sprintf(format, args...))
 }
 
-var newlines = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ")
+// Log writes one record at level lvl with a short message and key/value
+// pairs, as slog.Logger.Log does.
+func (l *Logger) Log(lvl Level, msg string, args ...any) {
+	if l == nil || l.sl == nil {
+		return
+	}
+	l.sl.Log(context.Background(), lvl.Slog(), msg, args...)
+}
 
 // Debugf logs at DEBUG.
 func (l *Logger) Debugf(format string, args ...any) { l.Logf(Debug, format, args...) }
@@ -110,9 +125,22 @@ func (l *Logger) Errorf(format string, args ...any) { l.Logf(Error, format, args
 // Fatalf logs at FATAL; it does not exit.
 func (l *Logger) Fatalf(format string, args ...any) { l.Logf(Fatal, format, args...) }
 
-// Scrub returns s with every non-empty secret replaced by "****": the one
-// rule for keeping keys, session keys and passwords out of logs, events and
-// error messages.
+// Debug logs msg and key/value pairs at DEBUG.
+func (l *Logger) Debug(msg string, args ...any) { l.Log(Debug, msg, args...) }
+
+// Info logs msg and key/value pairs at INFO.
+func (l *Logger) Info(msg string, args ...any) { l.Log(Info, msg, args...) }
+
+// Warn logs msg and key/value pairs at WARN.
+func (l *Logger) Warn(msg string, args ...any) { l.Log(Warn, msg, args...) }
+
+// Error logs msg and key/value pairs at ERROR.
+func (l *Logger) Error(msg string, args ...any) { l.Log(Error, msg, args...) }
+
+// Scrub returns s with every non-empty secret replaced by "****": the rule
+// the Handler applies to every log line, and the one for keeping keys,
+// session keys and passwords out of text that is not a log line (events,
+// error messages, validation answers).
 func Scrub(s string, secrets ...string) string {
 	if len(secrets) > 1 {
 		// Longest first: a secret that contains another must not be cut
@@ -127,3 +155,11 @@ func Scrub(s string, secrets ...string) string {
 	}
 	return s
 }
+
+// discard is the handler of a Logger that writes nothing.
+type discard struct{}
+
+func (discard) Enabled(context.Context, slog.Level) bool  { return false }
+func (discard) Handle(context.Context, slog.Record) error { return nil }
+func (d discard) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discard) WithGroup(string) slog.Handler           { return d }

@@ -249,7 +249,8 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if r.opt.DailyLookupBudget > 0 && r.opt.Budget != nil {
 		budgetNote = fmt.Sprintf("%d of %d used today (UTC)", r.opt.Budget.Used(), r.opt.DailyLookupBudget)
 	}
-	r.log.Infof("Run of input %s started: lookups=%t, max_concurrency=%d, daily lookup budget: %s", in, r.opt.Lookups, r.opt.MaxConcurrency, budgetNote)
+	// The logger's prefix names the input (input=<name> under splunkd).
+	r.log.Info("run started", "lookups", r.opt.Lookups, "max_concurrency", r.opt.MaxConcurrency, "daily_budget", budgetNote)
 
 	if !r.replay(ctx) {
 		// The store refuses what we already paid for: searching and checking
@@ -910,8 +911,10 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 	}
 	s.Status = status
 	s.Duration = time.Since(r.wall).Seconds()
-	r.log.Infof("Run of input %s finished: status=%s candidates=%d distinct=%d rejected=%d fresh=%d due=%d looked_up=%d found=%d not_found=%d failed=%d deferred=%d replayed=%d kv_writes=%d quota_state=%s duration=%.1fs",
-		in, s.Status, s.Candidates, s.Distinct, s.RejectedTotal, s.Fresh, s.Due, s.LookedUp, s.Found, s.NotFound, s.Failed, s.Deferred, s.Replayed, s.KVWrites, s.QuotaState, s.Duration)
+	r.log.Info("run finished", "status", s.Status, "candidates", s.Candidates, "distinct", s.Distinct, "rejected", s.RejectedTotal,
+		"fresh", s.Fresh, "due", s.Due, "looked_up", s.LookedUp, "found", s.Found, "not_found", s.NotFound, "failed", s.Failed,
+		"deferred", s.Deferred, "replayed", s.Replayed, "kv_writes", s.KVWrites, "quota_state", s.QuotaState,
+		"duration", fmt.Sprintf("%.1fs", s.Duration))
 	return *s, err
 }
 

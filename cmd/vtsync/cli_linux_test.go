@@ -89,10 +89,15 @@ func TestRunSummaryAtATerminal(t *testing.T) {
 	out = strings.ReplaceAll(out, "\r\n", "\n")
 	for _, want := range []string{
 		"demo: ok in ",
-		"\n  looked up  18 domains (16 found, 2 unknown to VirusTotal, 0 failed)\n",
-		"\n  flagged    4 rated malicious by at least one VirusTotal engine\n",
+		// The demo's story (examples/demo/README.md): 18 domains (2 not in
+		// vt/, 4 malicious), 6 public addresses of non-browser processes (1
+		// not in vt/, 1 malicious), 8 image hashes (1 not in vt/, 2
+		// malicious).
+		"\n  looked up  32 indicators (28 found, 4 unknown to VirusTotal, 0 failed)\n",
+		"\n  by kind    18 domains (16 found, 4 flagged), 6 IP addresses (5 found, 1 flagged), 8 files (7 found, 2 flagged)\n",
+		"\n  flagged    7 rated malicious by at least one VirusTotal engine\n",
 		"\n  cost       nothing: answers from the offline folder, no VirusTotal requests\n",
-		"\n  stored     18 records in the embedded store " + filepath.Join(dir, ".vtsync", "vtsync.db") + "\n",
+		"\n  stored     32 records in the embedded store " + filepath.Join(dir, ".vtsync", "vtsync.db") + "\n",
 		"\n  next       see what the detection flags: vtsync detect --config " + cfg + "\n",
 	} {
 		if !strings.Contains(out, want) {
@@ -108,7 +113,7 @@ func TestRunSummaryAtATerminal(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(stdout), "\n"); code != 0 || len(lines) != 1 || json.Unmarshal([]byte(lines[0]), &sum) != nil {
 		t.Fatalf("piped: exit %d, stdout %q, stderr:\n%s\nwant one JSON line", code, stdout, stderr)
 	}
-	if sum["fresh"] != 18.0 || sum["kv_writes"] != 0.0 || sum["budget_limit"] != 0.0 || sum["flagged"] != 0.0 {
+	if sum["fresh"] != 32.0 || sum["kv_writes"] != 0.0 || sum["budget_limit"] != 0.0 || sum["flagged"] != 0.0 {
 		t.Errorf("piped summary %v", sum)
 	}
 }

@@ -68,8 +68,14 @@ func ParseFormat(s, path string) (Format, error) {
 // Fields names the fields of an event record. An empty name means: the
 // first of the default names (DefaultFields) that has a value in the
 // record (not missing, empty or null).
+//
+// IP and Hash have no default: left empty, the file's IP addresses or
+// file hashes are not read (as the modular input's ip_field and
+// hash_field).
 type Fields struct {
 	Domain  string // destination host name (or a URL, or a domain)
+	IP      string // destination IP address (Sysmon EventCode 3 DestinationIp)
+	Hash    string // file hash, or Sysmon's Hashes (EventCode 1)
 	Process string // process image or name; a path is reduced to its base name
 	Host    string // the host the event happened on
 	Time    string // event time
@@ -85,42 +91,60 @@ var DefaultFields = struct{ Domain, Process, Host, Time []string }{
 	Time:    []string{"UtcTime", "_time", "timestamp", "time"},
 }
 
-// Event is one network contact.
+// What an event's value is (Event.Kind): the names of the kinds it is a
+// candidate of.
+const (
+	KindDomain = "domain" // a destination host name
+	KindIP     = "ip"     // a destination IP address
+	KindFile   = "file"   // a file hash (or Sysmon's Hashes)
+)
+
+// Event is one value of a record: a network contact with a destination
+// host name or IP address, or a process image's hash.
 type Event struct {
 	Time    time.Time // zero when the record has none or it does not parse
 	Host    string    // the host the process ran on
 	Process string    // process base name, e.g. powershell.exe
-	Dest    string    // destination host name, as found in the record
+	Dest    string    // the value, as found in the record: host name, IP address or hash
+	Kind    string    // KindDomain, KindIP or KindFile
 }
 
-// Source is a pipeline.Source over a file: it emits every event's
-// destination (or every listed domain), except for events that Exclude
-// reports true for. Standalone mode sets Exclude to the detection's browser
-// filter, so the sync looks up what the detection will ask about and no
-// more, as the modular input's default candidate search does.
+// Source is a pipeline.Source over a file: it emits every event's value
+// (or every listed domain) as a candidate of its kind, except for network
+// events that Exclude reports true for. Standalone mode sets Exclude to
+// the detections' browser filter, so the sync looks up what the
+// detections will ask about and no more, as the modular input's default
+// candidate searches do: the domain and IP detections leave browsers out,
+// the file detection does not, so a browser's image hash is still read.
 type Source struct {
 	Path    string
 	Format  Format // "" = FormatOf(Path)
 	Fields  Fields
 	Exclude func(Event) bool
-	// Kind is the kind of the destinations read: the domain kind.
-	Kind kind.Kind
+	// Domain, IP and File are the kinds of the values read: destination
+	// host names (and a list's domains), Fields.IP's, Fields.Hash's.
+	Domain, IP, File kind.Kind
 }
 
-// Candidates emits each destination as a candidate of s.Kind.
+// Candidates emits each value as a candidate of its kind.
 func (s *Source) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	format := s.Format
 	if format == "" {
 		format = FormatOf(s.Path)
 	}
 	if format == Domains {
-		return readDomains(ctx, s.Path, func(v string) error { return emit(s.Kind, v) })
+		return readDomains(ctx, s.Path, func(v string) error { return emit(s.Domain, v) })
 	}
+	kinds := map[string]kind.Kind{KindDomain: s.Domain, KindIP: s.IP, KindFile: s.File}
 	return ReadEvents(ctx, s.Path, format, s.Fields, func(e Event) error {
-		if s.Exclude != nil && s.Exclude(e) {
+		if e.Kind != KindFile && s.Exclude != nil && s.Exclude(e) {
 			return nil
 		}
-		return emit(s.Kind, e.Dest)
+		k := kinds[e.Kind]
+		if k == nil {
+			return fmt.Errorf("events file %s: the %s kind is not available in this build; unset its field", s.Path, e.Kind)
+		}
+		return emit(k, e.Dest)
 	})
 }
 
@@ -130,10 +154,12 @@ const maxLine = 4 << 20
 
 // ReadEvents calls fn for every event of the NDJSON or CSV file at path, in
 // file order, and stops at fn's first error, which it returns. A record
-// whose destination field is multi-valued (a JSON array, or a CSV cell of
-// newline-separated values as Splunk exports multi-value fields) gives one
-// event per value. Records without a destination field are skipped. A
-// malformed record is an error naming the file and line.
+// gives one event per value of its destination field (a multi-valued
+// field is a JSON array, or a CSV cell of newline-separated values as
+// Splunk exports multi-value fields), then, when fields names them, one
+// per non-empty value of its IP and hash fields. Records with none of
+// these fields are skipped. A malformed record is an error naming the file
+// and line.
 func ReadEvents(ctx context.Context, path string, format Format, fields Fields, fn func(Event) error) error {
 	_, err := Read(ctx, path, format, fields, fn)
 	return err
@@ -141,7 +167,7 @@ func ReadEvents(ctx context.Context, path string, format Format, fields Fields, 
 
 // Stats counts what a read of an events file found.
 type Stats struct {
-	Records   int    // records with a destination field
+	Records   int    // records with a field read (destination, IP or hash)
 	BadTimes  int    // of them, records whose time has a value that does not parse
 	TimeField string // the field of the first such value
 	BadTime   string // the first such value
@@ -220,6 +246,14 @@ func noDomainField(path, none, where string, has []string) error {
 		path, none, strings.Join(DefaultFields.Domain, ", "), where, termtext.Clean(strings.Join(has, ", ")))
 }
 
+// defaultDomainsOnly reports whether the read looks for destination host
+// names under the default names and for nothing else: then a file without
+// any of them yields nothing, an error. With an IP or hash field set, the
+// file may hold no host names at all (process creations only).
+func (rd *reader) defaultDomainsOnly() bool {
+	return rd.fields.Domain == "" && rd.fields.IP == "" && rd.fields.Hash == ""
+}
+
 // configuredField is a field name given in Fields, and the setting it
 // comes from.
 type configuredField struct {
@@ -232,6 +266,7 @@ func newReader(path string, fields Fields, fn func(Event) error) *reader {
 	for _, f := range []configuredField{
 		{name: fields.Domain, key: "domain_field"}, {name: fields.Process, key: "process_field"},
 		{name: fields.Host, key: "host_field"}, {name: fields.Time, key: "time_field"},
+		{name: fields.IP, key: "ip_field"}, {name: fields.Hash, key: "hash_field"},
 	} {
 		if f.name != "" {
 			rd.configured = append(rd.configured, f)
@@ -289,13 +324,21 @@ func (rd *reader) emit(r record) error {
 	return rd.event(r)
 }
 
-// event calls fn for each destination of a record.
+// event calls fn for each destination, IP address and hash of a record.
 func (rd *reader) event(r record) error {
-	dests, _, ok := lookup(r, rd.fields.Domain, DefaultFields.Domain)
-	if !ok {
+	dests, _, hasDest := lookup(r, rd.fields.Domain, DefaultFields.Domain)
+	var ips, hashes []string
+	var hasIP, hasHash bool
+	if rd.fields.IP != "" {
+		ips, hasIP = r.values(rd.fields.IP)
+	}
+	if rd.fields.Hash != "" {
+		hashes, hasHash = r.values(rd.fields.Hash)
+	}
+	if !hasDest && !hasIP && !hasHash {
 		return nil
 	}
-	rd.domainSeen = true
+	rd.domainSeen = rd.domainSeen || hasDest
 	rd.stats.Records++
 	host, _ := first(r, rd.fields.Host, DefaultFields.Host)
 	proc, _ := first(r, rd.fields.Process, DefaultFields.Process)
@@ -309,13 +352,33 @@ func (rd *reader) event(r record) error {
 			rd.stats.BadTimes++
 		}
 	}
-	if len(dests) == 0 {
-		dests = []string{""} // the field is there but empty: junk the sync counts
+	if hasDest {
+		if len(dests) == 0 {
+			dests = []string{""} // the field is there but empty: junk the sync counts
+		}
+		e.Kind = KindDomain
+		for _, d := range dests {
+			e.Dest = d
+			if err := rd.fn(e); err != nil {
+				return err
+			}
+		}
 	}
-	for _, d := range dests {
-		e.Dest = d
-		if err := rd.fn(e); err != nil {
-			return err
+	// IP addresses and hashes are read as the modular input reads its
+	// ip_field and hash_field: empty values carry nothing.
+	for _, kv := range [...]struct {
+		kind string
+		vals []string
+	}{{KindIP, ips}, {KindFile, hashes}} {
+		e.Kind = kv.kind
+		for _, v := range kv.vals {
+			if v = strings.TrimSpace(v); v == "" {
+				continue
+			}
+			e.Dest = v
+			if err := rd.fn(e); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -503,7 +566,7 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 		return fmt.Errorf("events file %s: no record has the field %s; field names are case-sensitive, and the first record has: %s",
 			path, rd.missing(", nor "), strings.Join(rd.firstKeys, ", "))
 	}
-	if rd.fields.Domain == "" && rd.firstKeys != nil && !rd.domainSeen && sc.Err() == nil {
+	if rd.defaultDomainsOnly() && rd.firstKeys != nil && !rd.domainSeen && sc.Err() == nil {
 		return noDomainField(path, "no record has any of the fields", "the first record has", rd.firstKeys)
 	}
 	if err := sc.Err(); err != nil {
@@ -561,7 +624,7 @@ func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
 	if m := rd.missing(", no column "); m != "" {
 		return fmt.Errorf("events file %s: no column %s; column names are case-sensitive, and the header has: %s", path, m, strings.Join(header, ", "))
 	}
-	if rd.fields.Domain == "" && !slices.ContainsFunc(DefaultFields.Domain, func(n string) bool { _, ok := rec.index[n]; return ok }) {
+	if rd.defaultDomainsOnly() && !slices.ContainsFunc(DefaultFields.Domain, func(n string) bool { _, ok := rec.index[n]; return ok }) {
 		return noDomainField(path, "the header has none of the columns", "the header has", header)
 	}
 	rd.unseen = 0

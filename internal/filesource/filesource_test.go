@@ -38,13 +38,13 @@ func utc(s string) time.Time {
 func TestReadEventsNDJSONDefaults(t *testing.T) {
 	got := collect(t, "testdata/events.ndjson", "", Fields{})
 	want := []Event{
-		{utc("2025-03-14T14:01:02.345Z"), "WS-0001.corp.example", "rundll32.exe", "cdn-telemetry-sync.com"},
-		{utc("2025-03-14T14:02:00Z"), "WS-0002.corp.example", "chrome.exe", "www.google.com"},
-		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "a.example.com"},
-		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "b.example.net"},
-		{utc("2025-03-14T14:04:00Z"), "WS-0004", "curl", ""}, // null destination: kept as junk for the sync to count
+		{utc("2025-03-14T14:01:02.345Z"), "WS-0001.corp.example", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
+		{utc("2025-03-14T14:02:00Z"), "WS-0002.corp.example", "chrome.exe", "www.google.com", KindDomain},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "a.example.com", KindDomain},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "b.example.net", KindDomain},
+		{utc("2025-03-14T14:04:00Z"), "WS-0004", "curl", "", KindDomain}, // null destination: kept as junk for the sync to count
 		// the record without any destination field is skipped; the preview row too
-		{utc("2025-03-14T14:03:20Z"), "dns1", "", "final.example.org"},
+		{utc("2025-03-14T14:03:20Z"), "dns1", "", "final.example.org", KindDomain},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
@@ -55,7 +55,7 @@ func TestReadEventsFieldMapping(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "proxy.jsonl")
 	os.WriteFile(path, []byte(`{"ts":"2025-03-14T10:00:00Z","src":"10.1.1.1","app":"C:\\x\\teams.exe","url":"https://evil.example.com/x","http_host":"ignored.example"}`+"\n"), 0o600)
 	got := collect(t, path, NDJSON, Fields{Domain: "url", Process: "app", Host: "src", Time: "ts"})
-	want := []Event{{utc("2025-03-14T10:00:00Z"), "10.1.1.1", "teams.exe", "https://evil.example.com/x"}}
+	want := []Event{{utc("2025-03-14T10:00:00Z"), "10.1.1.1", "teams.exe", "https://evil.example.com/x", KindDomain}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -64,10 +64,10 @@ func TestReadEventsFieldMapping(t *testing.T) {
 func TestReadEventsCSV(t *testing.T) {
 	got := collect(t, "testdata/events.csv", "", Fields{})
 	want := []Event{
-		{utc("2025-03-14T14:00:00Z"), "WS-0001", "rundll32.exe", "cdn-telemetry-sync.com"},
-		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "one.example.com"},
-		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "two.example.com"},
-		{utc("2025-03-14T14:00:02Z"), "WS-0003", "powershell.exe", ""},
+		{utc("2025-03-14T14:00:00Z"), "WS-0001", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "one.example.com", KindDomain},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "two.example.com", KindDomain},
+		{utc("2025-03-14T14:00:02Z"), "WS-0003", "powershell.exe", "", KindDomain},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
@@ -121,6 +121,7 @@ func TestCandidates(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			c.src.Domain = namedKind{name: "domain"}
 			var got []string
 			if err := c.src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil }); err != nil {
 				t.Fatal(err)
@@ -282,10 +283,10 @@ func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
 		",1741960862,,ws-3,powershell.exe,,ps.example.net\n"+
 		"2025-03-14 14:00:03.000,,WS-4,,curl.exe,,\n"), 0o600)
 	want := []Event{
-		{utc("2025-03-14T14:00:00Z"), "WS-1", "rundll32.exe", "cdn-telemetry-sync.com"},
-		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com"},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "powershell.exe", "ps.example.net"},
-		{utc("2025-03-14T14:00:03Z"), "WS-4", "curl.exe", ""}, // no destination at all: junk the sync counts
+		{utc("2025-03-14T14:00:00Z"), "WS-1", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "powershell.exe", "ps.example.net", KindDomain},
+		{utc("2025-03-14T14:00:03Z"), "WS-4", "curl.exe", "", KindDomain}, // no destination at all: junk the sync counts
 	}
 	if got := collect(t, csvPath, "", Fields{}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("csv:\n got %+v\nwant %+v", got, want)
@@ -295,9 +296,9 @@ func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
 	os.WriteFile(jsonPath, []byte(`{"UtcTime":"2025-03-14 14:00:01.000","Computer":"WS-2","Image":"nslookup.exe","DestinationHostname":"","QueryName":"dns-only.example.com"}`+"\n"+
 		`{"UtcTime":null,"_time":1741960862,"Computer":"","host":"ws-3","Image":null,"process_name":"x","process":"powershell.exe","DestinationHostname":null,"query":[],"QueryName":["","ps.example.net"]}`+"\n"), 0o600)
 	want = []Event{
-		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com"},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", ""},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "ps.example.net"},
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "", KindDomain},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "ps.example.net", KindDomain},
 	}
 	if got := collect(t, jsonPath, "", Fields{}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ndjson:\n got %+v\nwant %+v", got, want)
@@ -431,5 +432,90 @@ func TestReadEventsConfiguredFieldMissingInLargeFile(t *testing.T) {
 	err := ReadEvents(context.Background(), path, "", Fields{Host: "hostname"}, func(Event) error { n++; return nil })
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("none of the first %d records has the field \"hostname\" (host_field)", maxHeld)) || n != 0 {
 		t.Errorf("%d events, err %v", n, err)
+	}
+}
+
+// namedKind stands for a kind: the source only passes it along.
+type namedKind struct {
+	kind.Kind
+	name string
+}
+
+func (k namedKind) Name() string { return k.name }
+
+// With ip_field and hash_field set, one Sysmon export feeds three kinds:
+// an EventCode 3 record its destination host name and IP address, an
+// EventCode 1 record its image's Hashes. Browsers' network events are
+// left out, their image hashes are not (the file detection has no browser
+// filter). Empty values carry nothing, as in the modular input.
+func TestCandidatesSeveralKinds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sysmon.ndjson")
+	os.WriteFile(path, []byte(`{"EventID":3,"Image":"C:\\w\\rundll32.exe","DestinationHostname":"evil.example","DestinationIp":"45.141.215.19"}
+{"EventID":1,"Image":"C:\\w\\chrome.exe","Hashes":"SHA256=AB,MD5=CD"}
+{"EventID":3,"Image":"C:\\w\\chrome.exe","DestinationHostname":"www.google.com","DestinationIp":"142.250.1.1"}
+{"EventID":3,"Image":"C:\\w\\curl.exe","DestinationIp":["8.8.8.8",""," 1.1.1.1 "]}
+{"EventID":1,"Image":"C:\\w\\a.exe","Hashes":""}
+`), 0o600)
+	src := Source{
+		Path: path, Fields: Fields{Domain: "DestinationHostname", IP: "DestinationIp", Hash: "Hashes"},
+		Exclude: func(e Event) bool { return e.Process == "chrome.exe" },
+		Domain:  namedKind{name: "domain"}, IP: namedKind{name: "ip"}, File: namedKind{name: "file"},
+	}
+	var got []string
+	err := src.Candidates(context.Background(), func(k kind.Kind, v string) error { got = append(got, k.Name()+":"+v); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"domain:evil.example", "ip:45.141.215.19", "file:SHA256=AB,MD5=CD", "ip:8.8.8.8", "ip:1.1.1.1"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+
+	// Unset, the IP and hash fields are not read.
+	src.Fields.IP, src.Fields.Hash = "", ""
+	got = nil
+	if err := src.Candidates(context.Background(), func(k kind.Kind, v string) error { got = append(got, k.Name()+":"+v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"domain:evil.example"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("without ip_field and hash_field: got %q, want %q", got, want)
+	}
+}
+
+// Each configured field is checked on its own: an ip_field or hash_field
+// no record has is an error naming it, before anything is emitted, in
+// NDJSON and in CSV.
+func TestMissingKindFields(t *testing.T) {
+	dir := t.TempDir()
+	nd := filepath.Join(dir, "e.ndjson")
+	os.WriteFile(nd, []byte(`{"DestinationHostname":"a.example","DestinationIp":"8.8.8.8"}`+"\n"), 0o600)
+	csvPath := filepath.Join(dir, "e.csv")
+	os.WriteFile(csvPath, []byte("DestinationHostname,DestinationIp\na.example,8.8.8.8\n"), 0o600)
+	for _, path := range []string{nd, csvPath} {
+		for _, c := range []struct {
+			fields Fields
+			key    string
+		}{
+			{Fields{IP: "DestIp"}, "ip_field"},
+			{Fields{Hash: "Hashes"}, "hash_field"},
+			{Fields{IP: "DestinationIp", Hash: "Hashes"}, "hash_field"},
+		} {
+			n := 0
+			err := ReadEvents(context.Background(), path, "", c.fields, func(Event) error { n++; return nil })
+			if err == nil || !strings.Contains(err.Error(), c.key) || n != 0 {
+				t.Errorf("%s with %+v: err = %v after %d events, want an error naming %s and no event", filepath.Base(path), c.fields, err, n, c.key)
+			}
+		}
+	}
+	// Process creations only: with hash_field set, no default destination
+	// field is not an error.
+	pc := filepath.Join(dir, "pc.ndjson")
+	os.WriteFile(pc, []byte(`{"Image":"a.exe","Hashes":"MD5=00"}`+"\n"), 0o600)
+	var got []Event
+	if err := ReadEvents(context.Background(), pc, "", Fields{Hash: "Hashes"}, func(e Event) error { got = append(got, e); return nil }); err != nil || len(got) != 1 || got[0].Kind != KindFile {
+		t.Errorf("process creations with hash_field: %v, %+v", err, got)
+	}
+	if err := ReadEvents(context.Background(), pc, "", Fields{}, func(Event) error { return nil }); err == nil || !strings.Contains(err.Error(), "domain_field") {
+		t.Errorf("process creations without hash_field: err = %v, want the no-destination error", err)
 	}
 }

@@ -28,6 +28,7 @@ func gz(t *testing.T, b []byte) []byte {
 
 func candidates(t *testing.T, src Source) ([]string, error) {
 	t.Helper()
+	src.Domain = namedKind{name: "domain"}
 	var got []string
 	err := src.Candidates(context.Background(), func(_ kind.Kind, v string) error { got = append(got, v); return nil })
 	return got, err

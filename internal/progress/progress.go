@@ -161,11 +161,14 @@ func WriteSummary(w io.Writer, s pipeline.Summary, a About) error {
 		_, err := io.WriteString(w, sb.String())
 		return err
 	}
-	line("looked up", "%s (%d found, %d unknown to VirusTotal, %d failed)", plural(s.LookedUp, "domain"), s.Found, s.NotFound, s.Failed)
+	line("looked up", "%s (%d found, %d unknown to VirusTotal, %d failed)", indicators(s, s.LookedUp, ""), s.Found, s.NotFound, s.Failed)
+	if b := byKind(s); b != "" {
+		line("by kind", "%s", b)
+	}
 	if s.Found > 0 {
 		line("flagged", "%d rated malicious by at least one VirusTotal engine", s.Flagged)
 	}
-	line("candidates", "%d values: %s, %d rejected%s", s.Candidates, plural(s.Distinct, "distinct domain"), s.RejectedTotal, rejected(s.Rejected))
+	line("candidates", "%d values: %s, %d rejected%s", s.Candidates, indicators(s, s.Distinct, "distinct "), s.RejectedTotal, rejected(s.Rejected))
 	line("fresh", "%d already in the store (%.0f%%), %d due, %d deferred to a later run", s.Fresh, s.CacheHitRate*100, s.Due, s.Deferred)
 	if s.Replayed > 0 {
 		line("replayed", "%s a previous run paid for", plural(s.Replayed, "answer"))
@@ -216,12 +219,12 @@ func next(s pipeline.Summary, a About) []string {
 	}
 	switch s.QuotaState {
 	case pipeline.QuotaBudgetExhausted:
-		out = append(out, fmt.Sprintf("%s wait for the next UTC day; raise %s if the key's quota allows", plural(s.Deferred, "due domain"), a.Budget))
+		out = append(out, fmt.Sprintf("%s wait for the next UTC day; raise %s if the key's quota allows", indicators(s, s.Deferred, "due "), a.Budget))
 	case pipeline.QuotaExceeded:
-		out = append(out, fmt.Sprintf("%s wait until VirusTotal's quota allows; later runs look them up", plural(s.Deferred, "due domain")))
+		out = append(out, fmt.Sprintf("%s wait until VirusTotal's quota allows; later runs look them up", indicators(s, s.Deferred, "due ")))
 	default:
 		if s.Deferred > 0 {
-			out = append(out, fmt.Sprintf("%s not looked up yet: run again to look them up: %s", plural(s.Deferred, "due domain"), a.Run))
+			out = append(out, fmt.Sprintf("%s not looked up yet: run again to look them up: %s", indicators(s, s.Deferred, "due "), a.Run))
 		}
 	}
 	if s.Failed > 0 {
@@ -231,6 +234,53 @@ func next(s pipeline.Summary, a About) []string {
 		out = append(out, "see what the detection flags: "+a.Detect)
 	}
 	return out
+}
+
+// kindNouns name each kind's indicators in words, in the order they are
+// listed.
+var kindNouns = []struct{ kind, noun, plural string }{
+	{"domain", "domain", "domains"}, {"ip", "IP address", "IP addresses"}, {"file", "file", "files"},
+}
+
+// indicators writes n indicators of the run's kinds: "18 domains" when the
+// run read one kind (domains when the summary has no kinds), "32
+// indicators" when it read several. adj goes before the noun ("distinct ").
+func indicators(s pipeline.Summary, n int, adj string) string {
+	noun := "indicator"
+	if len(s.Kinds) <= 1 {
+		for _, kn := range kindNouns {
+			if _, ok := s.Kinds[kn.kind]; ok || len(s.Kinds) == 0 && kn.kind == "domain" {
+				noun = kn.noun
+			}
+		}
+	}
+	if n == 1 {
+		return "1 " + adj + noun
+	}
+	if noun == "IP address" {
+		return fmt.Sprintf("%d %sIP addresses", n, adj)
+	}
+	return fmt.Sprintf("%d %s%ss", n, adj, noun)
+}
+
+// byKind writes what each kind's lookups found, when the run read several
+// kinds: "18 domains (16 found, 4 flagged), 6 IP addresses (5 found, 1
+// flagged)", or "".
+func byKind(s pipeline.Summary) string {
+	if len(s.Kinds) < 2 {
+		return ""
+	}
+	var parts []string
+	for _, kn := range kindNouns {
+		if ks := s.Kinds[kn.kind]; ks != nil {
+			n := kn.plural
+			if ks.LookedUp == 1 {
+				n = kn.noun
+			}
+			parts = append(parts, fmt.Sprintf("%d %s (%d found, %d flagged)", ks.LookedUp, n, ks.Found, ks.Flagged))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // plural writes n and noun, with an s unless n is 1.

@@ -87,6 +87,46 @@ func TestWriteSummary(t *testing.T) {
   next       see what the detection flags: vtsync detect --config vt.yaml
 `,
 	}, {
+		name: "several kinds",
+		sum: pipeline.Summary{
+			Input: "mixed", Status: "partial", Duration: 2, Candidates: 40, Distinct: 9, Rejected: map[string]int{"private": 3}, RejectedTotal: 3,
+			Due: 9, LookedUp: 7, Found: 6, NotFound: 1, Flagged: 2, Deferred: 2, QuotaState: "budget_exhausted", BudgetUsed: 7, BudgetLimit: 7, VTCalls: 7, KVWrites: 7,
+			Kinds: map[string]*pipeline.KindSummary{
+				"domain": {Distinct: 5, Due: 5, LookedUp: 4, Found: 4, Flagged: 1, Deferred: 1},
+				"ip":     {Distinct: 1, Due: 1, LookedUp: 1, Found: 1, Flagged: 1},
+				"file":   {Distinct: 3, Due: 3, LookedUp: 2, Found: 1, NotFound: 1, Deferred: 1},
+			},
+		},
+		about: live,
+		want: `mixed: partial in 2.0s
+  looked up  7 indicators (6 found, 1 unknown to VirusTotal, 0 failed)
+  by kind    4 domains (4 found, 1 flagged), 1 IP address (1 found, 1 flagged), 2 files (1 found, 0 flagged)
+  flagged    2 rated malicious by at least one VirusTotal engine
+  candidates 40 values: 9 distinct indicators, 3 rejected (private 3)
+  fresh      0 already in the store (0%), 9 due, 2 deferred to a later run
+  cost       7 VirusTotal requests; daily budget 7 of 7 used (UTC day)
+  quota      the daily lookup budget is spent
+  stored     7 records in the KV store collection vtsync_domains
+  next       2 due indicators wait for the next UTC day; raise enrich.virustotal.daily_lookup_budget in vt.yaml if the key's quota allows
+  next       see what the detection flags: vtsync detect --config vt.yaml
+`,
+	}, {
+		name: "IP addresses only",
+		sum: pipeline.Summary{
+			Input: "ips", Status: "ok", Duration: 1, Candidates: 3, Distinct: 2, Rejected: map[string]int{}, Due: 2, LookedUp: 2, Found: 2, QuotaState: "ok", KVWrites: 2,
+			Kinds: map[string]*pipeline.KindSummary{"ip": {Distinct: 2, Due: 2, LookedUp: 2, Found: 2}},
+		},
+		about: live,
+		want: `ips: ok in 1.0s
+  looked up  2 IP addresses (2 found, 0 unknown to VirusTotal, 0 failed)
+  flagged    0 rated malicious by at least one VirusTotal engine
+  candidates 3 values: 2 distinct IP addresses, 0 rejected
+  fresh      0 already in the store (0%), 2 due, 0 deferred to a later run
+  cost       0 VirusTotal requests; daily budget: no cap (0 used today, UTC)
+  stored     2 records in the KV store collection vtsync_domains
+  next       see what the detection flags: vtsync detect --config vt.yaml
+`,
+	}, {
 		name: "no cap, failed lookups",
 		sum: pipeline.Summary{
 			Input: "live", Status: "partial", Duration: 3, Candidates: 2, Distinct: 2, Rejected: map[string]int{},

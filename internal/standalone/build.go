@@ -15,6 +15,8 @@ import (
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/filesource"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
@@ -127,7 +129,8 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 		if _, err := os.Stat(c.Source.Path); err != nil {
 			return nil, c.errorAt("source.file.path", "%v", pathError(err))
 		}
-		s := &filesource.Source{Path: c.Source.Path, Format: c.Source.Format, Fields: c.Source.Fields, Kind: domainkind.Kind{}}
+		s := &filesource.Source{Path: c.Source.Path, Format: c.Source.Format, Fields: c.Source.Fields,
+			Domain: domainkind.Kind{}, IP: ipkind.Kind{}, File: filekind.Kind{}}
 		if c.Source.SkipBrowsers {
 			rules := c.Rules
 			s.Exclude = func(e filesource.Event) bool { return rules.IsBrowser(e.Process) }

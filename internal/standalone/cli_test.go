@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/detect"
+	"github.com/vtsync/vtsync/internal/kind"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
@@ -41,10 +44,9 @@ func copyDemo(t *testing.T) string {
 	if len(vts) == 0 {
 		t.Fatal("no demo VirusTotal files")
 	}
-	os.Mkdir(filepath.Join(dst, "vt"), 0o755)
-	for _, p := range vts {
-		b, _ := os.ReadFile(p)
-		write(t, filepath.Join(dst, "vt"), filepath.Base(p), string(b))
+	// vt/ holds domains at its top, IP addresses and files below it.
+	if err := os.CopyFS(filepath.Join(dst, "vt"), os.DirFS(filepath.Join(demoDir, "vt"))); err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }
@@ -123,6 +125,34 @@ func TestDemoEndToEnd(t *testing.T) {
 	if recs["zq3x9-relay.top"].VTFound {
 		t.Error("zq3x9-relay.top has no VT file but is stored as found")
 	}
+	// The demo's story per kind (examples/demo/README.md): 18 domains, 16
+	// of them in vt/ (zq3x9-relay.top and update.googleapis.com are not),
+	// 4 rated malicious; 6 public addresses of non-browser processes
+	// (193.142.146.35, 13.107.4.52, 8.8.8.8, 1.1.1.1, 2606:4700:4700::1111
+	// and 89.44.9.243, the one not in vt/; 45.141.215.19 only browsers
+	// reach), 1 rated malicious; 8 image hashes, the strongest of each
+	// Hashes (7 SHA-256, and svchost.exe's SHA-1 on the host hashing only
+	// MD5 and SHA1), all in vt/ but AcmeHelper.exe's, 2 rated malicious
+	// (the invoice viewer and EICAR).
+	for name, want := range map[string]pipeline.KindSummary{
+		"domain": {Distinct: 18, LookedUp: 18, Found: 16, NotFound: 2, Flagged: 4, KVWrites: 18},
+		"ip":     {Distinct: 6, LookedUp: 6, Found: 5, NotFound: 1, Flagged: 1, KVWrites: 6},
+		"file":   {Distinct: 8, LookedUp: 8, Found: 7, NotFound: 1, Flagged: 2, KVWrites: 8},
+	} {
+		ks := s.Kinds[name]
+		if ks == nil {
+			t.Errorf("the summary has no %s kind: %+v", name, s.Kinds)
+			continue
+		}
+		got := pipeline.KindSummary{Distinct: ks.Distinct, LookedUp: ks.LookedUp, Found: ks.Found, NotFound: ks.NotFound, Flagged: ks.Flagged, KVWrites: ks.KVWrites}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+	checkStored(t, dir, ipkind.Kind{}, map[string]bool{"193.142.146.35": true, "2606:4700:4700::1111": true, "89.44.9.243": false}, "45.141.215.19")
+	checkStored(t, dir, filekind.Kind{},
+		map[string]bool{"e07e0265c9c86abc05c485700521f4304e2a218ff7c0161ccb32ba901f856637": true, "7a348e792a408e1c579d21dc05ddf8d5a89ec87a": true,
+			"a1232e8b17f3c48219d7505b9ef89a0d2ac4f1801aa784d3aea5acf0d1831302": false}, "")
 
 	// A second run finds everything fresh and looks nothing up.
 	r = run(t, RunMain, "--config", cfg)
@@ -194,6 +224,37 @@ func TestDemoEndToEnd(t *testing.T) {
 	r = run(t, ExportMain, "--config", cfg, "--format", "json")
 	if n := strings.Count(r.stdout, "\n"); r.code != ExitOK || n != len(recs) {
 		t.Fatalf("export json: %d lines for %d records: %+v", n, len(recs), r)
+	}
+}
+
+// checkStored checks that the demo's store holds a record of kind k for
+// each key, found or not as want says, and none for absent.
+func checkStored(t *testing.T, dir string, k kind.Kind, want map[string]bool, absent string) {
+	t.Helper()
+	cfg, err := Load(filepath.Join(dir, "vtsync.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, closer, err := cfg.OpenStore(context.Background(), logging.Discard(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	keys := []string{absent}
+	for key := range want {
+		keys = append(keys, key)
+	}
+	got, err := store.Get(context.Background(), k, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, found := range want {
+		if r, ok := got[key]; !ok || r.Found() != found {
+			t.Errorf("%s %s: stored %v (%v), want found=%v", k.Name(), key, ok, r, found)
+		}
+	}
+	if _, ok := got[absent]; absent != "" && ok {
+		t.Errorf("%s %s is stored, want it never looked up", k.Name(), absent)
 	}
 }
 

@@ -27,6 +27,8 @@
 //	    path: events.ndjson       # NDJSON, CSV (header row) or a list of domains
 //	    format: ndjson            # ndjson | csv | domains; default by extension
 //	    domain_field: DestinationHostname  # default: http_host, DestinationHostname, query, ...
+//	    ip_field: DestinationIp   # IP addresses; unset: none collected
+//	    hash_field: Hashes        # file hashes (Sysmon Hashes too); unset: none
 //	    process_field: Image      # default: process_name, Image, process
 //	    host_field: Computer      # default: Computer, host, src_host, ComputerName
 //	    time_field: UtcTime       # default: UtcTime, _time, timestamp, time
@@ -56,7 +58,7 @@
 //	    max_concurrency: 4
 //	    proxy_url: http://proxy:3128
 //	  offline:
-//	    dir: vt                   # saved API responses: <dir>/<domain>.json, <dir>/ip/<ip>.json, <dir>/file/<hash>.json
+//	    dir: vt                   # saved API responses: <dir>/<domain>.json, <dir>/ip_addresses/<ip>.json, <dir>/files/<hash>.json
 //
 //	store:
 //	  type: embedded              # embedded | kvstore (default embedded)
@@ -231,6 +233,8 @@ type rawFileSource struct {
 	Path         string `yaml:"path"`
 	Format       string `yaml:"format"`
 	DomainField  string `yaml:"domain_field"`
+	IPField      string `yaml:"ip_field"`
+	HashField    string `yaml:"hash_field"`
 	ProcessField string `yaml:"process_field"`
 	HostField    string `yaml:"host_field"`
 	TimeField    string `yaml:"time_field"`
@@ -596,6 +600,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		c.Source.Format = format
 		c.Source.Fields = filesource.Fields{
 			Domain: strings.TrimSpace(f.DomainField), Process: strings.TrimSpace(f.ProcessField),
+			IP: strings.TrimSpace(f.IPField), Hash: strings.TrimSpace(f.HashField),
 			Host: strings.TrimSpace(f.HostField), Time: strings.TrimSpace(f.TimeField),
 		}
 		c.Source.SkipBrowsers = boolean(e, "source.file.skip_browsers", f.SkipBrowsers, true)

@@ -136,7 +136,7 @@ func TestLoadErrors(t *testing.T) {
 		{"search macro", "source:\n  splunk:\n    url: https://s:8089\n    token_env: T\n    search: '`m`'\n",
 			[]string{"bad.yaml:5: source.splunk.search: starts with a macro; splunkd needs the search to start with 'search ' or '|': write '| `m`' if the macro starts with a generating command such as tstats, else 'search `m`'"}},
 		{"unknown key", "source:\n  file:\n    path: e.ndjson\n    pth: x\n",
-			[]string{"bad.yaml:4: source.file.pth: unknown key; the keys here are domain_field, format, host_field, path, process_field, skip_browsers, time_field"}},
+			[]string{"bad.yaml:4: source.file.pth: unknown key; the keys here are domain_field, format, hash_field, host_field, ip_field, path, process_field, skip_browsers, time_field"}},
 		{"unknown top-level key", "sourc: {}\n",
 			[]string{"bad.yaml:1: sourc: unknown key; the keys here are detect, enrich, max_run_seconds, name, not_found_max_hours, not_found_refresh_hours, refresh_days, refresh_jitter_percent, retention_days, source, state_dir, store, young_refresh_days"}},
 		{"plain api_key", "source: {file: {path: e}}\nenrich:\n  virustotal:\n    api_key: 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n",

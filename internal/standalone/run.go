@@ -94,6 +94,9 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 	case len(paths) > 0:
 	case cfg.Source.Type == SourceFile && cfg.Source.Format != filesource.Domains:
 		paths, fields = []string{cfg.Source.Path}, cfg.Source.Fields
+		// The detection here is the domain one: the file's IP addresses
+		// and hashes are the sync's business, not its.
+		fields.IP, fields.Hash = "", ""
 		if format == "" {
 			format = cfg.Source.Format
 		}

@@ -360,6 +360,9 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	if !strings.Contains(logs.String(), "ERROR") || !strings.Contains(logs.String(), "api_key") {
 		t.Errorf("no ERROR line telling what to do:\n%s", logs.String())
 	}
+	if !strings.Contains(logs.String(), "INFO run finished status=failed candidates=100 ") || !strings.Contains(logs.String(), " quota_state=key_rejected duration=") {
+		t.Errorf("no run finished line with the summary's key/value pairs:\n%s", logs.String())
+	}
 
 	// With lookups in flight, they are cancelled rather than waited for.
 	vt.mu.Lock()

@@ -429,7 +429,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 		}
 		out, why := classify(status, resp, err)
 		why = e.redact(why)
-		e.log.Debugf("VirusTotal lookup of %s, attempt %d: %s (%s)", what, attempt, out, why)
+		e.log.Debug("VirusTotal lookup", "indicator", what, "attempt", attempt, "outcome", out, "detail", why)
 		switch out {
 		case found:
 			body := make([]byte, 0, len(resp.Data)+len(`{"data":}`))

@@ -166,3 +166,29 @@ func TestTwoInputsShareTheKeysQuota(t *testing.T) {
 		})
 	}
 }
+
+// A search whose rows carry none of the configured fields yields nothing
+// to look up: the run says so in a WARN line naming the parameters, and
+// its summary is partial with that message, not a silent ok nor a
+// failure. Nothing reaches VirusTotal.
+func TestSearchWithoutConfiguredFieldsWarns(t *testing.T) {
+	t.Parallel()
+	rows := []map[string]any{{"dest": "known0.com", "count": "3"}, {"dest": "known1.com"}}
+	e := newEnv(t, rows, []splunktest.Option{
+		splunktest.WithCollection(app, "vtsync_ips"), splunktest.WithCollection(app, "vtsync_files"),
+	})
+	e.params["ip_field"] = "dest_ip"
+	e.params["hash_field"] = "Hashes"
+	r := e.run()
+	s := r.summary
+	if r.code != 0 || s.Status != pipeline.StatusPartial || len(s.Errors) != 1 ||
+		!strings.Contains(s.Errors[0], "yields nothing to look up") || !strings.Contains(s.Errors[0], `"dest_ip"`) {
+		t.Fatalf("exit %d, status %s, errors %q; want exit 0, partial, one error saying the search yields nothing to look up\n%s", r.code, s.Status, s.Errors, r.stderr)
+	}
+	if !hasLine(r.stderr, []string{"WARN"}, "yields nothing to look up", "ut_domain", "ip_field", "hash_field") || hasLine(r.stderr, []string{"ERROR", "FATAL"}) {
+		t.Errorf("want one WARN line naming the fields and parameters, no ERROR:\n%s", r.stderr)
+	}
+	if got := e.vt.Paths(); len(got) != 0 {
+		t.Errorf("VirusTotal was asked for %q", got)
+	}
+}

@@ -6,6 +6,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/kind"
@@ -15,8 +16,21 @@ import (
 // Source streams candidate values (not yet normalised) to emit, each with
 // the kind it is a candidate of, one call per value; a multi-value field
 // gives one call per value. It returns emit's error if emit fails.
+//
+// A source read whole whose records carry none of the fields it reads
+// (the search's rows lack every configured field) returns an error with a
+// method NothingToLookUp() bool that returns true: Run reports it as a
+// warning that the source yields nothing to look up, with status partial,
+// not as a failure. The error's text says what to change.
 type Source interface {
 	Candidates(ctx context.Context, emit func(k kind.Kind, raw string) error) error
+}
+
+// nothingToLookUp reports whether err says the source was read but yields
+// nothing to look up (see Source).
+func nothingToLookUp(err error) bool {
+	var e interface{ NothingToLookUp() bool }
+	return errors.As(err, &e) && e.NothingToLookUp()
 }
 
 // Store is where records live (a KV store collection per kind, or the

@@ -297,6 +297,13 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	}
 	r.purge(ctx)
 
+	if srcErr != nil && nothingToLookUp(srcErr) && ctx.Err() == nil {
+		// Read, but nothing in it: a mistake in the configuration, not a
+		// failure of the source; the run is partial, not silently ok.
+		r.log.Warnf("Input %s: %s yields nothing to look up: %v", in, r.opt.SourceName, srcErr)
+		r.note("%s yields nothing to look up: %v", r.opt.SourceName, srcErr)
+		srcErr = nil
+	}
 	if srcErr == nil && r.sum.Candidates > 0 && r.sum.Distinct == 0 {
 		// Every value was junk: not a quiet run but a source that yields
 		// no host names (the wrong field, a file that is not an events

@@ -803,6 +803,34 @@ func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
 	}
 }
 
+// emptySource is a source's "read, but no row carries a field it reads".
+type emptySource struct{}
+
+func (emptySource) Error() string         { return "no row has the field ut_domain; set domain_field" }
+func (emptySource) NothingToLookUp() bool { return true }
+
+// A source read whole that yields nothing to look up (no row carries a
+// configured field) is a warning and a partial run, not a failure: the
+// WARN line and the summary carry the source's words.
+func TestSourceWithNothingToLookUpWarns(t *testing.T) {
+	var logs bytes.Buffer
+	opt := opts(t)
+	opt.Logger = logging.New(&logs, logging.Info)
+	s, err := run(t, opt, &rows{fail: fmt.Errorf("reading: %w", emptySource{})}, newStore(), newVT(t0.Unix()))
+	if err != nil || s.Status != StatusPartial || len(s.Errors) != 1 ||
+		!strings.Contains(s.Errors[0], "the search yields nothing to look up: reading: no row has the field ut_domain; set domain_field") {
+		t.Errorf("err %v, summary %+v; want no error, partial, the source's words", err, s)
+	}
+	if !strings.Contains(logs.String(), "WARN ") || strings.Contains(logs.String(), "ERROR ") || !strings.Contains(logs.String(), "set domain_field") {
+		t.Errorf("want a WARN line with the source's words, no ERROR:\n%s", logs.String())
+	}
+	// Any other source error before a candidate is still a failure.
+	s, err = run(t, opts(t), &rows{fail: errors.New("search failed")}, newStore(), newVT(t0.Unix()))
+	if err == nil || s.Status != StatusFailed {
+		t.Errorf("a failed source: err %v, status %s", err, s.Status)
+	}
+}
+
 // standaloneWords are the words a standalone run on the embedded store
 // gives its messages.
 func standaloneWords(opt Options) Options {

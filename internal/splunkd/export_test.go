@@ -454,6 +454,15 @@ func TestSearchSourceSeveralKinds(t *testing.T) {
 	if !errors.As(err, &pe) || !strings.Contains(pe.Param, "ip_field") || !strings.Contains(pe.Param, "hash_field") || !strings.Contains(err.Error(), "nothing to look up") {
 		t.Errorf("no configured field in any row: err = %v, want an error naming ip_field and hash_field", err)
 	}
+	// The run warns of it rather than failing (pipeline.Source).
+	var empty interface{ NothingToLookUp() bool }
+	if !errors.As(err, &empty) || !empty.NothingToLookUp() {
+		t.Errorf("no configured field in any row: err = %#v, want one that says it yields nothing to look up", err)
+	}
+	src.Fields = domainField("domain")
+	if err := src.Candidates(context.Background(), func(kind.Kind, string) error { return nil }); !errors.As(err, &empty) || !strings.Contains(err.Error(), "domain_field") {
+		t.Errorf("the one configured field in no row: err = %v, want one that says it yields nothing to look up, naming domain_field", err)
+	}
 }
 
 func FuzzExportReader(f *testing.F) {

@@ -31,9 +31,9 @@ type Field struct {
 
 // Candidates emits every non-empty value of each field, one call per value
 // of a multi-value field. Rows without a field carry none of its kind, but
-// a search whose rows never carry any configured field is reported as an
-// error naming the parameters, since that is a configuration mistake, not
-// an empty result.
+// a search whose rows never carry any configured field returns a
+// *NothingToLookUpError naming the parameters: that is a configuration
+// mistake, not an empty result, and the run warns of it.
 func (s *SearchSource) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	if len(s.Fields) == 0 {
 		return &params.Error{Param: "domain_field", Msg: "is empty and no ip_field or hash_field is set; name the result field that holds the domains, IP addresses or file hashes"}
@@ -67,16 +67,30 @@ func (s *SearchSource) Candidates(ctx context.Context, emit func(kind.Kind, stri
 	if rows > 0 && withField == 0 {
 		if len(s.Fields) == 1 {
 			f := s.Fields[0]
-			return &params.Error{Param: f.Param, Msg: fmt.Sprintf(
-				"none of the %d result rows of the search has a field %q; set %s to the field the search outputs (or add | rename to the search)", rows, f.Name, f.Param)}
+			return &NothingToLookUpError{&params.Error{Param: f.Param, Msg: fmt.Sprintf(
+				"none of the %d result rows of the search has a field %q; set %s to the field the search outputs (or add | rename to the search)", rows, f.Name, f.Param)}}
 		}
 		var names, ps []string
 		for _, f := range s.Fields {
 			names = append(names, fmt.Sprintf("%q", f.Name))
 			ps = append(ps, f.Param)
 		}
-		return &params.Error{Param: strings.Join(ps, ", "), Msg: fmt.Sprintf(
-			"none of the %d result rows of the search has any of the fields %s, so it yields nothing to look up; set these parameters to fields the search outputs (or add | rename to the search)", rows, strings.Join(names, ", "))}
+		return &NothingToLookUpError{&params.Error{Param: strings.Join(ps, ", "), Msg: fmt.Sprintf(
+			"none of the %d result rows of the search has any of the fields %s, so it yields nothing to look up; set these parameters to fields the search outputs (or add | rename to the search)", rows, strings.Join(names, ", "))}}
 	}
 	return nil
 }
+
+// NothingToLookUpError is what Candidates returns when the search has rows
+// but none carries a configured field: Err names the parameters to change.
+// Its NothingToLookUp method tells the pipeline to warn, not to fail.
+type NothingToLookUpError struct{ Err *params.Error }
+
+func (e *NothingToLookUpError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the parameter error.
+func (e *NothingToLookUpError) Unwrap() error { return e.Err }
+
+// NothingToLookUp reports that the search was read but yields nothing to
+// look up.
+func (*NothingToLookUpError) NothingToLookUp() bool { return true }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/progress"
@@ -263,13 +264,15 @@ func exitCode(status string, err error) int {
 // ExportMain is `vtsync export`: write the embedded store's records as a
 // Splunk CSV lookup table (or JSON lines) to stdout or --out.
 func ExportMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("export", "[--config FILE] [--format csv|json] [--out FILE] [-v]",
-		`Writes every record of the embedded store as a Splunk CSV lookup table (or
-one JSON record per line) to stdout, or to --out, replaced atomically. It
-reads while a run is in progress.
+	fs := newFlags("export", "[--config FILE] [--kind domain|ip|file] [--format csv|json] [--out FILE] [-v]",
+		`Writes every record of one indicator kind in the embedded store (domains by
+default) as a Splunk CSV lookup table with the fields of the kind's KV
+collection (or one JSON record per line) to stdout, or to --out, replaced
+atomically. It reads while a run is in progress.
 
 Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
+	kindName := fs.String("kind", "domain", "the kind of records to export: "+strings.Join(kindNames(), ", "))
 	format := fs.String("format", ExportCSV, "csv (a Splunk lookup table) or json (one record per line)")
 	out := fs.String("out", "", "write to `file` (replaced atomically) instead of stdout")
 	verbose := fs.Bool("v", false, "log debug lines")
@@ -282,6 +285,10 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		log.Errorf("--format %q: use csv or json", *format)
 		return ExitUsage
 	}
+	k, ok := kind.Lookup(strings.ToLower(strings.TrimSpace(*kindName)))
+	if !ok {
+		return fs.usageError(stderr, "--kind %q: use %s", termtext.Clean(*kindName), strings.Join(kindNames(), ", "))
+	}
 	if *out != "" {
 		if err := checkOut(*out, *format); err != nil {
 			return fs.usageError(stderr, "%s", termtext.Clean(err.Error()))
@@ -292,13 +299,13 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	switch {
 	case *out == "" && progress.IsTerminal(stdout):
 		var buf bytes.Buffer
-		if n, err = Export(ctx, cfg, &buf, *format, log); err == nil {
+		if n, err = ExportKind(ctx, cfg, k, &buf, *format, log); err == nil {
 			err = writeForTerminal(stdout, buf.Bytes(), *format)
 		}
 	case *out == "":
-		n, err = Export(ctx, cfg, stdout, *format, log)
+		n, err = ExportKind(ctx, cfg, k, stdout, *format, log)
 	default:
-		n, err = exportFile(ctx, cfg, *out, *format, log)
+		n, err = exportFile(ctx, cfg, k, *out, *format, log)
 	}
 	if err != nil {
 		log.Errorf("export: %v", err)
@@ -308,6 +315,15 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		log.Infof("exported %d records to %s", n, *out)
 	}
 	return ExitOK
+}
+
+// kindNames lists the kinds export knows, by name.
+func kindNames() []string {
+	var out []string
+	for _, k := range kind.All() {
+		out = append(out, k.Name())
+	}
+	return out
 }
 
 // checkOut checks that --out names a file vtsync can put in place: not a
@@ -331,13 +347,13 @@ func checkOut(path, format string) error {
 
 // exportFile writes the export next to path and renames it into place, so
 // that a reader (Splunk's lookup) never sees half a file.
-func exportFile(ctx context.Context, cfg *Config, path, format string, log *logging.Logger) (int, error) {
+func exportFile(ctx context.Context, cfg *Config, k kind.Kind, path, format string, log *logging.Logger) (int, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return 0, fmt.Errorf("--out %s: cannot write in %s (the file is written beside its place, then renamed): %v", path, filepath.Dir(path), errors.Unwrap(err))
 	}
 	defer os.Remove(tmp.Name())
-	n, err := Export(ctx, cfg, tmp, format, log)
+	n, err := ExportKind(ctx, cfg, k, tmp, format, log)
 	if err == nil {
 		err = tmp.Chmod(0o644)
 	}

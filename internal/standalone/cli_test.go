@@ -898,3 +898,73 @@ func TestExportOutNamesTheProblem(t *testing.T) {
 		}
 	}
 }
+
+// export --kind writes each kind's records as the lookup table of its
+// collection: the kind's fields as the header, one row per record. The
+// demo stores 6 IP addresses and 8 file hashes (TestDemoEndToEnd).
+func TestExportEachKind(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	if r := run(t, RunMain, "--config", cfg, "--once"); r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	r := run(t, ExportMain, "--config", cfg, "--kind", "ip")
+	if r.code != ExitOK {
+		t.Fatalf("export --kind ip: %+v", r)
+	}
+	rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var header []string
+	for _, f := range (ipkind.Kind{}).Fields() {
+		header = append(header, f.Name)
+	}
+	if len(rows) != 7 || !slices.Equal(rows[0], header) {
+		t.Fatalf("export --kind ip: %d rows, header %q; want 6 records under %q", len(rows)-1, rows[0], header)
+	}
+	byIP := map[string]map[string]string{}
+	for _, row := range rows[1:] {
+		m := map[string]string{}
+		for i, h := range header {
+			m[h] = row[i]
+		}
+		byIP[m["ip"]] = m
+	}
+	// vt/ip_addresses/193.142.146.35.json: 9 engines, tag c2.
+	if c2 := byIP["193.142.146.35"]; c2["vt_found"] != "1" || c2["last_analysis_positive"] != "9" || c2["tags"] != "c2" {
+		t.Errorf("193.142.146.35: %v", c2)
+	}
+	if nx := byIP["89.44.9.243"]; nx["vt_found"] != "0" || nx["asn"] != "" {
+		t.Errorf("89.44.9.243, not in vt/: %v", nx)
+	}
+
+	r = run(t, ExportMain, "--config", cfg, "--kind", "file", "--format", "json")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != ExitOK || len(lines) != 8 {
+		t.Fatalf("export --kind file: exit %d, %d lines, want 8:\n%s", r.code, len(lines), r.stderr)
+	}
+	// EICAR's real hashes (vt/files/275a....json).
+	var eicar map[string]any
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["_key"] == "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f" {
+			eicar = m
+		}
+	}
+	if eicar == nil || eicar["md5"] != "44d88612fea8a8f36de82e1278abb02f" || eicar["vt_found"] != true {
+		t.Errorf("the EICAR record: %v", eicar)
+	}
+
+	if r := run(t, ExportMain, "--config", cfg, "--kind", "url"); r.code != ExitUsage || !strings.Contains(r.stderr, "--kind") {
+		t.Errorf("export --kind url: %+v", r)
+	}
+	// Without --kind, domains, as before.
+	r = run(t, ExportMain, "--config", cfg)
+	if rows, err := csv.NewReader(strings.NewReader(r.stdout)).ReadAll(); r.code != ExitOK || err != nil || len(rows) != 19 || rows[0][1] != "domain" {
+		t.Errorf("export: exit %d, %d rows (%v), want the 18 domains:\n%s", r.code, len(rows)-1, err, r.stderr)
+	}
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/kind"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
@@ -142,14 +143,20 @@ const (
 	ExportJSON = "json" // one KV record JSON document per line
 )
 
-// Export writes every record of the embedded store to w and returns how
-// many it wrote.
+// Export writes every domain record of the embedded store to w and
+// returns how many it wrote.
 func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *logging.Logger) (int, error) {
+	return ExportKind(ctx, cfg, domainkind.Kind{}, w, format, log)
+}
+
+// ExportKind writes every record of kind k of the embedded store to w, as
+// the lookup table of k's collection, and returns how many it wrote.
+func ExportKind(ctx context.Context, cfg *Config, k kind.Kind, w io.Writer, format string, log *logging.Logger) (int, error) {
 	if format != ExportCSV && format != ExportJSON {
 		return 0, fmt.Errorf("export format %q: use csv or json", format)
 	}
 	if cfg.Store.Type != StoreEmbedded {
-		return 0, errors.New("export reads the embedded store, but store.type is kvstore: in Splunk, run | inputlookup vtsync_domains | outputlookup vtsync_domains.csv")
+		return 0, fmt.Errorf("export reads the embedded store, but store.type is kvstore: in Splunk, run | inputlookup %s | outputlookup %s.csv", k.Collection(), k.Collection())
 	}
 	store, closer, err := cfg.OpenStore(ctx, log, true)
 	if err != nil {
@@ -158,7 +165,7 @@ func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *l
 	// The export is written to memory under the lock and copied to w after,
 	// so that a slow reader of w (a pager) does not hold up a run's saves.
 	var buf bytes.Buffer
-	n, err := exportTo(&buf, store.(*localstore.Store), format)
+	n, err := exportTo(&buf, store.(*localstore.Store), k, format)
 	if cerr := closer.Close(); err == nil {
 		err = cerr
 	}
@@ -208,7 +215,19 @@ func writeForTerminal(w io.Writer, data []byte, format string) error {
 	return cw.Error()
 }
 
-func exportTo(w io.Writer, ls *localstore.Store, format string) (int, error) {
+func exportTo(w io.Writer, ls *localstore.Store, k kind.Kind, format string) (int, error) {
+	if k.Name() != (domainkind.Kind{}).Name() {
+		if format == ExportCSV {
+			return ls.ExportKindCSV(w, k)
+		}
+		n := 0
+		enc := json.NewEncoder(w)
+		err := ls.Each(k, func(r kind.Record) error {
+			n++
+			return enc.Encode(r)
+		})
+		return n, err
+	}
 	if format == ExportCSV {
 		return ls.ExportCSV(w)
 	}

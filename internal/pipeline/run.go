@@ -647,8 +647,10 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrBudgetSpent):
+			// The lookups already past the budget hold their share of
+			// it: they go ahead; only new ones are not started.
 			r.budgetOut.Store(true)
-			r.stop()
+			r.stopStarting()
 		case errors.Is(err, enrich.ErrBudgetUnrecorded):
 			if !r.isStopped() {
 				r.log.Errorf("Input %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, err, r.opt.StateName)
@@ -689,7 +691,7 @@ func idOf(rec kind.Record) string {
 }
 
 // errRunStopped is the cause lookups are called off with when the run
-// stops looking up (a store or journal failure, the budget spent).
+// stops looking up (a store or journal failure).
 var errRunStopped = errors.New("the run is stopping: no new requests")
 
 // journal durably records an answer before it goes to the store. If it
@@ -832,7 +834,7 @@ func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch [
 // waiting for a request slot or a retry (requests already sent keep their
 // grace to bring in their paid answers).
 func (r *runner) stop() {
-	r.stopOnce.Do(func() { close(r.stopped) })
+	r.stopStarting()
 	r.stopMu.Lock()
 	cancel := r.cancelLookups
 	r.stopMu.Unlock()
@@ -840,6 +842,9 @@ func (r *runner) stop() {
 		cancel(errRunStopped)
 	}
 }
+
+// stopStarting makes the run start no more lookups; those under way go on.
+func (r *runner) stopStarting() { r.stopOnce.Do(func() { close(r.stopped) }) }
 
 func (r *runner) isStopped() bool {
 	select {

@@ -33,11 +33,11 @@
     { name: 'requests_per_minute', label: 'Requests per minute', kind: 'count', min: 1,
       help: 'VirusTotal requests per minute, never exceeded: 4 for a public key, more for premium keys.' },
     { name: 'daily_lookup_budget', label: 'Daily lookup budget', kind: 'count', min: 0,
-      help: 'VirusTotal requests per input and UTC day, retries included (0 = no cap).' },
+      help: 'VirusTotal requests per UTC day, retries included, by all inputs that share a key (0 = no cap).' },
     { name: 'refresh_days', label: 'Refresh after days', kind: 'count', min: 1,
       help: 'A record older than this is looked up again.' },
     { name: 'retention_days', label: 'Retention days', kind: 'count', min: 0,
-      help: 'Records not seen for this many days are removed from the collection.' },
+      help: 'Records not refreshed for this many days are deleted (0 = keep every record).' },
     { name: 'proxy_url', label: 'HTTPS proxy', kind: 'url',
       help: 'Proxy for VirusTotal requests, e.g. http://proxy.example.com:3128. Empty: the HTTPS_PROXY environment variable of splunkd.' }
   ];

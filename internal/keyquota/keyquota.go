@@ -98,7 +98,7 @@ func (k *Key) Wait(ctx context.Context) error {
 		return err
 	}
 	var slot, reserved time.Time
-	err := k.update(func(s *state, now time.Time) bool {
+	err := k.update(paceOnly, func(s *state, now time.Time) bool {
 		tat := s.tat()
 		if tat.After(now.Add(maxAhead)) {
 			tat = now // the clock went back
@@ -131,7 +131,7 @@ func (k *Key) Wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		// Give the slot back unless another request was paced after it.
-		_ = k.update(func(s *state, _ time.Time) bool {
+		_ = k.update(paceOnly, func(s *state, _ time.Time) bool {
 			if !s.tat().Equal(reserved) {
 				return false
 			}
@@ -147,7 +147,7 @@ func (k *Key) Wait(ctx context.Context) error {
 // it did.
 func (k *Key) Take(now time.Time, limit int) (bool, error) {
 	ok := false
-	err := k.update(func(s *state, _ time.Time) bool {
+	err := k.update(durable, func(s *state, _ time.Time) bool {
 		used := s.usedOn(now)
 		if limit > 0 && used >= uint32(limit) {
 			return false
@@ -162,7 +162,7 @@ func (k *Key) Take(now time.Time, limit int) (bool, error) {
 // Refund gives back one lookup of now's UTC day that Take spent for a
 // request that was not sent after all.
 func (k *Key) Refund(now time.Time) error {
-	return k.update(func(s *state, _ time.Time) bool {
+	return k.update(durable, func(s *state, _ time.Time) bool {
 		used := s.usedOn(now)
 		if used == 0 {
 			return false
@@ -176,16 +176,26 @@ func (k *Key) Refund(now time.Time) error {
 // day (0 if the file cannot be read).
 func (k *Key) UsedToday(now time.Time) int {
 	used := 0
-	_ = k.update(func(s *state, _ time.Time) bool {
+	_ = k.update(paceOnly, func(s *state, _ time.Time) bool {
 		used = int(s.usedOn(now))
 		return false
 	})
 	return used
 }
 
+// Whether an update must reach the disk before it counts. The day's count
+// is synced: a lookup spent must stay spent across a crash. The pace is
+// not: other processes read it from the page cache all the same, and a
+// pace lost to a crash costs at most one interval, while a sync per
+// request would slow every grant at high rates.
+const (
+	paceOnly = false
+	durable  = true
+)
+
 // update runs fn on the file's state under the file lock, and writes the
-// state back (synced) when fn reports a change.
-func (k *Key) update(fn func(s *state, now time.Time) bool) error {
+// state back when fn reports a change, synced if sync is set.
+func (k *Key) update(sync bool, fn func(s *state, now time.Time) bool) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	f, err := os.OpenFile(k.path, os.O_RDWR|os.O_CREATE, 0o600)
@@ -214,8 +224,10 @@ func (k *Key) update(fn func(s *state, now time.Time) bool) error {
 	if _, err := f.WriteAt(s[:], 0); err != nil {
 		return fmt.Errorf("key quota file %s: %w", k.path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("key quota file %s: %w", k.path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("key quota file %s: %w", k.path, err)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 // Package checkpoint keeps one input's crash-safe state between runs: the
 // run lock, the journal of paid VirusTotal answers not yet confirmed by the
-// store, and the lookups spent per UTC day.
+// store, and the quota hold. (The lookups spent per UTC day belong to the
+// API key: internal/keyquota.)
 //
 // The state of input X lives in one bbolt file, <dir>/<X sanitised>.db.
 // Every change is one bbolt transaction, fsync'd before the call returns.
@@ -45,7 +46,6 @@ var (
 
 var (
 	bucketJournal = []byte("journal") // kind NUL key → JSON record (see journalKey)
-	bucketBudget  = []byte("budget")  // YYYY-MM-DD (UTC) → uint64 lookups
 	bucketMeta    = []byte("meta")
 
 	keyJournalLen  = "journal_len"  // uint64: keys in bucketJournal
@@ -62,8 +62,7 @@ type State struct {
 	limit int // MaxPending; smaller in tests
 
 	// SetAside is the damaged state file Open renamed before starting this
-	// one, and why ("" when there was none): its unsaved answers are lost
-	// and today's budget count restarted.
+	// one, and why ("" when there was none): its unsaved answers are lost.
 	SetAside string
 }
 
@@ -119,11 +118,11 @@ var errDamaged = errors.New("is damaged")
 // closed.
 func openFile(path string) (*State, os.FileInfo, error) {
 	db, damaged, err := boltfile.Open(path, bolt.Options{Timeout: lockTimeout}, func(db *bolt.DB) error {
-		// Workers journal and spend one lookup at a time; a short window still
+		// Workers journal one answer at a time; a short window still
 		// lets the ones that finish together share a commit.
 		db.MaxBatchDelay = 2 * time.Millisecond
 		return db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bucketJournal, bucketBudget, bucketMeta} {
+			for _, b := range [][]byte{bucketJournal, bucketMeta} {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -321,66 +320,6 @@ func (s *State) Pending() ([]Entry, int, error) {
 	return es, len(bad), err
 }
 
-// UsedToday returns the lookups spent on now's UTC day (0 once Closed).
-func (s *State) UsedToday(now time.Time) int {
-	n := 0
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		n = int(get(tx.Bucket(bucketBudget), day(now)))
-		return nil
-	})
-	return n
-}
-
-// Spend adds n lookups to now's UTC day. Counts of other days are dropped
-// as it goes, so the file does not grow.
-func (s *State) Spend(now time.Time, n int) error {
-	if n <= 0 {
-		return nil
-	}
-	today := day(now)
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBudget)
-		if err := dropOtherDays(b, today); err != nil {
-			return err
-		}
-		return put(b, today, get(b, today)+uint64(n))
-	})
-}
-
-// Take spends one lookup on now's UTC day if fewer than limit were spent
-// (limit 0: no cap) and reports whether it did. Concurrent calls share
-// one commit (bbolt's Batch), so workers do not queue on fsync.
-func (s *State) Take(now time.Time, limit int) (bool, error) {
-	today := day(now)
-	var ok bool
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBudget)
-		used := get(b, today)
-		ok = limit <= 0 || used < uint64(limit)
-		if !ok {
-			return nil
-		}
-		if err := dropOtherDays(b, today); err != nil {
-			return err
-		}
-		return put(b, today, used+1)
-	})
-	return ok && err == nil, err
-}
-
-// Refund gives back one lookup of now's UTC day that Take spent for a
-// request that was not sent after all.
-func (s *State) Refund(now time.Time) error {
-	today := day(now)
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketBudget)
-		if used := get(b, today); used > 0 {
-			return put(b, today, used-1)
-		}
-		return nil
-	})
-}
-
 // QuotaHold returns how many runs in a row VirusTotal stopped with its
 // quota exceeded, and until when the input's lookups are held back
 // (zero when they are not).
@@ -413,24 +352,6 @@ func (s *State) SetQuotaHold(streak int, until time.Time) error {
 		return put(b, keyQuotaUntil, uint64(max(until.Unix(), 0)))
 	})
 }
-
-func dropOtherDays(b *bolt.Bucket, today string) error {
-	var old [][]byte
-	_ = b.ForEach(func(k, _ []byte) error {
-		if string(k) != today {
-			old = append(old, k)
-		}
-		return nil
-	})
-	for _, k := range old {
-		if err := b.Delete(k); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
 func get(b *bolt.Bucket, key string) uint64 {
 	v := b.Get([]byte(key))

@@ -211,43 +211,6 @@ func TestLockAcrossProcesses(t *testing.T) {
 	s.Close()
 }
 
-func TestBudgetRollsOverAtUTCMidnight(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, "main")
-	// 23:30 in UTC is already the next day in UTC+2: the day is UTC's.
-	plus2 := time.FixedZone("UTC+2", 2*3600)
-	late := time.Date(2025, 3, 10, 23, 30, 0, 0, time.UTC).In(plus2)
-	if err := s.Spend(late, 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Spend(late.Add(20*time.Minute), 2); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.UsedToday(late); got != 5 {
-		t.Errorf("UsedToday before midnight = %d, want 5", got)
-	}
-	s.Close()
-
-	s = open(t, dir, "main")
-	defer s.Close()
-	if got := s.UsedToday(late.Add(29 * time.Minute)); got != 5 {
-		t.Errorf("UsedToday after reopen, 23:59 UTC = %d, want 5", got)
-	}
-	midnight := time.Date(2025, 3, 11, 0, 0, 0, 0, time.UTC)
-	if got := s.UsedToday(midnight); got != 0 {
-		t.Errorf("UsedToday at 00:00 UTC = %d, want 0", got)
-	}
-	if err := s.Spend(midnight, 1); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.UsedToday(midnight.Add(time.Hour)); got != 1 {
-		t.Errorf("UsedToday on the new day = %d, want 1", got)
-	}
-	if got := s.UsedToday(late); got != 0 {
-		t.Errorf("old day kept after a spend on the next day: %d", got)
-	}
-}
-
 func TestFileName(t *testing.T) {
 	for _, in := range []string{"main", "a-b_c.1"} {
 		if got := FileName(in); got != in+".state.db" {
@@ -277,44 +240,6 @@ func TestOpenNamesUnusableDirectory(t *testing.T) {
 	}
 	if _, err := Open(file, "main"); err == nil || errors.Is(err, ErrLocked) {
 		t.Fatalf("Open under a regular file = %v, want a directory error", err)
-	}
-}
-
-func TestTakeNeverExceedsLimit(t *testing.T) {
-	dir := t.TempDir()
-	s := open(t, dir, "main")
-	var taken atomic.Int64
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			for range 10 {
-				ok, err := s.Take(t0, 37)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if ok {
-					taken.Add(1)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if taken.Load() != 37 || s.UsedToday(t0) != 37 {
-		t.Fatalf("took %d, used %d; want 37 of 160 attempts with limit 37", taken.Load(), s.UsedToday(t0))
-	}
-	s.Close()
-
-	s = open(t, dir, "main")
-	defer s.Close()
-	if ok, _ := s.Take(t0, 37); ok {
-		t.Error("Take after reopen went past the limit")
-	}
-	if ok, _ := s.Take(t0, 0); !ok || s.UsedToday(t0) != 38 {
-		t.Errorf("Take without a cap: ok %t, used %d; want true, 38", ok, s.UsedToday(t0))
-	}
-	if ok, _ := s.Take(t0.Add(24*time.Hour), 37); !ok || s.UsedToday(t0.Add(24*time.Hour)) != 1 {
-		t.Error("Take on the next UTC day refused or miscounted")
 	}
 }
 
@@ -358,24 +283,6 @@ func TestPendingDropsUnreadableEntries(t *testing.T) {
 	}
 	if n := s.Len(); n != 1 {
 		t.Errorf("Len = %d after dropping the damaged entry, want 1", n)
-	}
-}
-
-func TestRefund(t *testing.T) {
-	s := open(t, t.TempDir(), "main")
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for range 2 {
-		if ok, err := s.Take(now, 5); !ok || err != nil {
-			t.Fatal(ok, err)
-		}
-	}
-	if err := s.Refund(now); err != nil || s.UsedToday(now) != 1 {
-		t.Errorf("after a refund: used %d, %v; want 1", s.UsedToday(now), err)
-	}
-	s.Refund(now)
-	s.Refund(now)
-	if s.UsedToday(now) != 0 {
-		t.Errorf("refunds went below zero: %d", s.UsedToday(now))
 	}
 }
 

@@ -212,3 +212,53 @@ func TestProcessesShareTheCount(t *testing.T) {
 		t.Errorf("two processes were granted %d lookups (count %d) under a shared limit of 100", total, k.UsedToday(time.Now()))
 	}
 }
+
+// Concurrent users of one Key never spend past the limit, the count
+// survives reopening, and refunds never take it below zero.
+func TestTakeNeverExceedsLimit(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	k := open(t, dir, 4)
+	var attempts sync.WaitGroup
+	var mu sync.Mutex
+	n := 0
+	for range 16 {
+		attempts.Go(func() {
+			for range 10 {
+				ok, err := k.Take(t0, 37)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					n++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	attempts.Wait()
+	if n != 37 || k.UsedToday(t0) != 37 {
+		t.Fatalf("took %d, used %d; want 37 of 160 attempts with limit 37", n, k.UsedToday(t0))
+	}
+	k = open(t, dir, 4)
+	if ok, _ := k.Take(t0, 37); ok {
+		t.Error("Take after reopen went past the limit")
+	}
+	if ok, _ := k.Take(t0, 0); !ok || k.UsedToday(t0) != 38 {
+		t.Errorf("Take without a cap: ok %t, used %d; want true, 38", ok, k.UsedToday(t0))
+	}
+	next := t0.Add(24 * time.Hour)
+	if ok, _ := k.Take(next, 1); !ok {
+		t.Fatal("Take on the next UTC day refused")
+	}
+	for range 3 {
+		if err := k.Refund(next); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := k.UsedToday(next); got != 0 {
+		t.Errorf("refunds went below zero: %d", got)
+	}
+}

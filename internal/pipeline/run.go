@@ -238,7 +238,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		defer st.Close()
 		r.state = st
 		if st.SetAside != "" {
-			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those indicators up again), and today's lookup budget count starts again. Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
+			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those indicators up again). Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
 			r.note("state file damaged, set aside as %s", st.SetAside)
 		}
 	}

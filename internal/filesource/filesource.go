@@ -71,14 +71,17 @@ func ParseFormat(s, path string) (Format, error) {
 //
 // IP and Hash have no default: left empty, the file's IP addresses or
 // file hashes are not read (as the modular input's ip_field and
-// hash_field).
+// hash_field). NoDomain turns destination host names off, as an empty
+// domain_field does in inputs.conf: the file is read for its IP addresses
+// and hashes only.
 type Fields struct {
-	Domain  string // destination host name (or a URL, or a domain)
-	IP      string // destination IP address (Sysmon EventCode 3 DestinationIp)
-	Hash    string // file hash, or Sysmon's Hashes (EventCode 1)
-	Process string // process image or name; a path is reduced to its base name
-	Host    string // the host the event happened on
-	Time    string // event time
+	Domain   string // destination host name (or a URL, or a domain)
+	NoDomain bool   // read no destination host names (Domain is ignored)
+	IP       string // destination IP address (Sysmon EventCode 3 DestinationIp)
+	Hash     string // file hash, or Sysmon's Hashes (EventCode 1)
+	Process  string // process image or name; a path is reduced to its base name
+	Host     string // the host the event happened on
+	Time     string // event time
 }
 
 // DefaultFields lists, per field, the names looked for when Fields leaves
@@ -133,6 +136,9 @@ func (s *Source) Candidates(ctx context.Context, emit func(kind.Kind, string) er
 		format = FormatOf(s.Path)
 	}
 	if format == Domains {
+		if s.Fields.NoDomain {
+			return fmt.Errorf("%s is a list of domains, but domain_field is set empty (no domains); read it as events (format ndjson or csv) or unset domain_field", s.Path)
+		}
 		return readDomains(ctx, s.Path, func(v string) error { return emit(s.Domain, v) })
 	}
 	kinds := map[string]kind.Kind{KindDomain: s.Domain, KindIP: s.IP, KindFile: s.File}
@@ -197,6 +203,9 @@ func Read(ctx context.Context, path string, format Format, fields Fields, fn fun
 	if format != NDJSON && format != CSV {
 		return Stats{}, fmt.Errorf("events file %s: a %s file has no events (hosts, processes, times); use an NDJSON or CSV export", path, format)
 	}
+	if fields.NoDomain && fields.IP == "" && fields.Hash == "" {
+		return Stats{}, fmt.Errorf("events file %s: domain_field is set empty (no domains) and neither ip_field nor hash_field is set: nothing would be read; set one of them", path)
+	}
 	f, err := openText(path, "events file")
 	if err != nil {
 		return Stats{}, err
@@ -251,7 +260,7 @@ func noDomainField(path, none, where string, has []string) error {
 // any of them yields nothing, an error. With an IP or hash field set, the
 // file may hold no host names at all (process creations only).
 func (rd *reader) defaultDomainsOnly() bool {
-	return rd.fields.Domain == "" && rd.fields.IP == "" && rd.fields.Hash == ""
+	return !rd.fields.NoDomain && rd.fields.Domain == "" && rd.fields.IP == "" && rd.fields.Hash == ""
 }
 
 // configuredField is a field name given in Fields, and the setting it
@@ -262,6 +271,9 @@ type configuredField struct {
 }
 
 func newReader(path string, fields Fields, fn func(Event) error) *reader {
+	if fields.NoDomain {
+		fields.Domain = ""
+	}
 	rd := &reader{path: path, fields: fields, fn: fn}
 	for _, f := range []configuredField{
 		{name: fields.Domain, key: "domain_field"}, {name: fields.Process, key: "process_field"},
@@ -326,7 +338,11 @@ func (rd *reader) emit(r record) error {
 
 // event calls fn for each destination, IP address and hash of a record.
 func (rd *reader) event(r record) error {
-	dests, _, hasDest := lookup(r, rd.fields.Domain, DefaultFields.Domain)
+	var dests []string
+	var hasDest bool
+	if !rd.fields.NoDomain {
+		dests, _, hasDest = lookup(r, rd.fields.Domain, DefaultFields.Domain)
+	}
 	var ips, hashes []string
 	var hasIP, hasHash bool
 	if rd.fields.IP != "" {

@@ -519,3 +519,43 @@ func TestMissingKindFields(t *testing.T) {
 		t.Errorf("process creations without hash_field: err = %v, want the no-destination error", err)
 	}
 }
+
+// NoDomain (domain_field set empty) reads a file for its IP addresses and
+// hashes only, even where records hold a destination host name; with no
+// other field set it is an error naming the settings, before any event.
+func TestNoDomain(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ name, data string }{
+		{"e.ndjson", `{"EventID":3,"Image":"a.exe","DestinationHostname":"evil.example","DestinationIp":"45.141.215.19"}
+{"EventID":22,"Image":"a.exe","QueryName":"other.example"}
+{"EventID":1,"Image":"a.exe","Hashes":"MD5=00"}
+`},
+		{"e.csv", "EventID,Image,DestinationHostname,QueryName,DestinationIp,Hashes\n" +
+			"3,a.exe,evil.example,,45.141.215.19,\n22,a.exe,,other.example,,\n1,a.exe,,,,MD5=00\n"},
+	} {
+		path := filepath.Join(dir, c.name)
+		os.WriteFile(path, []byte(c.data), 0o600)
+		var got []string
+		fields := Fields{NoDomain: true, Domain: "DestinationHostname", IP: "DestinationIp", Hash: "Hashes"}
+		err := ReadEvents(context.Background(), path, "", fields, func(e Event) error {
+			got = append(got, e.Kind+":"+e.Dest)
+			return nil
+		})
+		if want := []string{"ip:45.141.215.19", "file:MD5=00"}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %q, %v; want %q", c.name, got, err, want)
+		}
+		// Only the IP field: no error for the missing default destination fields.
+		got = nil
+		if err := ReadEvents(context.Background(), path, "", Fields{NoDomain: true, IP: "DestinationIp"}, func(e Event) error {
+			got = append(got, e.Kind+":"+e.Dest)
+			return nil
+		}); err != nil || !reflect.DeepEqual(got, []string{"ip:45.141.215.19"}) {
+			t.Errorf("%s with ip_field only: got %q, %v", c.name, got, err)
+		}
+		n := 0
+		err = ReadEvents(context.Background(), path, "", Fields{NoDomain: true}, func(Event) error { n++; return nil })
+		if err == nil || n != 0 || !strings.Contains(err.Error(), "domain_field") || !strings.Contains(err.Error(), "ip_field") || !strings.Contains(err.Error(), "hash_field") {
+			t.Errorf("%s with no kind: err = %v after %d events, want an error naming domain_field, ip_field and hash_field", c.name, err, n)
+		}
+	}
+}

@@ -26,7 +26,7 @@
 //	  file:
 //	    path: events.ndjson       # NDJSON, CSV (header row) or a list of domains
 //	    format: ndjson            # ndjson | csv | domains; default by extension
-//	    domain_field: DestinationHostname  # default: http_host, DestinationHostname, query, ...
+//	    domain_field: DestinationHostname  # default: http_host, DestinationHostname, query, ...; "" for no domains
 //	    ip_field: DestinationIp   # IP addresses; unset: none collected
 //	    hash_field: Hashes        # file hashes (Sysmon Hashes too); unset: none
 //	    process_field: Image      # default: process_name, Image, process
@@ -230,15 +230,17 @@ type rawSource struct {
 }
 
 type rawFileSource struct {
-	Path         string `yaml:"path"`
-	Format       string `yaml:"format"`
-	DomainField  string `yaml:"domain_field"`
-	IPField      string `yaml:"ip_field"`
-	HashField    string `yaml:"hash_field"`
-	ProcessField string `yaml:"process_field"`
-	HostField    string `yaml:"host_field"`
-	TimeField    string `yaml:"time_field"`
-	SkipBrowsers string `yaml:"skip_browsers"`
+	Path   string `yaml:"path"`
+	Format string `yaml:"format"`
+	// DomainField is nil when absent (the default fields) and "" when set
+	// empty (no domains), as for the splunk source.
+	DomainField  *string `yaml:"domain_field"`
+	IPField      string  `yaml:"ip_field"`
+	HashField    string  `yaml:"hash_field"`
+	ProcessField string  `yaml:"process_field"`
+	HostField    string  `yaml:"host_field"`
+	TimeField    string  `yaml:"time_field"`
+	SkipBrowsers string  `yaml:"skip_browsers"`
 }
 
 type rawConn struct {
@@ -599,9 +601,18 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		}
 		c.Source.Format = format
 		c.Source.Fields = filesource.Fields{
-			Domain: strings.TrimSpace(f.DomainField), Process: strings.TrimSpace(f.ProcessField),
 			IP: strings.TrimSpace(f.IPField), Hash: strings.TrimSpace(f.HashField),
-			Host: strings.TrimSpace(f.HostField), Time: strings.TrimSpace(f.TimeField),
+			Process: strings.TrimSpace(f.ProcessField), Host: strings.TrimSpace(f.HostField), Time: strings.TrimSpace(f.TimeField),
+		}
+		if f.DomainField != nil {
+			c.Source.Fields.Domain = strings.TrimSpace(*f.DomainField)
+			c.Source.Fields.NoDomain = c.Source.Fields.Domain == ""
+		}
+		switch fl := c.Source.Fields; {
+		case fl.NoDomain && format == filesource.Domains:
+			e.add("source.file.domain_field", "is empty (no domains), but %s is read as a list of domains; set source.file.format to ndjson or csv, or remove domain_field", f.Path)
+		case fl.NoDomain && fl.IP == "" && fl.Hash == "":
+			e.add("source.file.domain_field", "is empty (no domains) and neither source.file.ip_field nor source.file.hash_field is set: nothing would be read; name the field of at least one kind")
 		}
 		c.Source.SkipBrowsers = boolean(e, "source.file.skip_browsers", f.SkipBrowsers, true)
 	case SourceSplunk:

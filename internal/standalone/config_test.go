@@ -3,6 +3,7 @@ package standalone
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 )
@@ -303,6 +305,52 @@ func TestLoadKindFields(t *testing.T) {
 	_, err = Load(write(t, dir, "none.yaml", base+"    domain_field: \"\"\n"))
 	if err == nil || !strings.Contains(err.Error(), "none.yaml:5: source.splunk.domain_field") || !strings.Contains(err.Error(), "ip_field") {
 		t.Errorf("no field of any kind: %v", err)
+	}
+}
+
+// source.file reads domain_field as source.splunk does: set empty, the
+// events file gives no domains, only the kinds whose fields are set; with
+// none set, the error names source.file.domain_field and its line.
+func TestLoadFileSourceNoDomains(t *testing.T) {
+	dir := t.TempDir()
+	events := write(t, dir, "events.ndjson", `{"EventID":3,"Image":"a.exe","DestinationHostname":"evil.example","DestinationIp":"45.141.215.19"}
+{"EventID":1,"Image":"a.exe","Hashes":"MD5=0123456789abcdef0123456789abcdef"}
+`)
+	base := "source:\n  file:\n    path: " + filepath.Base(events) + "\n"
+	c, err := Load(write(t, dir, "nodomains.yaml", base+"    domain_field: \"\"\n    ip_field: DestinationIp\n    hash_field: Hashes\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Source.Fields; !f.NoDomain || f.IP != "DestinationIp" || f.Hash != "Hashes" {
+		t.Errorf("domain_field set empty: fields %+v", f)
+	}
+	src, err := c.NewSource(logging.New(io.Discard, logging.Info))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := src.Candidates(context.Background(), func(k kind.Kind, v string) error { got = append(got, k.Name()+":"+v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"ip:45.141.215.19", "file:MD5=0123456789abcdef0123456789abcdef"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("candidates %q, want %q", got, want)
+	}
+
+	// Absent, the default destination fields are read.
+	c, err = Load(write(t, dir, "default.yaml", base+"    ip_field: DestinationIp\n"))
+	if err != nil || c.Source.Fields.NoDomain || c.Source.Fields.Domain != "" {
+		t.Errorf("domain_field absent: %+v, %v", c.Source.Fields, err)
+	}
+
+	for name, yml := range map[string]string{
+		"none.yaml":  base + "    domain_field: \"\"\n",
+		"list.yaml":  "source:\n  file:\n    path: domains.txt\n    domain_field: \"\"\n    ip_field: DestinationIp\n",
+		"blank.yaml": base + "    domain_field: \"  \"\n    ip_field: \"\"\n",
+	} {
+		_, err := Load(write(t, dir, name, yml))
+		if err == nil || !strings.Contains(err.Error(), name+":4: source.file.domain_field") {
+			t.Errorf("%s: err = %v, want one at source.file.domain_field, line 4", name, err)
+		}
 	}
 }
 

@@ -20,11 +20,11 @@ import (
 // ExecProcessor reads them from a modular input's stderr. Values with a
 // space, a quote, an equals sign or a control character are quoted; line
 // breaks in a message become spaces; every other control character from
-// data is written escaped (see termtext). Registered secrets are replaced
-// by "****" in the message, the prefix, every key and every value. A
-// Handler and the handlers derived from it share one lock and one secret
-// list, which may grow after they are made (the VirusTotal key is learned
-// during a run). It is safe for concurrent use.
+// data is written escaped (see termtext). The secrets of its registry are
+// replaced by "****" in the message, the prefix, every key and every
+// value. A Handler and the handlers derived from it share one lock and one
+// registry, which may grow after they are made (a password is read from
+// storage/passwords during a run). It is safe for concurrent use.
 type Handler struct {
 	w      io.Writer
 	min    slog.Leveler
@@ -37,7 +37,7 @@ type Handler struct {
 // shared is what a Handler and the handlers derived from it have in common.
 type shared struct {
 	mu      sync.Mutex
-	secrets []string
+	secrets *Secrets
 }
 
 type boundAttr struct {
@@ -45,42 +45,21 @@ type boundAttr struct {
 	attr  slog.Attr
 }
 
-// NewHandler returns a Handler writing records at min or above to w.
-func NewHandler(w io.Writer, min slog.Leveler) *Handler {
+// NewHandler returns a Handler writing records at min (INFO if nil) or
+// above to w, redacting the secrets of secrets (a new, empty registry if
+// nil), including those added to it later.
+func NewHandler(w io.Writer, min slog.Leveler, secrets *Secrets) *Handler {
 	if min == nil {
 		min = slog.LevelInfo
 	}
-	return &Handler{w: w, min: min, shared: &shared{}}
+	if secrets == nil {
+		secrets = NewSecrets()
+	}
+	return &Handler{w: w, min: min, shared: &shared{secrets: secrets}}
 }
 
-// Redact registers secrets that must never be written; they are replaced by
-// "****" in every later record of h and of every handler sharing its root.
-func (h *Handler) Redact(secrets ...string) {
-	h.shared.mu.Lock()
-	defer h.shared.mu.Unlock()
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		// A secret quoted by an error message (%q of a password with a
-		// quote or a backslash) is written escaped: redact that form too.
-		q := strconv.Quote(s)
-		for _, v := range []string{s, q[1 : len(q)-1]} {
-			if !containsString(h.shared.secrets, v) {
-				h.shared.secrets = append(h.shared.secrets, v)
-			}
-		}
-	}
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+// Secrets returns the registry h redacts with.
+func (h *Handler) Secrets() *Secrets { return h.shared.secrets }
 
 // Enabled reports whether records at lvl are written.
 func (h *Handler) Enabled(_ context.Context, lvl slog.Level) bool {
@@ -133,7 +112,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	// become spaces, and every other control character (an ESC from a
 	// VirusTotal answer, a tab in an event) is written escaped, so that no
 	// value from data reaches splunkd.log or a terminal raw.
-	b.WriteString(termtext.Clean(newlines.Replace(Scrub(h.prefix+r.Message, secrets...))))
+	b.WriteString(termtext.Clean(newlines.Replace(secrets.Scrub(h.prefix + r.Message))))
 	for _, ba := range h.attrs {
 		writeAttr(&b, ba.group, ba.attr, secrets)
 	}
@@ -143,7 +122,7 @@ func (h *Handler) Handle(_ context.Context, r slog.Record) error {
 	})
 	// Once more over the whole line, for a secret that spans a key and
 	// its value or a prefix and the message.
-	line := Scrub(b.String(), secrets...) + "\n"
+	line := secrets.Scrub(b.String()) + "\n"
 	_, err := io.WriteString(h.w, line)
 	return err
 }
@@ -165,7 +144,7 @@ func levelName(l slog.Level) string {
 	}
 }
 
-func writeAttr(b *strings.Builder, group string, a slog.Attr, secrets []string) {
+func writeAttr(b *strings.Builder, group string, a slog.Attr, secrets *Secrets) {
 	a.Value = a.Value.Resolve()
 	if a.Equal(slog.Attr{}) {
 		return
@@ -181,9 +160,9 @@ func writeAttr(b *strings.Builder, group string, a slog.Attr, secrets []string) 
 		return
 	}
 	b.WriteByte(' ')
-	b.WriteString(termtext.Clean(strings.Map(noSpace, Scrub(group+a.Key, secrets...))))
+	b.WriteString(termtext.Clean(strings.Map(noSpace, secrets.Scrub(group+a.Key))))
 	b.WriteByte('=')
-	b.WriteString(quote(Scrub(valueText(a.Value), secrets...)))
+	b.WriteString(quote(secrets.Scrub(valueText(a.Value))))
 }
 
 // noSpace keeps a key one word, so that key=value pairs stay parseable.

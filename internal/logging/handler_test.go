@@ -13,7 +13,7 @@ import (
 
 func TestHandlerLevelPrefixes(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(NewHandler(&buf, slog.LevelDebug-4))
+	l := slog.New(NewHandler(&buf, slog.LevelDebug-4, nil))
 	ctx := context.Background()
 	for _, lvl := range []slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelInfo + 1, slog.LevelWarn, slog.LevelError, LevelFatal, LevelFatal + 4} {
 		l.Log(ctx, lvl, "m")
@@ -28,7 +28,7 @@ func TestHandlerLevelFilter(t *testing.T) {
 	var buf bytes.Buffer
 	var lv slog.LevelVar
 	lv.Set(slog.LevelWarn)
-	l := slog.New(NewHandler(&buf, &lv))
+	l := slog.New(NewHandler(&buf, &lv, nil))
 	l.Info("dropped")
 	l.Warn("kept")
 	lv.Set(slog.LevelError)
@@ -44,7 +44,7 @@ func TestHandlerLevelFilter(t *testing.T) {
 
 func TestHandlerAttrsGroupsAndQuoting(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(NewHandler(&buf, slog.LevelInfo)).With("input", "default").WithGroup("run")
+	l := slog.New(NewHandler(&buf, slog.LevelInfo, nil)).With("input", "default").WithGroup("run")
 	l.Info("run finished", "status", "ok", "fetched", 12, "why", "quota left: 3", "empty", "",
 		slog.Group("kv", "coll", "vt_domain"), "eq", "a=b", "q", `say "hi"`,
 		slog.Attr{}, slog.Group("none"), slog.Group("", "inline", 1))
@@ -60,7 +60,7 @@ func TestHandlerAttrsGroupsAndQuoting(t *testing.T) {
 // key or the message stay on the one line, escaped.
 func TestHandlerOneLinePerRecord(t *testing.T) {
 	var buf bytes.Buffer
-	l := slog.New(NewHandler(&buf, slog.LevelInfo))
+	l := slog.New(NewHandler(&buf, slog.LevelInfo, nil))
 	l.Warn("lookup\r\nERROR forged", "issuer", "CN=R10\r\nERROR forged\x1b[2J", "k\nx", "v", "err", errors.New("a\nb"))
 	out := buf.String()
 	if strings.Count(out, "\n") != 1 || strings.ContainsAny(strings.TrimSuffix(out, "\n"), "\r\n\x1b") {
@@ -74,13 +74,13 @@ func TestHandlerOneLinePerRecord(t *testing.T) {
 
 func TestHandlerRedactsEverywhere(t *testing.T) {
 	var buf bytes.Buffer
-	h := NewHandler(&buf, slog.LevelDebug)
-	root := slog.New(h)
+	secrets := NewSecrets()
+	root := slog.New(NewHandler(&buf, slog.LevelDebug, secrets))
 	early := root.With("bound", "x")
 	key := "0123456789abcdef0123456789abcdef"
 	pw := `pa ss"w=rd`
 	// Registered after the derived logger was made: it still applies.
-	h.Redact(key, pw, "")
+	secrets.Add(key, pw, "")
 	early.Info("key "+key+" refused", "attr", key, "err", fmt.Errorf("login with %q: %w", pw, errors.New("denied "+key)),
 		"pw", pw, slog.Group("g", "inner", "x"+key+"x"))
 	early.WithGroup("grp").With("k", key).Info("m", key, "v")

@@ -1,8 +1,13 @@
-// Package logging writes vtsync's log lines: one line per record, prefixed
-// with a level splunkd understands (DEBUG, INFO, WARN, ERROR, FATAL), with
-// registered secrets redacted and the control characters of data escaped.
-// Its Handler is the one log/slog handler of the program; Logger is a thin
-// layer over a *slog.Logger that keeps the printf-style calls.
+// Package logging writes vtsync's log lines and keeps its secrets out of
+// every text it writes. Handler is the one log/slog handler of the
+// program: one line per record, prefixed with a level splunkd understands
+// (DEBUG, INFO, WARN, ERROR, FATAL), with the control characters of data
+// escaped and the secrets of a Secrets registry redacted. Secrets is the
+// one list of those secrets: the composition root makes it, the Handler
+// redacts with it, and the components that learn a secret add to it and
+// scrub their error texts with it. Logger is a thin layer over a
+// *slog.Logger that keeps the printf-style calls until the last caller has
+// moved to *slog.Logger.
 package logging
 
 import (
@@ -10,8 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
-	"strings"
 )
 
 // Level is a log severity.
@@ -47,8 +50,13 @@ type Logger struct {
 	h  *Handler
 }
 
-// New returns a Logger writing records at min or above to w.
-func New(w io.Writer, min Level) *Logger { return fromHandler(NewHandler(w, min.Slog())) }
+// New returns a Logger writing records at min or above to w, with a
+// registry of its own.
+func New(w io.Writer, min Level) *Logger { return fromHandler(NewHandler(w, min.Slog(), nil)) }
+
+// FromHandler returns a Logger writing through h, for code not yet moved
+// to *slog.Logger.
+func FromHandler(h *Handler) *Logger { return fromHandler(h) }
 
 // Discard returns a Logger that writes nothing.
 func Discard() *Logger { return &Logger{} }
@@ -83,15 +91,19 @@ func (l *Logger) WithAttrs(args ...any) *Logger {
 	return &Logger{sl: sl, h: sl.Handler().(*Handler)}
 }
 
-// Redact registers secrets (API keys, session keys, passwords) that must
-// never be written; they are replaced by "****" in every later record of l
-// and of every Logger and Handler derived from the same root.
-func (l *Logger) Redact(secrets ...string) {
+// Secrets returns the registry l redacts with (nil for a Logger that
+// discards).
+func (l *Logger) Secrets() *Secrets {
 	if l == nil || l.h == nil {
-		return
+		return nil
 	}
-	l.h.Redact(secrets...)
+	return l.h.Secrets()
 }
+
+// Redact adds secrets to l's registry (see Secrets.Add).
+//
+// Transitional: add to the Secrets the composition root made.
+func (l *Logger) Redact(secrets ...string) { l.Secrets().Add(secrets...) }
 
 // Logf writes one record at level lvl.
 func (l *Logger) Logf(lvl Level, format string, args ...any) {
@@ -137,24 +149,11 @@ func (l *Logger) Warn(msg string, args ...any) { l.Log(Warn, msg, args...) }
 // Error logs msg and key/value pairs at ERROR.
 func (l *Logger) Error(msg string, args ...any) { l.Log(Error, msg, args...) }
 
-// Scrub returns s with every non-empty secret replaced by "****": the rule
-// the Handler applies to every log line, and the one for keeping keys,
-// session keys and passwords out of text that is not a log line (events,
-// error messages, validation answers).
-func Scrub(s string, secrets ...string) string {
-	if len(secrets) > 1 {
-		// Longest first: a secret that contains another must not be cut
-		// into pieces that no longer match.
-		secrets = slices.Clone(secrets)
-		slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
-	}
-	for _, sec := range secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "****")
-		}
-	}
-	return s
-}
+// Scrub returns s with secrets replaced as Secrets.Scrub does.
+//
+// Transitional: scrub with the registry the composition root made, which
+// also holds the secrets learned during the run.
+func Scrub(s string, secrets ...string) string { return NewSecrets(secrets...).Scrub(s) }
 
 // discard is the handler of a Logger that writes nothing.
 type discard struct{}

@@ -1,6 +1,6 @@
 // Package checkpoint keeps one input's crash-safe state between runs: the
 // run lock, the journal of paid VirusTotal answers not yet confirmed by the
-// store, and the quota hold. (The lookups spent per UTC day belong to the
+// store. (The lookups spent per UTC day and the quota hold belong to the
 // API key: internal/keyquota.)
 //
 // The state of input X lives in one bbolt file, <dir>/<X sanitised>.db.
@@ -48,9 +48,9 @@ var (
 	bucketJournal = []byte("journal") // kind NUL key → JSON record (see journalKey)
 	bucketMeta    = []byte("meta")
 
-	keyJournalLen  = "journal_len"  // uint64: keys in bucketJournal
-	keyQuotaStreak = "quota_streak" // uint64: quota stops in a row
-	keyQuotaUntil  = "quota_until"  // uint64: Unix seconds lookups are held back to
+	keyJournalLen = "journal_len" // uint64: keys in bucketJournal
+	// Earlier versions kept the quota hold here, under "quota_streak" and
+	// "quota_until" in bucketMeta; the keys are left alone and unread.
 )
 
 // State is one input's open state. It holds the input's exclusive lock
@@ -318,39 +318,6 @@ func (s *State) Pending() ([]Entry, int, error) {
 		})
 	}
 	return es, len(bad), err
-}
-
-// QuotaHold returns how many runs in a row VirusTotal stopped with its
-// quota exceeded, and until when the input's lookups are held back
-// (zero when they are not).
-func (s *State) QuotaHold() (streak int, until time.Time) {
-	_ = s.db.View(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketMeta)
-		streak = int(get(b, keyQuotaStreak))
-		if u := get(b, keyQuotaUntil); u > 0 {
-			until = time.Unix(int64(u), 0)
-		}
-		return nil
-	})
-	return streak, until
-}
-
-// SetQuotaHold records the quota stops in a row and the time lookups are
-// held back to; a streak of 0 clears the hold.
-func (s *State) SetQuotaHold(streak int, until time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketMeta)
-		if streak <= 0 {
-			if err := b.Delete([]byte(keyQuotaStreak)); err != nil {
-				return err
-			}
-			return b.Delete([]byte(keyQuotaUntil))
-		}
-		if err := put(b, keyQuotaStreak, uint64(streak)); err != nil {
-			return err
-		}
-		return put(b, keyQuotaUntil, uint64(max(until.Unix(), 0)))
-	})
 }
 
 func get(b *bolt.Bucket, key string) uint64 {

@@ -286,28 +286,27 @@ func TestPendingDropsUnreadableEntries(t *testing.T) {
 	}
 }
 
-// The quota hold outlives the process, and a streak of 0 clears it.
-func TestQuotaHoldSurvivesReopen(t *testing.T) {
+// A state file of a version that kept the quota hold in it opens as
+// any other: the hold's keys are left unread.
+func TestStateWithQuotaHoldOpens(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir, "main")
-	if n, until := s.QuotaHold(); n != 0 || !until.IsZero() {
-		t.Fatalf("new state holds: %d until %v", n, until)
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := put(tx.Bucket(bucketMeta), "quota_streak", 2); err != nil {
+			return err
+		}
+		return put(tx.Bucket(bucketMeta), "quota_until", uint64(t0.Unix()))
+	}); err != nil {
+		t.Fatal(err)
 	}
-	until := t0.Add(30 * time.Minute)
-	if err := s.SetQuotaHold(2, until); err != nil {
+	if err := s.Journal(entries(rec("kept.example", false, 1))); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	s = open(t, dir, "main")
 	defer s.Close()
-	if n, got := s.QuotaHold(); n != 2 || !got.Equal(until) {
-		t.Errorf("after reopen: %d until %v; want 2 until %v", n, got, until)
-	}
-	if err := s.SetQuotaHold(0, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	if n, got := s.QuotaHold(); n != 0 || !got.IsZero() {
-		t.Errorf("after clearing: %d until %v", n, got)
+	if s.SetAside != "" || s.Len() != 1 {
+		t.Errorf("old state: set aside %q, journal %d; want kept, 1", s.SetAside, s.Len())
 	}
 }
 

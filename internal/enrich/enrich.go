@@ -6,6 +6,8 @@ package enrich
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/vtsync/vtsync/internal/kind"
 )
@@ -68,3 +70,19 @@ var (
 	// because the budget could not record the request (its file).
 	ErrBudgetUnrecorded = errors.New("cannot record a lookup in the daily budget")
 )
+
+// HeldError is the error of a lookup not sent because the key's quota is
+// held: VirusTotal said it was exceeded, and the key sends nothing until
+// Until. It wraps ErrQuotaExceeded and ErrNotSent.
+type HeldError struct {
+	Until  time.Time
+	Streak int // quota stops in a row
+}
+
+func (e *HeldError) Error() string {
+	return fmt.Sprintf("%v in an earlier run (%d stops in a row): no lookups until %s",
+		ErrQuotaExceeded, e.Streak, e.Until.UTC().Format(time.DateTime+" MST"))
+}
+
+// Is reports ErrQuotaExceeded and ErrNotSent.
+func (e *HeldError) Is(target error) bool { return target == ErrQuotaExceeded || target == ErrNotSent }

@@ -4,7 +4,9 @@
 // file of the checkpoint directory, changed only under an exclusive file
 // lock. Two inputs (two processes) configured with the same key thus
 // share one pace and one daily count; the inputs of a process share them
-// too, across every indicator kind.
+// too, across every indicator kind. The same file keeps the key's quota
+// hold: after VirusTotal said the key's quota is exceeded, no process
+// sends with the key for a while (Hold).
 //
 // The file is named after a hash of the key, never the key itself.
 package keyquota
@@ -21,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +47,10 @@ type Key struct {
 	burst    int
 	mu       sync.Mutex // serialises this process's users of the file lock
 	now      func() time.Time
+	// mayHold is set once this process saw or set a quota stop in the
+	// file: until then an answer has no streak to clear, and Answered
+	// does not touch the file.
+	mayHold atomic.Bool
 }
 
 // Open returns the quota of apiKey kept under dir (created if needed), for
@@ -212,9 +219,15 @@ func (k *Key) update(sync bool, fn func(s *state, now time.Time) bool) error {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("key quota file %s: %w", k.path, err)
 	}
-	if n != len(s) || !s.valid() {
+	switch {
+	case n == len(s) && s.valid():
+	case n >= v1Size && s.validV1():
+		// Written by a version without the quota hold: its pace and
+		// count carry on, with no hold.
+		s = s.fromV1()
+	default:
 		// New, or damaged (a torn write): start afresh. At worst one
-		// minute's pace and the day's count restart.
+		// minute's pace, the day's count and a quota hold restart.
 		s = state{}
 	}
 	if !fn(&s, k.now()) {
@@ -234,18 +247,59 @@ func (k *Key) update(sync bool, fn func(s *state, now time.Time) bool) error {
 
 // state is the file's content: magic, the pace's theoretical arrival time
 // (Unix nanoseconds), the UTC day (days since 1970) and the lookups spent
-// on it, and a CRC-32 of what precedes it.
-type state [4 + 8 + 4 + 4 + 4]byte
+// on it, the quota stops in a row and the end of the quota hold (Unix
+// nanoseconds, 0: none), and a CRC-32 of what precedes it.
+//
+// Version 1 files (magic vtq1) end after the count, with their CRC-32 at
+// offset 20: they are read as having no hold.
+type state [4 + 8 + 4 + 4 + 4 + 8 + 4]byte
 
-var magic = [4]byte{'v', 't', 'q', '1'}
+const (
+	crcAt  = 32
+	v1Size = 24
+)
+
+var (
+	magic   = [4]byte{'v', 't', 'q', '2'}
+	magicV1 = [4]byte{'v', 't', 'q', '1'}
+)
 
 func (s *state) valid() bool {
-	return [4]byte(s[:4]) == magic && binary.LittleEndian.Uint32(s[20:]) == crc32.ChecksumIEEE(s[:20])
+	return [4]byte(s[:4]) == magic && binary.LittleEndian.Uint32(s[crcAt:]) == crc32.ChecksumIEEE(s[:crcAt])
+}
+
+func (s *state) validV1() bool {
+	return [4]byte(s[:4]) == magicV1 && binary.LittleEndian.Uint32(s[20:]) == crc32.ChecksumIEEE(s[:20])
+}
+
+// fromV1 returns a version 1 state's pace and count, with no hold.
+func (s *state) fromV1() state {
+	var n state
+	copy(n[4:20], s[4:20])
+	return n
 }
 
 func (s *state) seal() {
 	copy(s[:4], magic[:])
-	binary.LittleEndian.PutUint32(s[20:], crc32.ChecksumIEEE(s[:20]))
+	binary.LittleEndian.PutUint32(s[crcAt:], crc32.ChecksumIEEE(s[:crcAt]))
+}
+
+// hold returns the quota stops in a row and the end of the hold.
+func (s *state) hold() stops {
+	h := stops{Streak: int(binary.LittleEndian.Uint32(s[20:]))}
+	if u := int64(binary.LittleEndian.Uint64(s[24:])); u != 0 {
+		h.Until = time.Unix(0, u)
+	}
+	return h
+}
+
+func (s *state) setHold(h stops) {
+	binary.LittleEndian.PutUint32(s[20:], uint32(max(h.Streak, 0)))
+	var u int64
+	if !h.Until.IsZero() {
+		u = h.Until.UnixNano()
+	}
+	binary.LittleEndian.PutUint64(s[24:], uint64(u))
 }
 
 func (s *state) tat() time.Time {

@@ -96,15 +96,11 @@ func TestFaultMatrix(t *testing.T) {
 				}
 				wantLine(e.t, r, []string{"WARN"}, "quota was exceeded", "no lookups until")
 				// 15 minutes later the hold is over.
-				st, err := checkpoint.Open(e.checkpoint, "default")
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				defer st.Close()
-				if n, until := st.QuotaHold(); n != 1 || time.Until(until) < 13*time.Minute {
+				quota := keyQuota(e)
+				if until, n := quota.Held(time.Now()); n != 1 || time.Until(until) < 13*time.Minute {
 					e.t.Fatalf("quota hold %d until %v, want 1 stop, 14 minutes from the run's start", n, until)
 				}
-				if err := st.SetQuotaHold(1, time.Now().Add(-time.Second)); err != nil {
+				if err := quota.SetHold(1, time.Now().Add(-time.Second)); err != nil {
 					e.t.Fatal(err)
 				}
 			},

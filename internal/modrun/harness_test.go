@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/keyquota"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunktest"
@@ -521,4 +522,15 @@ func addKnown(v *paidVT, rs []map[string]any) map[string]bool {
 		}
 	}
 	return known
+}
+
+// keyQuota opens the quota file of the fake's key in e's checkpoint
+// directory, as the runs do.
+func keyQuota(e *env) *keyquota.Key {
+	e.t.Helper()
+	k, err := keyquota.Open(e.checkpoint, vttest.APIKey, time.Second, 1)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return k
 }

@@ -167,6 +167,44 @@ func TestTwoInputsShareTheKeysQuota(t *testing.T) {
 	}
 }
 
+// The quota hold is the key's: when VirusTotal tells one input that the
+// key's quota is exceeded, the next run of another input with the same
+// key (sharing the checkpoint directory) sends nothing until the hold
+// ends, and says so; an input with another checkpoint directory (another
+// key's file) is not held.
+func TestTwoInputsShareTheQuotaHold(t *testing.T) {
+	t.Parallel()
+	vt := newPaidVT(t)
+	alpha := newEnvNamed(t, "alpha", rows(3, "alpha%d.com"), nil)
+	alpha.vt = vt
+	alpha.params["max_concurrency"] = "1"
+	vt.FailDomain("alpha0.com", vttest.QuotaExceeded)
+	if r := alpha.run(); r.summary.QuotaState != pipeline.QuotaExceeded {
+		t.Fatalf("alpha: quota_state %s, want quota_exceeded\n%s", r.summary.QuotaState, r.stderr)
+	}
+	for _, shared := range []bool{true, false} {
+		rs := rows(4, "beta%d.com")
+		beta := newEnvNamed(t, "beta", rs, nil)
+		beta.vt = vt
+		addKnown(vt, rs)
+		if shared {
+			beta.checkpoint = alpha.checkpoint
+		}
+		before := vt.Requests()
+		r := beta.run()
+		s := r.summary
+		switch {
+		case shared && (vt.Requests() != before || s.QuotaState != pipeline.QuotaExceeded || s.Deferred != 4 || s.Status != pipeline.StatusPartial):
+			t.Errorf("beta, same key's file: %d requests, quota_state %s, deferred %d, status %s; want none, quota_exceeded, 4, partial\n%s",
+				vt.Requests()-before, s.QuotaState, s.Deferred, s.Status, r.stderr)
+		case shared:
+			wantLine(t, r, []string{"WARN"}, "quota", "no lookups until")
+		case !shared && (s.QuotaState != pipeline.QuotaOK || s.LookedUp != 4):
+			t.Errorf("beta, another checkpoint directory: quota_state %s, looked up %d; want ok, 4\n%s", s.QuotaState, s.LookedUp, r.stderr)
+		}
+	}
+}
+
 // A search whose rows carry none of the configured fields yields nothing
 // to look up: the run says so in a WARN line naming the parameters, and
 // its summary is partial with that message, not a silent ok nor a

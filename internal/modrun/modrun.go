@@ -205,6 +205,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	}
 	daily := wire.Budget(p, quota)
 	cfg.Budget, opt.Budget = daily, daily
+	cfg.Hold = wire.QuotaHold(key, quota)
 	enr, err := vt.New(cfg)
 	if err != nil {
 		return fail("Cannot set up the VirusTotal client: %v", err)

@@ -36,15 +36,6 @@ const (
 	flushGrace  = 5 * time.Second
 	// maxErrors bounds Summary.Errors.
 	maxErrors = 20
-	// quotaHoldFirst is how long an input makes no lookups after VirusTotal
-	// said its key's quota is exceeded; each further stop in a row doubles
-	// it, up to the next 00:00 UTC, when daily quotas reset. Asking again
-	// every run would hammer VirusTotal, which can suspend a key that
-	// keeps querying over its limits.
-	quotaHoldFirst = 15 * time.Minute
-	// quotaHoldSlack shortens each hold, so that the run 15 minutes later
-	// on a schedule goes ahead although starts jitter by seconds.
-	quotaHoldSlack = time.Minute
 )
 
 // Quota states (Summary.QuotaState).
@@ -190,12 +181,11 @@ type runner struct {
 	keyBad        atomic.Bool
 	quotaGone     atomic.Bool
 	unreached     atomic.Bool // VirusTotal could not be reached: lookups stopped
-	answered      atomic.Bool // VirusTotal answered a lookup this run
-	// The quota hold at the start (see quotaHoldFirst).
-	quotaStreak int
-	quotaHeld   time.Time // non-zero: this run makes no lookups until then
-	budgetOut   atomic.Bool
-	storeBad    atomic.Bool
+	// quotaHeld is non-zero when the key's quota hold kept this run from
+	// looking up: no lookups until then (read after the workers are done).
+	quotaHeld time.Time
+	budgetOut atomic.Bool
+	storeBad  atomic.Bool
 }
 
 // item is one key of a kind, on its way through the stages.
@@ -265,8 +255,6 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 		return r.finish(ctx, StatusSkipped, nil)
 	}
 
-	r.holdForQuota()
-
 	// Stop dispatching new lookups as soon as the run is cancelled; in-flight
 	// ones see the cancellation through lookCtx.
 	defer context.AfterFunc(ctx, func() { r.stop() })()
@@ -292,9 +280,6 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	go func() { workers.Wait(); close(results) }()
 	r.write(ctx, results)
 	stages.Wait()
-	if r.quotaStreak > 0 && r.answered.Load() && !r.quotaGone.Load() {
-		r.setQuotaHold(0, time.Time{}) // the quota is back
-	}
 	r.purge(ctx)
 
 	if srcErr != nil && nothingToLookUp(srcErr) && ctx.Err() == nil {
@@ -625,13 +610,11 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 		case err == nil && (rec == nil || rec.ID() != it.key || rec.Enriched() == 0):
 			// The key must be the one that was due: anything else would
 			// never be found fresh and would be looked up again every run.
-			r.answered.Store(true)
 			err = fmt.Errorf("the enricher's %s record for %s has the key %q or no enriched_time", it.k.Name(), it.key, idOf(rec))
 		case err == nil:
 			if prev, ok := r.misses.Load(missKey(it.k, it.key)); ok {
 				rec = refresh.NextRecord(prev.(kind.Record), rec)
 			}
-			r.answered.Store(true)
 			r.journal(it.k, rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
 			if !r.keyBad.Swap(true) {
@@ -665,8 +648,13 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 				// bring in their paid answers.
 				cancel(err)
 				r.stop()
-				r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
-				r.quotaStopped()
+				if held := (*enrich.HeldError)(nil); errors.As(err, &held) {
+					r.quotaHeld = held.Until
+					r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d stops in a row): no lookups until %s; due indicators wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
+						r.opt.Input, held.Streak, held.Until.UTC().Format(time.DateTime+" MST"))
+				} else {
+					r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
+				}
 			}
 		}
 		// A lookup the budget refused mid-retry, or one cut short because
@@ -928,52 +916,6 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		"deferred", s.Deferred, "replayed", s.Replayed, "kv_writes", s.KVWrites, "quota_state", s.QuotaState,
 		"duration", fmt.Sprintf("%.1fs", s.Duration))
 	return *s, err
-}
-
-// holdForQuota keeps this run from looking up while an earlier run's quota
-// stop holds (see quotaHoldFirst). The search still runs, so the summary
-// says how many indicators wait.
-func (r *runner) holdForQuota() {
-	if r.state == nil {
-		return
-	}
-	var until time.Time
-	r.quotaStreak, until = r.state.QuotaHold()
-	if r.quotaStreak == 0 || !r.now.Before(until) {
-		return
-	}
-	r.quotaHeld = until
-	r.quotaGone.Store(true)
-	r.stop()
-	r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d runs in a row): no lookups until %s; due indicators wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
-		r.opt.Input, r.quotaStreak, until.UTC().Format(time.DateTime+" MST"))
-}
-
-// quotaStopped holds the input's lookups back after VirusTotal refused one
-// for the quota: quotaHoldFirst after a run that got answers, twice the
-// last wait after one that got none, counted from the run's start (runs
-// start on a schedule), never past the next 00:00 UTC.
-func (r *runner) quotaStopped() {
-	if r.state == nil {
-		return
-	}
-	streak := r.quotaStreak + 1
-	if r.answered.Load() {
-		streak = 1
-	}
-	now := r.now
-	until := now.Add(quotaHoldFirst<<min(streak-1, 16) - quotaHoldSlack)
-	if midnight := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour); until.After(midnight) {
-		until = midnight
-	}
-	r.setQuotaHold(streak, until)
-	r.log.Infof("Input %s: no lookups until %s (VirusTotal quota exceeded, %d runs in a row)", r.opt.Input, until.UTC().Format(time.DateTime+" MST"), streak)
-}
-
-func (r *runner) setQuotaHold(streak int, until time.Time) {
-	if err := r.state.SetQuotaHold(streak, until); err != nil {
-		r.log.Warnf("Input %s: cannot record the quota hold in %s: %v", r.opt.Input, r.state.Path(), err)
-	}
 }
 
 func calls(e enrich.Enricher) int64 {

@@ -123,88 +123,37 @@ func TestQuotaStopCallsOffLookupsWaitingForASlot(t *testing.T) {
 	}
 }
 
-// After VirusTotal said the quota is exceeded, the next runs make no
-// lookups for 15 minutes from the run's start (less a minute, for schedule
-// jitter), then twice as long after each further stop in a row, never past
-// 00:00 UTC; a run that gets answers again ends the hold.
-func TestQuotaStopHoldsLaterRuns(t *testing.T) {
+// A run whose key's quota is held (VirusTotal said it was exceeded in an
+// earlier run: internal/keyquota) sends nothing: the search still counts
+// what waits, every due indicator is deferred, and the run says until
+// when, in a WARN line and in its errors.
+func TestQuotaHoldDefersEveryLookup(t *testing.T) {
+	until := time.Date(2025, 3, 10, 12, 14, 0, 0, time.UTC)
+	var asked atomic.Int64
+	enr := enrich.Func(func(ctx context.Context, _ kind.Kind, d string) (kind.Record, error) {
+		asked.Add(1)
+		return nil, &enrich.HeldError{Until: until, Streak: 2}
+	})
+	var logs bytes.Buffer
 	opt := opts(t)
-	opt.StateDir = t.TempDir()
-	opt.MaxConcurrency = 1
+	opt.Logger = logging.New(&logs, logging.Info)
 	store := newStore()
-	src := &rows{values: domains(20, "h%d.com")}
-	quotaAfter := 0 // answers before the quota runs out; <0: no quota error
-	runAt := func(at time.Time) (Summary, int64, string) {
-		t.Helper()
-		vt := newVT(t0.Unix())
-		vt.answer = func(ctx context.Context, n int, d string) (record.Record, error) {
-			if quotaAfter >= 0 && n > quotaAfter {
-				return record.Record{}, fmt.Errorf("429 QuotaExceededError: %w", enrich.ErrQuotaExceeded)
-			}
-			return vt.found(d), nil
-		}
-		var logs bytes.Buffer
-		opt.Logger = logging.New(&logs, logging.Info)
-		var clock atomic.Int64 // the run's start, then 20 s later: the 429 comes mid-run
-		opt.Now = func() time.Time {
-			if clock.Add(1) == 1 {
-				return at
-			}
-			return at.Add(20 * time.Second)
-		}
-		s, err := run(t, opt, src, store, vt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s, vt.Calls(), logs.String()
+	fresh := newVT(t0.Unix())
+	for _, d := range domains(2, "h%d.com") {
+		store.put(fresh.found(d))
 	}
-	at := time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)
-
-	quotaAfter = 2
-	if s, calls, _ := runAt(at); calls != 3 || s.QuotaState != QuotaExceeded {
-		t.Fatalf("first run: %d calls, quota_state %s", calls, s.QuotaState)
+	s, err := run(t, opt, &rows{values: domains(20, "h%d.com")}, store, enr)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Within 15 minutes: no lookups, the search still counts what waits.
-	s, calls, logs := runAt(at.Add(13*time.Minute + 30*time.Second))
-	if calls != 0 || s.QuotaState != QuotaExceeded || s.Status != StatusPartial || s.Deferred != 18 || s.Distinct != 20 {
-		t.Errorf("held run: %d calls, summary %+v", calls, s)
+	if s.LookedUp != 0 || s.QuotaState != QuotaExceeded || s.Status != StatusPartial || s.Deferred != 18 || s.Distinct != 20 {
+		t.Errorf("held run: summary %+v", s)
 	}
-	if !strings.Contains(logs, "WARN") || !strings.Contains(logs, "12:14:00 UTC") || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "12:14:00 UTC") {
-		t.Errorf("held run should say until when, in a WARN line and in errors:\n%s%q", logs, s.Errors)
+	if asked.Load() > int64(opt.MaxConcurrency) {
+		t.Errorf("%d lookups tried after the first said the quota is held", asked.Load())
 	}
-	// The run 15 minutes later, even if it starts 30 s early, sends one
-	// request; refused again, the wait doubles.
-	quotaAfter = 0
-	second := at.Add(14*time.Minute + 30*time.Second)
-	if _, calls, _ := runAt(second); calls != 1 {
-		t.Errorf("after the hold: %d calls, want 1", calls)
-	}
-	if _, calls, _ := runAt(second.Add(28 * time.Minute)); calls != 0 {
-		t.Errorf("28 minutes after the second stop: %d calls, want 0", calls)
-	}
-	if _, calls, _ := runAt(second.Add(30 * time.Minute)); calls != 1 {
-		t.Errorf("30 minutes after the second stop: %d calls, want 1", calls)
-	}
-	// The third stop in a row (12:44:30) waits an hour, the fourth two
-	// hours, and so on, but never past 00:00 UTC.
-	if _, calls, _ := runAt(time.Date(2025, 3, 10, 23, 50, 0, 0, time.UTC)); calls != 1 {
-		t.Errorf("third stop: %d calls", calls)
-	}
-	if _, calls, _ := runAt(time.Date(2025, 3, 10, 23, 59, 59, 0, time.UTC)); calls != 0 {
-		t.Errorf("before midnight: %d calls, want 0", calls)
-	}
-	// The daily quota is back at 00:00 UTC: answers end the hold.
-	quotaAfter = -1
-	if s, calls, _ := runAt(time.Date(2025, 3, 11, 0, 0, 0, 0, time.UTC)); calls != 18 || s.QuotaState != QuotaOK || s.Status != StatusOK {
-		t.Errorf("after midnight: %d calls, summary %+v", calls, s)
-	}
-	quotaAfter = 0
-	store = newStore() // everything is due again
-	if _, calls, _ := runAt(time.Date(2025, 3, 11, 0, 5, 0, 0, time.UTC)); calls != 1 {
-		t.Errorf("a new stop: %d calls", calls)
-	}
-	if _, calls, _ := runAt(time.Date(2025, 3, 11, 0, 20, 0, 0, time.UTC)); calls != 1 {
-		t.Errorf("15 minutes after a first stop (the streak restarted): %d calls, want 1", calls)
+	if !strings.Contains(logs.String(), "WARN") || !strings.Contains(logs.String(), "12:14:00 UTC") || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "12:14:00 UTC") {
+		t.Errorf("held run should say until when, in a WARN line and in errors:\n%s%q", logs.String(), s.Errors)
 	}
 }
 

@@ -191,6 +191,7 @@ func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *budget.Dail
 		}
 		daily := wire.Budget(c.Params, quota)
 		cfg.Budget = daily
+		cfg.Hold = wire.QuotaHold(key, quota)
 		e, err := vt.New(cfg)
 		if err != nil {
 			return nil, nil, c.errorAt("enrich.virustotal", "%s", logging.Scrub(err.Error(), key))

@@ -97,6 +97,23 @@ type Config struct {
 	// (internal/keyquota), so that together they stay under the key's
 	// requests per minute.
 	Pacer Pacer
+	// Hold, if set, is the key's quota hold (internal/keyquota), shared
+	// by every user of the key: no request is sent while it holds, a
+	// QuotaExceededError starts or lengthens it, an answer ends its
+	// streak. Nil: no hold beyond this enricher's minute (quotaPause).
+	Hold QuotaHold
+}
+
+// QuotaHold is a key's quota hold (keyquota.Key, keyquota.Memory).
+type QuotaHold interface {
+	// Held returns until when lookups are held at now (zero: they are
+	// not) and the quota stops in a row.
+	Held(now time.Time) (until time.Time, streak int)
+	// Stopped records a quota stop at now, in a run that started at
+	// start, and returns the hold that follows.
+	Stopped(start, now time.Time) (until time.Time, streak int, err error)
+	// Answered records an answer: the quota is back.
+	Answered() error
 }
 
 // Pacer spaces requests: Wait returns when the next may be sent, or an
@@ -124,6 +141,8 @@ type Enricher struct {
 	grace      time.Duration // see inFlightGrace
 	pacer      Pacer         // nil: limiter
 	budget     enrich.Budget // nil: none
+	hold       QuotaHold     // nil: none
+	start      time.Time     // when the enricher was built: its run's start, for the hold
 
 	calls      atomic.Int64
 	quotaUntil atomic.Int64 // UnixNano until which lookups fail fast
@@ -228,6 +247,8 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		grace:      inFlightGrace,
 		pacer:      cfg.Pacer,
 		budget:     cfg.Budget,
+		hold:       cfg.Hold,
+		start:      cfg.Now(),
 	}, nil
 }
 
@@ -389,6 +410,9 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 		if err := e.quotaPaused(what); err != nil {
 			return nil, notSent(sentAny, err)
 		}
+		if err := e.held(); err != nil {
+			return nil, notSent(sentAny, err)
+		}
 		// The caller's budget is spent before waiting for a slot, not
 		// between the slot and the request: a slow budget write must not
 		// shift requests out of the limiter's spacing.
@@ -430,6 +454,9 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 		out, why := classify(status, resp, err)
 		why = e.redact(why)
 		e.log.Debug("VirusTotal lookup", "indicator", what, "attempt", attempt, "outcome", out, "detail", why)
+		if out == found || out == notFound {
+			e.answered()
+		}
 		switch out {
 		case found:
 			body := make([]byte, 0, len(resp.Data)+len(`{"data":}`))
@@ -446,8 +473,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 			return k.NotFound(key, e.now()), nil
 		case quota:
 			e.quotaUntil.Store(time.Now().Add(quotaPause).UnixNano())
-			return nil, fmt.Errorf("VirusTotal lookup of %s: %w (%s); lookups stop until the minute, daily (00:00 UTC) or monthly quota resets — lower requests_per_minute if this repeats",
-				what, enrich.ErrQuotaExceeded, why)
+			return nil, fmt.Errorf("VirusTotal lookup of %s: %w (%s)%s", what, enrich.ErrQuotaExceeded, why, e.stopped())
 		case unauthorized:
 			return nil, fmt.Errorf("VirusTotal lookup of %s: %w (%s): the key is wrong, not active on virustotal.com, or not allowed %s lookups",
 				what, enrich.ErrUnauthorized, why, k.Name())
@@ -509,6 +535,43 @@ func (e *Enricher) quotaPaused(what string) error {
 		return fmt.Errorf("VirusTotal lookup of %s not sent: %w (reported less than %s ago)", what, enrich.ErrQuotaExceeded, quotaPause)
 	}
 	return nil
+}
+
+// held returns the error for a lookup not sent because the key's quota
+// hold is in force.
+func (e *Enricher) held() error {
+	if e.hold == nil {
+		return nil
+	}
+	if until, streak := e.hold.Held(e.now()); !until.IsZero() {
+		return &enrich.HeldError{Until: until, Streak: streak}
+	}
+	return nil
+}
+
+// stopped records a quota stop in the key's hold and says until when it
+// holds, for the error.
+func (e *Enricher) stopped() string {
+	if e.hold == nil {
+		return ""
+	}
+	until, streak, err := e.hold.Stopped(e.start, e.now())
+	if err != nil {
+		e.log.Warn("cannot record the quota hold", "error", err)
+		return ""
+	}
+	e.log.Info("VirusTotal quota hold", "until", until.UTC().Format(time.DateTime+" MST"), "stops_in_a_row", streak)
+	return fmt.Sprintf("; no lookups with this key until %s (%d stops in a row)", until.UTC().Format(time.DateTime+" MST"), streak)
+}
+
+// answered ends the key's quota streak: VirusTotal answered.
+func (e *Enricher) answered() {
+	if e.hold == nil {
+		return
+	}
+	if err := e.hold.Answered(); err != nil {
+		e.log.Warn("cannot clear the quota hold", "error", err)
+	}
 }
 
 // backoff returns the jittered exponential wait before retry n (1-based):

@@ -23,6 +23,7 @@ import (
 	vtgo "github.com/VirusTotal/vt-go"
 
 	"github.com/vtsync/vtsync/internal/enrich"
+	"github.com/vtsync/vtsync/internal/keyquota"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
@@ -242,6 +243,44 @@ func TestEnrichQuotaStopsEveryCaller(t *testing.T) {
 		time.Sleep(quotaPause)
 		if _, err := enrichDomain(e, t.Context(), "later.example"); err != nil {
 			t.Errorf("after the pause: %v", err)
+		}
+	})
+}
+
+// The key's quota hold: a QuotaExceededError starts it (counted from the
+// enricher's start, its run's), a second enricher of the key sends nothing
+// while it holds and says until when, and an answer after it ends the
+// streak.
+func TestEnrichKeepsTheKeysQuotaHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := vttest.NewInMemory()
+		srv.FailNext(vttest.QuotaExceeded)
+		hold := &keyquota.Memory{}
+		start := time.Now()
+		first := inMemory(t, srv, Config{RequestsPerMinute: 60, Hold: hold, Now: time.Now})
+		time.Sleep(time.Minute)
+		_, err := enrichDomain(first, t.Context(), "a.example")
+		if !errors.Is(err, enrich.ErrQuotaExceeded) || !strings.Contains(err.Error(), "no lookups with this key until") {
+			t.Fatalf("429: %v", err)
+		}
+		if until, streak := hold.Held(time.Now()); streak != 1 || !until.Equal(start.Add(keyquota.HoldFirst-keyquota.HoldSlack)) {
+			t.Errorf("hold %d until %v, want 1 until %v", streak, until, start.Add(keyquota.HoldFirst-keyquota.HoldSlack))
+		}
+		second := inMemory(t, srv, Config{RequestsPerMinute: 60, Hold: hold, Now: time.Now})
+		_, err = enrichDomain(second, t.Context(), "b.example")
+		var held *enrich.HeldError
+		if !errors.As(err, &held) || !errors.Is(err, enrich.ErrQuotaExceeded) || !errors.Is(err, enrich.ErrNotSent) || srv.Requests() != 1 {
+			t.Fatalf("while held: %v after %d requests; want a HeldError and no request", err, srv.Requests())
+		}
+		if !strings.Contains(err.Error(), held.Until.UTC().Format(time.DateTime)) {
+			t.Errorf("%q does not say until when", err)
+		}
+		time.Sleep(time.Until(held.Until))
+		if _, err := enrichDomain(second, t.Context(), "b.example"); err != nil {
+			t.Fatal(err)
+		}
+		if _, streak := hold.Held(time.Now()); streak != 0 {
+			t.Errorf("after an answer: streak %d", streak)
 		}
 	})
 }

@@ -71,3 +71,13 @@ func Budget(p params.Params, quota *keyquota.Key) *budget.Daily {
 	}
 	return budget.New(p.DailyLookupBudget, quota, nil)
 }
+
+// QuotaHold returns the API key's quota hold: kept in quota, the key's
+// file that every input using the key shares, or in this process's memory
+// without one. The VT enricher is built with it.
+func QuotaHold(apiKey string, quota *keyquota.Key) vt.QuotaHold {
+	if quota == nil {
+		return keyquota.InMemory(apiKey)
+	}
+	return quota
+}

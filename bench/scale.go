@@ -204,12 +204,12 @@ func runScaleChild(arg string) int {
 		defer pprof.StopCPUProfile()
 	}
 	log := logging.New(os.Stderr, logging.Warn)
-	client, err := splunkd.New(splunkd.Config{BaseURL: cfg.Splunkd, SessionKey: benchSessionKey, Logger: log})
+	client, err := splunkd.New(splunkd.Config{BaseURL: cfg.Splunkd, SessionKey: benchSessionKey, Logger: log.Slog(), Secrets: log.Secrets()})
 	if err != nil {
 		rep.Error = err.Error()
 		return 1
 	}
-	enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: cfg.VT, RequestsPerMinute: 1 << 30, Logger: log})
+	enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: cfg.VT, RequestsPerMinute: 1 << 30, Logger: log.Slog(), Secrets: log.Secrets()})
 	if err != nil {
 		rep.Error = err.Error()
 		return 1

@@ -71,7 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return standalone.ExitOK
 	case "--validate-arguments":
-		return modinput.ValidateArguments(stdin, stdout, log)
+		return modinput.ValidateArguments(stdin, stdout, log.Slog(), log.Secrets())
 	case "run", "export", "detect":
 		return standalone.Main(args, stdin, stdout, stderr)
 	case "version", "--version":

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,3 +151,16 @@ type scrubbed struct {
 
 func (e *scrubbed) Error() string { return e.msg }
 func (e *scrubbed) Unwrap() error { return e.err }
+
+// SecretsOf returns the registry of l's handler when it is a Handler, and
+// nil otherwise: the registry a component falls back on when it is given
+// a logger but no Secrets.
+func SecretsOf(l *slog.Logger) *Secrets {
+	if l == nil {
+		return nil
+	}
+	if h, ok := l.Handler().(*Handler); ok {
+		return h.Secrets()
+	}
+	return nil
+}

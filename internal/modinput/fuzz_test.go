@@ -3,6 +3,7 @@ package modinput
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -114,7 +115,7 @@ func FuzzReadValidation(f *testing.F) {
 		}
 
 		var stdout, stderr bytes.Buffer
-		switch code := ValidateArguments(bytes.NewReader(data), &stdout, logging.New(&stderr, logging.Debug)); code {
+		switch code := ValidateArguments(bytes.NewReader(data), &stdout, slog.New(logging.NewHandler(&stderr, slog.LevelDebug, nil)), nil); code {
 		case 0:
 			if err != nil || stdout.Len() != 0 {
 				t.Fatalf("exit 0 with read error %v, stdout %q", err, stdout.String())

@@ -3,6 +3,7 @@ package modinput
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/vtsync/vtsync/internal/logging"
@@ -26,30 +27,37 @@ func WriteValidationError(w io.Writer, msg string) error {
 // (no network, so splunkd's timeout is never hit). It returns the process
 // exit code: 0 if valid, with nothing written; otherwise 1, after writing
 // the validation error that names the parameter to stdout and one ERROR
-// line to log. The session key and the API key are never written.
-func ValidateArguments(stdin io.Reader, stdout io.Writer, log *logging.Logger) int {
+// line to log. The session key and the API key join secrets (nil: the
+// registry of log's logging.Handler, or one of its own) and are never
+// written.
+func ValidateArguments(stdin io.Reader, stdout io.Writer, log *slog.Logger, secrets *logging.Secrets) int {
 	if log == nil {
-		log = logging.Discard()
+		log = slog.New(slog.DiscardHandler)
+	}
+	if secrets == nil {
+		secrets = logging.SecretsOf(log)
+	}
+	if secrets == nil {
+		secrets = logging.NewSecrets()
 	}
 	v, err := ReadValidation(stdin)
 	if err != nil {
 		msg := "vtsync could not read the validation request from splunkd: " + err.Error()
-		log.Errorf("%s", msg)
+		log.Error("validation request unreadable", "err", err)
 		if werr := WriteValidationError(stdout, msg); werr != nil {
-			log.Errorf("writing the validation error to stdout: %v", werr)
+			log.Error("writing the validation error to stdout failed", "err", werr)
 		}
 		return 1
 	}
-	secrets := []string{v.SessionKey}
+	secrets.Add(v.SessionKey)
 	if k := strings.TrimSpace(v.Params["api_key"]); k != params.Mask {
-		secrets = append(secrets, k, v.Params["api_key"])
+		secrets.Add(v.Params["api_key"])
 	}
-	log.Redact(secrets...)
 	if _, err := params.Parse(v.Params); err != nil {
-		msg := logging.Scrub(err.Error(), secrets...)
-		log.Errorf("input %q is invalid: %s", v.InputName(), msg)
+		msg := secrets.Scrub(err.Error())
+		log.Error("input invalid", "input", v.InputName(), "err", msg)
 		if werr := WriteValidationError(stdout, msg); werr != nil {
-			log.Errorf("writing the validation error to stdout: %v", werr)
+			log.Error("writing the validation error to stdout failed", "err", werr)
 		}
 		return 1
 	}

@@ -2,6 +2,7 @@ package modinput
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -78,7 +79,7 @@ func TestValidateArguments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := ValidateArguments(strings.NewReader(tt.stdin), &stdout, logging.New(&stderr, logging.Debug))
+			code := ValidateArguments(strings.NewReader(tt.stdin), &stdout, slog.New(logging.NewHandler(&stderr, slog.LevelDebug, nil)), nil)
 			if code != tt.code {
 				t.Fatalf("exit code %d, want %d; stdout %q stderr %q", code, tt.code, stdout.String(), stderr.String())
 			}
@@ -113,7 +114,7 @@ func TestValidateArgumentsSDKRequest(t *testing.T) {
 	// The SDK request carries only parameters vtsync ignores: all defaults.
 	var stdout, stderr bytes.Buffer
 	stdin := bytes.NewReader(fixture(t, "splunk-sdk-python/modularinput/validation.xml"))
-	if code := ValidateArguments(stdin, &stdout, logging.New(&stderr, logging.Debug)); code != 0 || stdout.Len() != 0 || stderr.Len() != 0 {
+	if code := ValidateArguments(stdin, &stdout, slog.New(logging.NewHandler(&stderr, slog.LevelDebug, nil)), nil); code != 0 || stdout.Len() != 0 || stderr.Len() != 0 {
 		t.Errorf("exit code %d, stdout %q, stderr %q; want 0 and no output", code, stdout.String(), stderr.String())
 	}
 }
@@ -127,7 +128,7 @@ func TestValidateArgumentsMalformed(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := ValidateArguments(strings.NewReader(stdin), &stdout, logging.New(&stderr, logging.Debug)); code != 1 {
+			if code := ValidateArguments(strings.NewReader(stdin), &stdout, slog.New(logging.NewHandler(&stderr, slog.LevelDebug, nil)), nil); code != 1 {
 				t.Fatalf("exit code %d, want 1", code)
 			}
 			msg := parseTree(t, stdout.Bytes()).child("message")

@@ -111,7 +111,7 @@ func TestFaultMatrix(t *testing.T) {
 			check: func(t *testing.T, e *env, r result) {
 				wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
 				wantAllKept(t, e)
-				wantLine(t, r, warnOrError, "fault3.com", "TooManyRequestsError", "retry 1 of 3")
+				wantLine(t, r, warnOrError, "fault3.com", "TooManyRequestsError", "retry=1 of=3")
 			},
 		},
 		{

@@ -149,7 +149,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
 	defer cancel()
 
-	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log, HTTPClient: httpClientFor(def.ServerURI)})
+	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
 	if err != nil {
 		return fail("Cannot set up the splunkd client for %s: %v", def.ServerURI, err)
 	}
@@ -185,7 +185,7 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		return fail("Cannot set up the VirusTotal key's quota in the checkpoint directory: %v", err)
 	}
 	cfg := vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log}
+		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log.Slog(), Secrets: log.Secrets()}
 	opt := pipeline.Options{
 		Input:                name,
 		RefreshDays:          p.RefreshDays,
@@ -230,7 +230,7 @@ func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st
 		if app == "" {
 			app = App
 		}
-		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log, HTTPClient: httpClientFor(def.ServerURI)})
+		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
 		if err == nil {
 			err = mc.MaskInputParam(ctx, Scheme, name, "api_key")
 		}

@@ -36,7 +36,7 @@ func TestUnreachableVirusTotalEndsTheRun(t *testing.T) {
 		opt.DailyLookupBudget = 100
 		daily := testBudget(t, opt)
 		opt.Budget = daily
-		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log, Budget: daily})
+		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log.Slog(), Budget: daily})
 		if err != nil {
 			t.Fatal(err)
 		}

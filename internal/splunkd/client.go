@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,7 +47,12 @@ type Config struct {
 	// It must not have a Timeout: the search export streams for as long as
 	// the search runs.
 	HTTPClient *http.Client
-	Logger     *logging.Logger
+	Logger     *slog.Logger // nil: discard
+	// Secrets receives the session key, the token, the password and every
+	// secret read from or written to storage/passwords, and scrubs the
+	// client's errors; nil: the registry of Logger's logging.Handler, or a
+	// registry of the client's own.
+	Secrets *logging.Secrets
 	// Timeout bounds each request other than the export (default 2m).
 	Timeout time.Duration
 	// RetryBase is the first wait before retrying a KV store request that
@@ -65,7 +71,8 @@ type Client struct {
 	base         string // scheme://host[:port][/prefix], no trailing slash
 	app          string
 	hc           *http.Client
-	log          *logging.Logger
+	log          *slog.Logger
+	secrets      *logging.Secrets
 	timeout      time.Duration
 	retryBase    time.Duration
 	readyTimeout time.Duration
@@ -76,7 +83,6 @@ type Client struct {
 	loginMu    sync.Mutex // one login at a time
 	mu         sync.Mutex
 	sessionKey string
-	secrets    []string
 }
 
 // New validates cfg and returns a Client. It does no I/O; with Username and
@@ -93,6 +99,7 @@ func New(cfg Config) (*Client, error) {
 		base:         u.Scheme + "://" + u.Host + strings.TrimRight(u.EscapedPath(), "/"),
 		app:          cfg.App,
 		log:          cfg.Logger,
+		secrets:      cfg.Secrets,
 		timeout:      cfg.Timeout,
 		retryBase:    cfg.RetryBase,
 		readyTimeout: cfg.ReadyTimeout,
@@ -105,7 +112,13 @@ func New(cfg Config) (*Client, error) {
 		c.app = DefaultApp
 	}
 	if c.log == nil {
-		c.log = logging.Discard()
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.secrets == nil {
+		c.secrets = logging.SecretsOf(c.log)
+	}
+	if c.secrets == nil {
+		c.secrets = logging.NewSecrets()
 	}
 	if c.timeout <= 0 {
 		c.timeout = 2 * time.Minute
@@ -126,8 +139,7 @@ func New(cfg Config) (*Client, error) {
 	default:
 		return nil, errors.New("splunkd: no credentials: give the session key splunkd passed on stdin, an authentication token, or a username and password")
 	}
-	c.secrets = []string{cfg.SessionKey, cfg.Token, cfg.Password}
-	c.log.Redact(cfg.SessionKey, cfg.Token, cfg.Password)
+	c.secrets.Add(cfg.SessionKey, cfg.Token, cfg.Password)
 
 	if cfg.HTTPClient != nil {
 		c.hc = cfg.HTTPClient
@@ -205,32 +217,9 @@ func newTransport(host, caFile string) (*http.Transport, error) {
 	}, nil
 }
 
-// addSecret registers a secret that must never appear in errors or logs.
-func (c *Client) addSecret(s string) {
-	if s == "" {
-		return
-	}
-	c.mu.Lock()
-	c.secrets = append(c.secrets, s)
-	c.mu.Unlock()
-	c.log.Redact(s)
-}
-
-func (c *Client) redact(err error) error {
-	c.mu.Lock()
-	secrets := append([]string(nil), c.secrets...)
-	if c.sessionKey != "" {
-		secrets = append(secrets, c.sessionKey)
-	}
-	c.mu.Unlock()
-	return redact(err, secrets)
-}
-
-func (c *Client) redactText(s string) string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return logging.Scrub(logging.Scrub(s, c.secrets...), c.sessionKey)
-}
+// redact returns err with the registered secrets masked in its text; it
+// still unwraps to err, so errors.As and IsUnauthorized keep working.
+func (c *Client) redact(err error) error { return c.secrets.ScrubError(err) }
 
 // nsPath returns /servicesNS/nobody/<app>/ followed by the escaped segments.
 func (c *Client) nsPath(segments ...string) string {
@@ -318,7 +307,7 @@ func (c *Client) open(ctx context.Context, r request) (*http.Response, error) {
 		}
 		e := c.errorFrom(r, resp)
 		if e.Status == http.StatusUnauthorized && attempt == 0 && c.authMode == "login" && !r.noAuth {
-			c.log.Infof("splunkd session expired; logging in again as %s", c.username)
+			c.log.Info("splunkd session expired; logging in again", "user", c.username)
 			c.mu.Lock()
 			c.sessionKey = ""
 			c.mu.Unlock()
@@ -388,7 +377,7 @@ func (c *Client) errorFrom(r request, resp *http.Response) *Error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	msgs := parseMessages(body)
 	for i := range msgs {
-		msgs[i].Text = c.redactText(msgs[i].Text)
+		msgs[i].Text = c.secrets.Scrub(msgs[i].Text)
 	}
 	e := &Error{Status: resp.StatusCode, Messages: msgs, Method: r.method, Path: r.path}
 	switch resp.StatusCode {
@@ -456,7 +445,7 @@ func (c *Client) Login(ctx context.Context) error {
 		return errors.New("splunkd POST /services/auth/login: the answer holds no <sessionKey>")
 	}
 	key := strings.TrimSpace(v.SessionKey)
-	c.addSecret(key)
+	c.secrets.Add(key)
 	c.mu.Lock()
 	c.sessionKey = key
 	c.mu.Unlock()

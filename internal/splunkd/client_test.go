@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/splunktest"
 )
@@ -69,7 +69,7 @@ func TestLoginAndRelogin(t *testing.T) {
 	var logs bytes.Buffer
 	c := newClient(t, s, func(c *Config) {
 		c.SessionKey, c.Username, c.Password = "", "admin", "changeme!"
-		c.Logger = logging.New(&logs, logging.Debug)
+		c.Logger = testLogger(&logs, slog.LevelDebug)
 	})
 	ctx := context.Background()
 	if _, err := c.ServerRoles(ctx); err != nil {
@@ -191,7 +191,7 @@ func TestSecretsNeverInErrors(t *testing.T) {
 	}))
 	defer echo.Close()
 	var logs bytes.Buffer
-	c, err := New(Config{BaseURL: echo.URL, SessionKey: key, Logger: logging.New(&logs, logging.Debug)})
+	c, err := New(Config{BaseURL: echo.URL, SessionKey: key, Logger: testLogger(&logs, slog.LevelDebug)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/vtsync/vtsync/internal/logging"
 )
 
 // Message is one entry of splunkd's "messages" list: Type is DEBUG, INFO,
@@ -138,25 +136,4 @@ func shorten(s string, n int) string {
 		}
 		return r
 	}, s)
-}
-
-// redacted is an error whose text has secrets replaced; it still unwraps to
-// the original error so errors.As and IsUnauthorized keep working.
-type redacted struct {
-	msg string
-	err error
-}
-
-func (r *redacted) Error() string { return r.msg }
-func (r *redacted) Unwrap() error { return r.err }
-
-func redact(err error, secrets []string) error {
-	if err == nil {
-		return nil
-	}
-	msg := logging.Scrub(err.Error(), secrets...)
-	if msg == err.Error() {
-		return err
-	}
-	return &redacted{msg: msg, err: err}
 }

@@ -68,7 +68,7 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 		rowErr = row(m)
 		return rowErr
 	}, func(m Message) {
-		c.log.Debugf("search message: %s %s", m.Type, m.Text)
+		c.log.Debug("search message", "type", m.Type, "text", m.Text)
 	})
 	if rowErr != nil {
 		return rowErr
@@ -76,6 +76,9 @@ func (c *Client) Export(ctx context.Context, search, earliest, latest string, ro
 	var e *Error
 	if errors.As(err, &e) {
 		e.Method, e.Path = r.method, r.path
+		for i := range e.Messages {
+			e.Messages[i].Text = c.secrets.Scrub(e.Messages[i].Text)
+		}
 		return c.redact(err)
 	}
 	// A cancelled body may read as a clean end: never report a cancelled

@@ -2,9 +2,12 @@ package splunkd
 
 import (
 	"context"
+	"io"
+	"log/slog"
 
 	"github.com/vtsync/vtsync/internal/kind"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -33,4 +36,11 @@ func getDomains(k *KVStore, ctx context.Context, keys []string) (map[string]reco
 // domainField is the search field of the domain kind.
 func domainField(name string) []Field {
 	return []Field{{Name: name, Param: "domain_field", Kind: domainkind.Kind{}}}
+}
+
+// testLogger writes records at lvl and above to w through the program's
+// Handler, with a registry of its own that the client shares (see
+// Config.Secrets).
+func testLogger(w io.Writer, lvl slog.Level) *slog.Logger {
+	return slog.New(logging.NewHandler(w, lvl, nil))
 }

@@ -112,7 +112,7 @@ func (k *KVStore) readFound(kd kind.Kind, answer []byte, keys []string, out map[
 			if err != nil {
 				// A document this version cannot read is treated as
 				// missing: the key is enriched and the record rewritten.
-				k.c.log.Warnf("KV store %s: ignoring unreadable record for %s: %v", k.coll, keys[i], err)
+				k.c.log.Warn("KV store record unreadable; enriching again", "collection", k.coll, "key", keys[i], "err", err)
 				continue
 			}
 			out[keys[i]] = rec
@@ -146,7 +146,7 @@ func (k *KVStore) Save(ctx context.Context, recs []kind.Record) error {
 			k.mu.Lock()
 			k.batch = min(k.batch, n/2)
 			k.mu.Unlock()
-			k.c.log.Infof("KV store %s: splunkd refused %d documents in one batch_save; sending %d at a time", k.coll, n, n/2)
+			k.c.log.Info("KV store batch_save refused; sending fewer documents at a time", "collection", k.coll, "documents", n, "next", n/2)
 			continue
 		}
 		if err != nil {
@@ -352,7 +352,7 @@ func (k *KVStore) send(ctx context.Context, method, op string, query url.Values,
 				k.coll, op, ErrKVNotReady, attempt, now.Sub(first).Round(time.Millisecond), e)
 		}
 		if attempt == 1 {
-			k.c.log.Infof("KV store %s: splunkd answered 503 (%s); retrying", k.coll, firstText(e))
+			k.c.log.Info("KV store not ready (503); retrying", "collection", k.coll, "splunkd", firstText(e))
 		}
 		t := time.NewTimer(wait)
 		select {

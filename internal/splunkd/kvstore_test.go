@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/vtsync/vtsync/internal/kind"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"log/slog"
 	"net/http"
 	"reflect"
 	"strings"
@@ -14,7 +15,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/splunktest"
 )
@@ -235,7 +235,7 @@ func TestKVGetLenientAndSkipsUnreadable(t *testing.T) {
 	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "bad.example", "domain": "bad.example", "vt_found": "maybe", "enriched_time": 1})
 	s.PutDocument(DefaultApp, coll, map[string]any{"_key": "c.example", "domain": "c.example", "vt_found": "false", "enriched_time": "1800000001"})
 	var logs bytes.Buffer
-	kv := newClient(t, s, func(c *Config) { c.Logger = logging.New(&logs, logging.Info) }).KVStore(coll)
+	kv := newClient(t, s, func(c *Config) { c.Logger = testLogger(&logs, slog.LevelInfo) }).KVStore(coll)
 	got, err := getDomains(kv, context.Background(), []string{"a.example", "bad.example", "c.example", "d.example"})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +267,7 @@ func BenchmarkKVFindAnswer(b *testing.B) {
 		answer = fmt.Appendf(answer, `[{"_key":%q,"domain":%q,"vt_found":true,"whois_creation_date":"2023-04-05","whois_creation_time":1680652800,"last_analysis_positive":%d,"last_analysis_suspicious":0,"last_analysis_time":1771827200,"cert_issuer":"C=US, O=Let's Encrypt, CN=R10","cert_issuer_org":"Let's Encrypt","cert_not_before":1758844800,"categories":["business","information technology"],"reputation":0,"registrar":"NameCheap, Inc.","enriched_time":1771913600,"_user":"nobody"}]`, keys[i], keys[i], i%3)
 	}
 	answer = append(answer, ']')
-	kv := (&Client{log: logging.Discard()}).KVStore(coll)
+	kv := (&Client{log: slog.New(slog.DiscardHandler)}).KVStore(coll)
 	b.SetBytes(int64(len(answer)))
 	b.ReportAllocs()
 	for b.Loop() {

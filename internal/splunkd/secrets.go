@@ -29,7 +29,8 @@ type entryList struct {
 
 // Password reads the secret stored in storage/passwords for realm and user
 // (GET …/storage/passwords/<realm:user:>). found is false when there is
-// none. The secret is registered with the logger for redaction.
+// none. The secret is added to the client's Secrets, so no later log line
+// or error text holds it.
 func (c *Client) Password(ctx context.Context, realm, user string) (secret string, found bool, err error) {
 	body, _, err := c.do(ctx, request{
 		method: http.MethodGet,
@@ -52,7 +53,7 @@ func (c *Client) Password(ctx context.Context, realm, user string) (secret strin
 	if err := json.Unmarshal(v.Entry[0].Content, &content); err != nil || content.ClearPassword == nil {
 		return "", false, fmt.Errorf("splunkd storage/passwords %s: entry has no clear_password (the splunkd user needs the list_storage_passwords capability)", PasswordEntity(realm, user))
 	}
-	c.addSecret(*content.ClearPassword)
+	c.secrets.Add(*content.ClearPassword)
 	return *content.ClearPassword, true, nil
 }
 
@@ -63,7 +64,7 @@ func (c *Client) SetPassword(ctx context.Context, realm, user, secret string) er
 	if user == "" || secret == "" {
 		return errors.New("splunkd storage/passwords: user and secret must not be empty")
 	}
-	c.addSecret(secret)
+	c.secrets.Add(secret)
 	form := url.Values{"name": {user}, "password": {secret}}
 	if realm != "" {
 		form.Set("realm", realm)

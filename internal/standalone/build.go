@@ -180,7 +180,7 @@ func (c *Config) newEnricher(log *logging.Logger) (enrich.Enricher, *budget.Dail
 		}
 		cfg := vt.Config{
 			APIKey: key, BaseURL: c.Params.VTAPIURL, RequestsPerMinute: c.Params.RequestsPerMinute,
-			ProxyURL: c.Params.ProxyURL, MaxConns: c.Params.MaxConcurrency, Logger: log,
+			ProxyURL: c.Params.ProxyURL, MaxConns: c.Params.MaxConcurrency, Logger: log.Slog(), Secrets: log.Secrets(),
 		}
 		quota, err := wire.KeyQuota(c.StateDir, key, c.Params)
 		if err != nil {
@@ -256,7 +256,7 @@ func (c *Config) storeError(err error) error {
 }
 
 func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Client, error) {
-	cfg := splunkd.Config{BaseURL: sc.URL, Username: sc.Username, CAFile: sc.CAFile, App: sc.App, Logger: log}
+	cfg := splunkd.Config{BaseURL: sc.URL, Username: sc.Username, CAFile: sc.CAFile, App: sc.App, Logger: log.Slog(), Secrets: log.Secrets()}
 	var err error
 	if sc.TokenEnv != "" {
 		cfg.Token, err = c.secretEnv(sc.key+".token_env", sc.TokenEnv, "a Splunk authentication token")

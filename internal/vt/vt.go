@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -83,7 +84,10 @@ type Config struct {
 	MaxRetries        int           // retries of a transient failure; 0 is DefaultMaxRetries, <0 none
 	MaxConns          int           // lookups in flight at once (max_concurrency): connections kept for reuse; 0 is DefaultMaxConns
 	Agent             string        // User-Agent product; "" is vtsync/<version>
-	Logger            *logging.Logger
+	Logger            *slog.Logger  // nil: discard
+	// Secrets receives the key and scrubs the enricher's error texts; nil:
+	// the registry of Logger's logging.Handler, or one of the enricher's own.
+	Secrets *logging.Secrets
 	// Transport, if set, replaces the network (ProxyURL is then unused):
 	// tests pass a fake's in-memory transport.
 	Transport http.RoundTripper
@@ -136,7 +140,8 @@ type Enricher struct {
 	maxRetries int
 	retryBase  time.Duration // first retry waits retryBase/2..retryBase
 	retryMax   time.Duration
-	log        *logging.Logger
+	log        *slog.Logger
+	secrets    *logging.Secrets
 	now        func() time.Time
 	grace      time.Duration // see inFlightGrace
 	pacer      Pacer         // nil: limiter
@@ -198,9 +203,15 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		cfg.Agent = "vtsync/" + version.Version
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = logging.Discard()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg.Logger.Redact(cfg.APIKey)
+	if cfg.Secrets == nil {
+		cfg.Secrets = logging.SecretsOf(cfg.Logger)
+	}
+	if cfg.Secrets == nil {
+		cfg.Secrets = logging.NewSecrets()
+	}
+	cfg.Secrets.Add(cfg.APIKey)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -243,6 +254,7 @@ func newEnricher(cfg Config, rt http.RoundTripper) (*Enricher, error) {
 		retryBase:  2 * time.Second,
 		retryMax:   30 * time.Second,
 		log:        cfg.Logger,
+		secrets:    cfg.Secrets,
 		now:        cfg.Now,
 		grace:      inFlightGrace,
 		pacer:      cfg.Pacer,
@@ -494,7 +506,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 			return nil, fmt.Errorf("VirusTotal lookup of %s failed after %d attempts: %s; no time left for another attempt before the deadline",
 				what, attempt, why)
 		}
-		e.log.Warnf("VirusTotal lookup of %s: %s; retry %d of %d in %s", what, why, attempt, e.maxRetries, wait.Round(time.Millisecond))
+		e.log.Warn("VirusTotal lookup failed; retrying", "indicator", what, "detail", why, "retry", attempt, "of", e.maxRetries, "in", wait.Round(time.Millisecond))
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -584,7 +596,7 @@ func (e *Enricher) backoff(n int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func (e *Enricher) redact(s string) string { return logging.Scrub(s, e.key) }
+func (e *Enricher) redact(s string) string { return e.secrets.Scrub(s) }
 
 // notSent marks err as a lookup that sent nothing, unless one of its
 // attempts did.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -290,7 +291,7 @@ func TestEnrichUnauthorizedHidesKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
 		srv := vttest.NewInMemory() // accepts only vttest.APIKey
-		e := inMemory(t, srv, Config{APIKey: key, Logger: logging.New(&logs, logging.Debug)})
+		e := inMemory(t, srv, Config{APIKey: key, Logger: slog.New(logging.NewHandler(&logs, slog.LevelDebug, nil))})
 		_, err := enrichDomain(e, t.Context(), "k.example")
 		if !errors.Is(err, enrich.ErrUnauthorized) {
 			t.Fatalf("got %v, want ErrUnauthorized", err)
@@ -320,14 +321,50 @@ func TestEnrichLogsRetriesWithoutKey(t *testing.T) {
 		var logs bytes.Buffer
 		srv := vttest.NewInMemory()
 		srv.FailNext(vttest.Transient)
-		e := inMemory(t, srv, Config{Logger: logging.New(&logs, logging.Info)})
+		e := inMemory(t, srv, Config{Logger: slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))})
 		if _, err := enrichDomain(e, t.Context(), "l.example"); err != nil {
 			t.Fatal(err)
 		}
 		out := logs.String()
 		if !strings.HasPrefix(out, "WARN ") || !strings.Contains(out, "l.example") || !strings.Contains(out, "TransientError") ||
-			!strings.Contains(out, "retry 1 of 3") || strings.Contains(out, vttest.APIKey) {
+			!strings.Contains(out, "retry=1 of=3") || strings.Contains(out, vttest.APIKey) {
 			t.Errorf("log %q", out)
+		}
+	})
+}
+
+// Text from VirusTotal's answer reaches the log only as attribute values:
+// the retry WARN and the per-attempt DEBUG lines stay one line each, with
+// its control characters escaped and the echoed key masked.
+func TestEnrichLogLinesEscapeAnswerText(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		answer := "busy\r\nERROR forged \x1b[2J key " + vttest.APIKey
+		h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": "TransientError", "message": answer}})
+		})
+		e, err := newEnricher(Config{APIKey: vttest.APIKey, BaseURL: "https://www.virustotal.com/api/v3", MaxRetries: 1,
+			Logger: slog.New(logging.NewHandler(&logs, slog.LevelDebug, nil))}, vttest.HandlerTransport(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := enrichDomain(e, t.Context(), "esc.example"); err == nil || strings.Contains(err.Error(), vttest.APIKey) {
+			t.Fatalf("err = %v, want a failure without the key", err)
+		}
+		out := logs.String()
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 3 || !strings.HasPrefix(lines[1], "WARN VirusTotal lookup failed; retrying ") {
+			t.Fatalf("want DEBUG, WARN, DEBUG lines, got:\n%s", out)
+		}
+		for _, line := range lines {
+			if strings.ContainsAny(line, "\r\x1b") || strings.Contains(line, vttest.APIKey) {
+				t.Errorf("raw control character or key in %q", line)
+			}
+			if !strings.Contains(line, `busy\r\nERROR forged \x1b[2J key ****`) {
+				t.Errorf("line %q does not show the answer's text escaped", line)
+			}
 		}
 	})
 }

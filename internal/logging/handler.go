@@ -91,6 +91,22 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &c
 }
 
+// WithPrefix returns a logger like l whose lines carry prefix between the
+// level and the message, as in "WARN input=default VirusTotal ...": the
+// input's name leads every line of a modular input, as splunkd.log readers
+// and docs/operations.md expect. When l does not write through a Handler,
+// the prefix becomes an attribute "prefix".
+func WithPrefix(l *slog.Logger, prefix string) *slog.Logger {
+	if l == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	h, ok := l.Handler().(*Handler)
+	if !ok {
+		return l.With("prefix", prefix)
+	}
+	return slog.New(h.withPrefix(prefix))
+}
+
 func (h *Handler) withPrefix(prefix string) *Handler {
 	c := *h
 	c.prefix = h.prefix + prefix + " "

@@ -138,3 +138,23 @@ func TestLoggerKeyValueCallsAndSlog(t *testing.T) {
 	nilLogger.Slog().Info("nothing")
 	nilLogger.WithAttrs("k", "v").Error("nothing")
 }
+
+func TestWithPrefix(t *testing.T) {
+	var buf bytes.Buffer
+	secrets := NewSecrets("prefix-secret")
+	root := slog.New(NewHandler(&buf, slog.LevelInfo, secrets))
+	l := WithPrefix(WithPrefix(root, "input=default"), "kind=\x1b")
+	l.With("a", 1).Warn("lookup failed", "b", "prefix-secret")
+	WithPrefix(root, "input=prefix-secret").Info("m")
+	root.Info("no prefix")
+	want := `WARN input=default kind=\x1b lookup failed a=1 b=****` + "\n" + "INFO input=**** m\n" + "INFO no prefix\n"
+	if buf.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
+	}
+	var other bytes.Buffer
+	WithPrefix(slog.New(slog.NewTextHandler(&other, nil)), "input=x").Info("m")
+	if !strings.Contains(other.String(), `prefix="input=x"`) {
+		t.Errorf("another handler lost the prefix: %q", other.String())
+	}
+	WithPrefix(nil, "x").Info("nothing")
+}

@@ -1,6 +1,7 @@
 package logging
 
 import (
+	"encoding/json"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -50,7 +51,8 @@ func (s *Secrets) Add(values ...string) {
 	var add []string
 	for _, v := range values {
 		q := strconv.Quote(v)
-		for _, form := range []string{v, strings.TrimSpace(v), q[1 : len(q)-1]} {
+		j, _ := json.Marshal(v) // never fails for a string
+		for _, form := range []string{v, strings.TrimSpace(v), q[1 : len(q)-1], string(j[1 : len(j)-1])} {
 			if len(form) < MinSecretLen || strings.Trim(form, "*") == "" || slices.Contains(add, form) {
 				continue
 			}

@@ -13,7 +13,7 @@ import (
 
 func TestSecretsScrub(t *testing.T) {
 	key := "0123456789abcdef0123456789abcdef"
-	s := NewSecrets(key, "cdef0", `pa"ss\word`, "  padded-key\n", "abc", "", "********")
+	s := NewSecrets(key, "cdef0", `pa"ss\word`, `<pa"ss\word>`, "  padded-key\n", "abc", "", "********")
 	cases := []struct{ in, want string }{
 		{"no secret here", "no secret here"},
 		{"key " + key + " end", "key **** end"},
@@ -26,6 +26,7 @@ func TestSecretsScrub(t *testing.T) {
 		{"x" + key[:16] + "0y", "x0123456789ab****y"},
 		// The quoted form an error message writes with %q.
 		{fmt.Sprintf("login with %q failed", `pa"ss\word`), `login with "****" failed`},
+		{`{"password":"\u003cpa\"ss\\word\u003e"}`, `{"password":"****"}`},
 		{"with padding:   padded-key\n.", "with padding: ****."},
 		{"trimmed: padded-key.", "trimmed: ****."},
 		// Too short and all-star values are not secrets.

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/vtsync/vtsync/internal/params"
+	"github.com/vtsync/vtsync/internal/config"
 	"github.com/vtsync/vtsync/internal/refresh"
 )
 
@@ -25,10 +25,7 @@ type namedPolicy struct {
 
 // defaultPolicy is the policy the parameters' defaults give.
 func defaultPolicy() refresh.Policy {
-	p, err := params.Parse(map[string]string{})
-	if err != nil {
-		panic(err)
-	}
+	p := config.Default()
 	return refresh.Policy{RefreshDays: p.RefreshDays, NotFoundHours: p.NotFoundRefreshHours,
 		NotFoundMaxHours: p.NotFoundMaxHours, YoungRefreshDays: p.YoungRefreshDays, JitterPercent: p.RefreshJitterPercent}
 }

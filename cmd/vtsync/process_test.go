@@ -411,7 +411,7 @@ func TestClusterOnlyCaptainSpends(t *testing.T) {
 	if ms["role"] != "shc_member" || ms["status"] != "skipped" || num(ms, "vt_calls") != 0 {
 		t.Errorf("member: role %v status %v vt_calls %v", ms["role"], ms["status"], ms["vt_calls"])
 	}
-	if !strings.Contains(m.er.String(), "INFO input=default Search head role shc_member, shc_lookup=captain: this member does not spend VirusTotal quota") {
+	if !strings.Contains(m.er.String(), "INFO input=default search head role role=shc_member shc_lookup=captain lookups=false") {
 		t.Errorf("the member does not log its decision:\n%s", m.er.String())
 	}
 	if n := captain.vt.Requests(); n != 50 {

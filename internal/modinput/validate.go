@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/vtsync/vtsync/internal/config"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 )
@@ -23,7 +24,7 @@ func WriteValidationError(w io.Writer, msg string) error {
 }
 
 // ValidateArguments runs --validate-arguments: it reads the validation
-// request from stdin and checks the item's parameters with params.Parse
+// request from stdin and checks the item's parameters with config.FromInputs
 // (no network, so splunkd's timeout is never hit). It returns the process
 // exit code: 0 if valid, with nothing written; otherwise 1, after writing
 // the validation error that names the parameter to stdout and one ERROR
@@ -53,7 +54,7 @@ func ValidateArguments(stdin io.Reader, stdout io.Writer, log *slog.Logger, secr
 	if k := strings.TrimSpace(v.Params["api_key"]); k != params.Mask {
 		secrets.Add(v.Params["api_key"])
 	}
-	if _, err := params.Parse(v.Params); err != nil {
+	if _, err := config.FromInputs(v.InputName(), "", v.Params); err != nil {
 		msg := secrets.Scrub(err.Error())
 		log.Error("input invalid", "input", v.InputName(), "err", msg)
 		if werr := WriteValidationError(stdout, msg); werr != nil {

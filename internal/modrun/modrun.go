@@ -15,13 +15,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/config"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/modinput"
 	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
-	"github.com/vtsync/vtsync/internal/version"
-	"github.com/vtsync/vtsync/internal/vt"
 	"github.com/vtsync/vtsync/internal/wire"
 )
 
@@ -77,7 +76,7 @@ var vtTimeout time.Duration
 func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Logger) int {
 	def, err := modinput.ReadDefinition(stdin)
 	if err != nil {
-		log.Fatalf("Cannot read the input definition from splunkd on stdin: %v", err)
+		log.Log(logging.Fatal, "cannot read the input definition on stdin", "error", err)
 		return 1
 	}
 	log.Redact(def.SessionKey)
@@ -87,14 +86,14 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 	ran := 0
 	for _, st := range def.Stanzas {
 		if st.Scheme() != Scheme {
-			log.Warnf("Skipping stanza %q: it is not a %s:// input", st.Name, Scheme)
+			log.Warn("skipping a stanza of another scheme", "stanza", st.Name, "scheme", Scheme)
 			continue
 		}
 		ran++
 		sum := runStanza(ctx, def, st, log.With("input="+st.InputName()))
 		data, _ := json.Marshal(sum)
 		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Unix(sum.StartTime, 0), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
-			log.Errorf("Cannot write the summary event to splunkd: %v", err)
+			log.Error("cannot write the summary event", "error", err)
 			code = 1
 		}
 		if sum.Status == "failed" {
@@ -104,7 +103,7 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 	if ran == 0 {
 		// Nothing to do is not a success: splunkd sends the stanzas it
 		// runs, so an empty definition means something upstream is wrong.
-		log.Errorf("The input definition from splunkd on stdin holds no %s:// stanza in <configuration>, so nothing was synced. Run the binary by hand with the output of `splunk cmd splunkd print-modinput-config %s %s://<name>` to test an input.", Scheme, Scheme, Scheme)
+		log.Error("no "+Scheme+":// stanza in the input definition; nothing synced", "test_with", "splunk cmd splunkd print-modinput-config "+Scheme+" "+Scheme+"://<name>")
 		return 1
 	}
 	return code
@@ -127,9 +126,11 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 			sum.Errors[i] = logging.Scrub(e, secrets...)
 		}
 	}()
+	// fail logs a failed run briefly and returns its summary, whose
+	// error says what to do.
 	fail := func(format string, args ...any) pipeline.Summary {
 		msg := fmt.Sprintf(format, args...)
-		log.Errorf("%s", msg)
+		log.Error("run failed", "error", msg)
 		return pipeline.Summary{Input: name, ServerHost: def.ServerHost, Status: "failed", StartTime: start.Unix(),
 			Rejected: map[string]int{}, QuotaState: "ok", Errors: []string{msg},
 			Duration: time.Since(start).Seconds()}
@@ -139,21 +140,18 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		// no daily budget count: a run would spend quota unaccounted.
 		return fail("The input definition from splunkd has an empty <checkpoint_dir>, where %s://%s keeps its run lock, its journal of paid VirusTotal answers and its daily lookup budget; not running without it. splunkd always sends one: if you run the binary by hand, pass the output of `splunk cmd splunkd print-modinput-config %s %s://%s`.", Scheme, name, Scheme, Scheme, name)
 	}
-	p, err := params.Parse(st.Params)
+	cfg, err := Config(name, def.CheckpointDir, st.Params)
 	if err != nil {
 		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
 	}
-	for _, w := range p.Warnings() {
-		log.Warnf("%s", w)
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.MaxRunSeconds)*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.MaxRunSeconds)*time.Second)
 	defer cancel()
 
-	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: p.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
+	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: cfg.Source.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
 	if err != nil {
 		return fail("Cannot set up the splunkd client for %s: %v", def.ServerURI, err)
 	}
-	key, err := apiKey(ctx, client, def, st, p, log)
+	key, err := apiKey(ctx, client, def, st, cfg, log)
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -163,83 +161,62 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	lookups := true
 	role := "standalone"
 	switch roles, err := client.ServerRoles(ctx); {
-	case err != nil && p.SHCLookup == "captain":
+	case err != nil && cfg.SHCLookup == "captain":
 		// Fail closed: a cluster member that cannot tell whether it is the
 		// captain must not spend quota the captain may be spending too.
 		role, lookups = "unknown", false
-		log.Warnf("Cannot read server roles from splunkd (%v); not looking up this run, since this may be a search head cluster member that is not the captain (shc_lookup=captain). The next run tries again.", err)
+		log.Warn("cannot read server roles; not looking up this run", "shc_lookup", cfg.SHCLookup, "error", err)
 	case err != nil:
-		log.Warnf("Cannot read server roles from splunkd (%v); looking up anyway (shc_lookup=all)", err)
+		log.Warn("cannot read server roles; looking up anyway", "shc_lookup", cfg.SHCLookup, "error", err)
 	default:
-		role, lookups = decideRole(roles, p.SHCLookup)
-		log.Infof("Search head role %s, shc_lookup=%s: %s", role, p.SHCLookup, map[bool]string{true: "this member looks up indicators", false: "this member does not spend VirusTotal quota; the captain does"}[lookups])
+		role, lookups = decideRole(roles, cfg.SHCLookup)
+		log.Info("search head role", "role", role, "shc_lookup", cfg.SHCLookup, "lookups", lookups)
 	}
 
-	fields, err := wire.SearchFields(p)
+	run, err := wire.Build(ctx, cfg, wire.Deps{Logger: log, APIKey: key, Search: client, KVStore: client,
+		VTTransport: vtTransport(cfg.Enrich.VTAPIURL), VTTimeout: vtTimeout, NoLookups: !lookups})
 	if err != nil {
-		return fail("Invalid configuration of %s://%s: %v. Fix it in Settings > Data inputs > vtsync.", Scheme, name, err)
+		return fail("Cannot set up the run of %s://%s: %v", Scheme, name, err)
 	}
-	// One pace and one daily count for the key, whichever inputs use it.
-	quota, err := wire.KeyQuota(def.CheckpointDir, key, p)
-	if err != nil {
-		return fail("Cannot set up the VirusTotal key's quota in the checkpoint directory: %v", err)
-	}
-	cfg := vt.Config{APIKey: key, BaseURL: p.VTAPIURL, RequestsPerMinute: p.RequestsPerMinute,
-		MaxConns: p.MaxConcurrency, Timeout: vtTimeout, Transport: vtTransport(p.VTAPIURL), ProxyURL: p.ProxyURL, Agent: "vtsync/" + version.Version, Logger: log.Slog(), Secrets: log.Secrets()}
-	opt := pipeline.Options{
-		Input:                name,
-		RefreshDays:          p.RefreshDays,
-		NotFoundRefreshHours: p.NotFoundRefreshHours,
-		NotFoundMaxHours:     p.NotFoundMaxHours,
-		YoungRefreshDays:     p.YoungRefreshDays,
-		RefreshJitterPercent: p.RefreshJitterPercent,
-		RetentionDays:        p.RetentionDays,
-		MaxConcurrency:       p.MaxConcurrency,
-		DailyLookupBudget:    p.DailyLookupBudget,
-		Lookups:              lookups,
-		StateDir:             def.CheckpointDir,
-		Logger:               log,
-	}
-	if quota != nil {
-		cfg.Pacer = quota
-	}
-	daily := wire.Budget(p, quota)
-	cfg.Budget, opt.Budget = daily, daily
-	cfg.Hold = wire.QuotaHold(key, quota)
-	enr, err := vt.New(cfg)
-	if err != nil {
-		return fail("Cannot set up the VirusTotal client: %v", err)
-	}
-	src := &splunkd.SearchSource{Client: client, Search: p.Search, EarliestTime: p.EarliestTime, LatestTime: p.LatestTime, Fields: fields}
+	defer run.Close()
 	// pipeline.Run logs its error, which is also in sum.Errors.
-	sum, _ = pipeline.Run(ctx, opt, src, client.Collections(wire.Collections(p)), enr)
+	sum, _ = pipeline.Run(ctx, run.Options, run.Source, run.Store, run.Enricher)
 	sum.Input, sum.ServerHost, sum.Role = name, def.ServerHost, role
 	return sum
+}
+
+// Config decodes and validates an inputs.conf stanza's parameters, as a
+// run of input name with checkpoint directory dir sees them: every
+// problem at once, each naming its parameter.
+func Config(name, dir string, raw map[string]string) (*config.Config, error) {
+	cfg, err := config.FromInputs(name, dir, raw)
+	cfg.Origin.Keys = map[string]string{"state_dir": "checkpoint_dir"}
+	return cfg, err
 }
 
 // apiKey returns the stanza's VirusTotal key. A key typed into the stanza is
 // moved to storage/passwords and the stanza value masked; a masked or empty
 // stanza reads it back from storage/passwords.
-func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st modinput.Stanza, p params.Params, log *logging.Logger) (string, error) {
+func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st modinput.Stanza, cfg *config.Config, log *logging.Logger) (string, error) {
 	name := st.InputName()
-	if p.APIKey != "" && p.APIKey != params.Mask {
-		if err := c.SetPassword(ctx, Realm, name, p.APIKey); err != nil {
+	if k := cfg.Enrich.APIKey; k != "" && k != params.Mask {
+		if err := c.SetPassword(ctx, Realm, name, k); err != nil {
 			return "", fmt.Errorf("cannot store the VirusTotal key of input %s in storage/passwords (realm %s): %v; check that splunkd is up and the input's owner may write passwords", name, Realm, err)
 		}
 		app := st.App
 		if app == "" {
 			app = App
 		}
-		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: p.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
+		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: cfg.Source.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
 		if err == nil {
 			err = mc.MaskInputParam(ctx, Scheme, name, "api_key")
 		}
 		if err != nil {
-			log.Warnf("The key is stored in storage/passwords but api_key in inputs.conf could not be masked (%v); it will be tried again next run", err)
+			log.Warn("key stored in storage/passwords, but api_key not masked in inputs.conf; retrying next run", "error", err)
 		} else {
-			log.Infof("Moved the VirusTotal key of input %s to storage/passwords and masked api_key in inputs.conf", name)
+			log.Info("moved the VirusTotal key to storage/passwords and masked api_key", "realm", Realm, "user", name)
 		}
-		return p.APIKey, nil
+		return k, nil
 	}
 	key, found, err := c.Password(ctx, Realm, name)
 	if err != nil {

@@ -2,6 +2,7 @@ package modrun
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
@@ -19,18 +20,12 @@ func TestSearchHeadClusterRoles(t *testing.T) {
 		policy  string
 		role    string
 		lookups bool
-		line    string
 	}{
-		{"member", []string{"search_head", "shc_member", "kv_store"}, "", "shc_member", false,
-			"Search head role shc_member, shc_lookup=captain: this member does not spend VirusTotal quota; the captain does"},
-		{"captain", []string{"search_head", "shc_member", "shc_captain", "kv_store"}, "", "shc_captain", true,
-			"Search head role shc_captain, shc_lookup=captain: this member looks up indicators"},
-		{"member with shc_lookup=all", []string{"search_head", "shc_member"}, "all", "shc_member", true,
-			"Search head role shc_member, shc_lookup=all: this member looks up indicators"},
-		{"captain with shc_lookup=all", []string{"shc_captain", "shc_member"}, "all", "shc_captain", true,
-			"Search head role shc_captain, shc_lookup=all: this member looks up indicators"},
-		{"standalone search head", []string{"indexer", "search_head", "kv_store"}, "", "standalone", true,
-			"Search head role standalone, shc_lookup=captain: this member looks up indicators"},
+		{"member", []string{"search_head", "shc_member", "kv_store"}, "", "shc_member", false},
+		{"captain", []string{"search_head", "shc_member", "shc_captain", "kv_store"}, "", "shc_captain", true},
+		{"member with shc_lookup=all", []string{"search_head", "shc_member"}, "all", "shc_member", true},
+		{"captain with shc_lookup=all", []string{"shc_captain", "shc_member"}, "all", "shc_captain", true},
+		{"standalone search head", []string{"indexer", "search_head", "kv_store"}, "", "standalone", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -44,8 +39,13 @@ func TestSearchHeadClusterRoles(t *testing.T) {
 			if r.summary.Role != c.role {
 				t.Errorf("summary role %q, want %q", r.summary.Role, c.role)
 			}
-			if !hasLine(r.stderr, []string{"INFO"}, c.line) {
-				t.Errorf("no INFO line %q in stderr:\n%s", c.line, r.stderr)
+			policy := c.policy
+			if policy == "" {
+				policy = "captain"
+			}
+			line := []string{"search head role", "role=" + c.role, "shc_lookup=" + policy, fmt.Sprintf("lookups=%t", c.lookups)}
+			if !hasLine(r.stderr, []string{"INFO"}, line...) {
+				t.Errorf("no INFO line with %q in stderr:\n%s", line, r.stderr)
 			}
 			if c.lookups {
 				wantStatus(t, r, pipeline.StatusOK, pipeline.QuotaOK)
@@ -76,7 +76,7 @@ func TestUnknownRoleFailsClosed(t *testing.T) {
 			e := newEnv(t, rows(3, "role%d.com"), []splunktest.Option{splunktest.WithServerInfoDown()})
 			e.params["shc_lookup"] = policy
 			r := e.run()
-			if !hasLine(r.stderr, []string{"WARN"}, "Cannot read server roles from splunkd") {
+			if !hasLine(r.stderr, []string{"WARN"}, "cannot read server roles") {
 				t.Errorf("no WARN line about the roles:\n%s", r.stderr)
 			}
 			want := map[string]int64{"captain": 0, "all": 3}[policy]

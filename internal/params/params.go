@@ -1,18 +1,14 @@
 // Package params defines the vtsync input parameters (the inputs.conf
-// contract): their names, documentation, defaults and validation. The
+// contract): their names, documentation and defaults, and the rules of a
+// single value (a search, a time, a field or collection name). The
 // modular-input scheme, README/inputs.conf.spec and the standalone YAML
-// configuration are all derived from the table in this package.
+// configuration are all derived from the table in this package; package
+// config holds the typed settings and validates them.
 package params
 
 import (
-	"errors"
 	"fmt"
-	"math"
-	"net/netip"
-	"net/url"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // Mask is the value that replaces api_key in inputs.conf once the key is
@@ -87,34 +83,7 @@ var Args = []Arg{
 		Description: "A run stops looking up, flushes and exits after this many seconds."},
 }
 
-// Params holds validated parameter values.
-type Params struct {
-	Search               string
-	EarliestTime         string
-	LatestTime           string
-	DomainField          string // "": no domains
-	IPField              string // "": no IP addresses
-	HashField            string // "": no file hashes
-	Collection           string
-	APIKey               string
-	VTAPIURL             string
-	AllowInsecureVTURL   bool
-	RequestsPerMinute    int
-	DailyLookupBudget    int
-	MaxConcurrency       int
-	RefreshDays          int
-	NotFoundRefreshHours int
-	NotFoundMaxHours     int
-	YoungRefreshDays     int
-	RefreshJitterPercent int
-	RetentionDays        int
-	ProxyURL             string
-	CAFile               string
-	SHCLookup            string
-	MaxRunSeconds        int
-}
-
-// Error is a validation error that names the parameter.
+// Error is a problem that names the parameter.
 type Error struct {
 	Param string
 	Msg   string
@@ -122,143 +91,15 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param, e.Msg) }
 
-// Errors is every problem Parse found, in parameter order. errors.As
-// finds each *Error in it.
-type Errors []*Error
-
-func (es Errors) Error() string {
-	msgs := make([]string, len(es))
-	for i, e := range es {
-		msgs[i] = e.Error()
-	}
-	return strings.Join(msgs, "; ")
-}
-
-// Unwrap returns the errors, for errors.Is and errors.As.
-func (es Errors) Unwrap() []error {
-	out := make([]error, len(es))
-	for i, e := range es {
-		out[i] = e
-	}
-	return out
-}
-
-// Parse validates raw values (absent or empty values take the default) and
-// returns every problem found at once, as Errors naming each parameter.
-// Unknown names, such as the implicit interval, index, sourcetype, host
-// and disabled, are ignored. Parse does no I/O.
-func Parse(raw map[string]string) (Params, error) {
-	v := func(name string) string {
-		if s, ok := raw[name]; ok && strings.TrimSpace(s) != "" {
-			return strings.TrimSpace(s)
-		}
-		for _, a := range Args {
-			if a.Name == name {
-				return a.Default
-			}
-		}
-		panic("params: unknown parameter " + name)
-	}
-	var p Params
-	var errs Errors
-	add := func(err error) {
-		var pe *Error
-		if errors.As(err, &pe) {
-			errs = append(errs, pe)
-		} else if err != nil {
-			errs = append(errs, &Error{Param: "?", Msg: err.Error()})
+// Default returns the documented default of parameter name ("" for an
+// unknown name).
+func Default(name string) string {
+	for _, a := range Args {
+		if a.Name == name {
+			return a.Default
 		}
 	}
-	var err error
-	p.Search, err = NormalizeSearch(v("search"))
-	add(err)
-	p.EarliestTime = v("earliest_time")
-	add(validTime("earliest_time", p.EarliestTime))
-	p.LatestTime = v("latest_time")
-	add(validTime("latest_time", p.LatestTime))
-	p.DomainField = v("domain_field")
-	if s, ok := raw["domain_field"]; ok && strings.TrimSpace(s) == "" {
-		p.DomainField = "" // set empty: no domains
-	}
-	p.IPField, p.HashField = v("ip_field"), v("hash_field")
-	for _, f := range []struct{ name, val, example string }{
-		{"domain_field", p.DomainField, "ut_domain"}, {"ip_field", p.IPField, "dest_ip"}, {"hash_field", p.HashField, "Hashes"},
-	} {
-		if f.val != "" && !ValidName(f.val) {
-			add(&Error{f.name, fmt.Sprintf("%q is not a field name: %s (for example %s)", f.val, nameRule, f.example)})
-		}
-	}
-	if p.DomainField == "" && p.IPField == "" && p.HashField == "" {
-		add(&Error{"domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up; name the result field of at least one kind"})
-	}
-	p.Collection = v("collection")
-	if !ValidCollection(p.Collection) {
-		add(&Error{"collection", fmt.Sprintf("%q is not a collection name: %s (for example vtsync_domains)", p.Collection, CollectionRule)})
-	}
-	if s, ok := raw["api_key"]; ok {
-		p.APIKey = strings.TrimSpace(s)
-	}
-	if p.APIKey != "" && p.APIKey != Mask && !validKey(p.APIKey) {
-		add(&Error{"api_key", "is not a VirusTotal API key (expected 64 hexadecimal characters); paste the key from your VirusTotal API key page"})
-	}
-	p.AllowInsecureVTURL, err = boolean("allow_insecure_vt_url", v("allow_insecure_vt_url"))
-	add(err)
-	p.VTAPIURL, err = httpURL("vt_api_url", v("vt_api_url"))
-	add(err)
-	u, _ := url.Parse(p.VTAPIURL)
-	switch {
-	case err != nil || u == nil:
-	case !strings.HasSuffix(u.Path, "/api/v3") || u.RawQuery != "" || u.Fragment != "":
-		// Any other path makes every lookup a 404, which reads as "domain
-		// not found" and would be stored as such.
-		add(&Error{"vt_api_url", fmt.Sprintf("%q is not the base URL of VirusTotal API v3: its path must end in /api/v3, with no query (the default is %s)", p.VTAPIURL, vtDefaultURL)})
-	case u.Scheme == "http" && !isLoopback(u.Hostname()) && !p.AllowInsecureVTURL:
-		// Every request carries the key in its x-apikey header.
-		add(&Error{"vt_api_url", fmt.Sprintf("%q is plain http:// to a host that is not loopback: the VirusTotal key would travel unencrypted; use https://, or set allow_insecure_vt_url = true if this is a proxy on a network you trust", p.VTAPIURL)})
-	}
-	ints := []struct {
-		name     string
-		dst      *int
-		min, max int
-	}{
-		{"requests_per_minute", &p.RequestsPerMinute, 1, 1000000},
-		{"daily_lookup_budget", &p.DailyLookupBudget, 0, 1000000000},
-		{"max_concurrency", &p.MaxConcurrency, 1, 1000},
-		{"refresh_days", &p.RefreshDays, 1, 3650},
-		{"not_found_refresh_hours", &p.NotFoundRefreshHours, 1, 87600},
-		{"not_found_max_hours", &p.NotFoundMaxHours, 1, 87600},
-		{"young_refresh_days", &p.YoungRefreshDays, 0, 3650},
-		{"refresh_jitter_percent", &p.RefreshJitterPercent, 0, 50},
-		{"retention_days", &p.RetentionDays, 0, 36500},
-		{"max_run_seconds", &p.MaxRunSeconds, 10, 86400},
-	}
-	intsOK := true
-	for _, f := range ints {
-		s := v(f.name)
-		n, err := strconv.Atoi(s)
-		if err != nil || n < f.min || n > f.max {
-			add(&Error{f.name, fmt.Sprintf("%q must be a whole number from %d to %d", s, f.min, f.max)})
-			intsOK = false
-			continue
-		}
-		*f.dst = n
-	}
-	if intsOK && p.RetentionDays != 0 && p.RetentionDays <= p.RefreshDays {
-		add(&Error{"retention_days", fmt.Sprintf("%d must be 0 (keep every record) or more than refresh_days (%d): a record deleted before it is due for a refresh is bought again at its next contact", p.RetentionDays, p.RefreshDays)})
-	}
-	if s := v("proxy_url"); s != "" {
-		p.ProxyURL, err = httpURL("proxy_url", s)
-		add(err)
-	}
-	p.CAFile = v("ca_file")
-	p.SHCLookup = v("shc_lookup")
-	if p.SHCLookup != "captain" && p.SHCLookup != "all" {
-		add(&Error{"shc_lookup", fmt.Sprintf("%q must be captain or all", p.SHCLookup)})
-	}
-	if len(errs) > 0 {
-		return p, errs
-	}
-	return p, nil
+	return ""
 }
 
 // NormalizeSearch returns the SPL to send to splunkd: it must start with
@@ -298,8 +139,8 @@ func hasSearchCommand(s string) bool {
 	return false
 }
 
-// nameRule is what ValidName accepts, for messages.
-const nameRule = "1 to 200 characters, each an ASCII letter, digit, _, - or ."
+// NameRule is what ValidName accepts, for messages.
+const NameRule = "1 to 200 characters, each an ASCII letter, digit, _, - or ."
 
 // CollectionRule is what ValidCollection accepts, for messages and the
 // parameter's documentation.
@@ -327,27 +168,6 @@ func ValidCollection(s string) bool {
 
 func isLetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
 
-// boolean reads a Splunk boolean (true/false, 1/0, yes/no, t/f, y/n; any case).
-func boolean(name, s string) (bool, error) {
-	switch strings.ToLower(s) {
-	case "true", "1", "yes", "t", "y":
-		return true, nil
-	case "false", "0", "no", "f", "n":
-		return false, nil
-	}
-	return false, &Error{name, fmt.Sprintf("%q must be true or false", s)}
-}
-
-// isLoopback reports whether host (from a URL, without brackets) is the
-// local machine: localhost or a loopback address.
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
-}
-
 // ValidName reports whether s is usable as a Splunk object name (a field,
 // app or input name): 1 to 200 letters, digits, '_', '-', '.'.
 func ValidName(s string) bool {
@@ -360,44 +180,4 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
-}
-
-func validKey(s string) bool {
-	if len(s) < 32 || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-func httpURL(name, s string) (string, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		// Never echo the value: a proxy URL may carry a password.
-		return "", &Error{name, "is not an http(s) URL such as https://host:port/path"}
-	}
-	if u.User != nil && name != "proxy_url" {
-		return "", &Error{name, "must not carry a user name or password"}
-	}
-	return strings.TrimRight(s, "/"), nil
-}
-
-// typicalLatency is a VirusTotal answer's usual round trip, for Warnings.
-const typicalLatency = 300 * time.Millisecond
-
-// Warnings returns advice on valid but self-defeating settings, for the
-// run's log: today, a max_concurrency too low to reach requests_per_minute
-// (each request in flight takes about typicalLatency).
-func (p Params) Warnings() []string {
-	reach := float64(p.MaxConcurrency) * float64(time.Minute) / float64(typicalLatency)
-	if float64(p.RequestsPerMinute) <= reach {
-		return nil
-	}
-	need := int(math.Ceil(float64(p.RequestsPerMinute)*typicalLatency.Minutes())) + 2
-	return []string{fmt.Sprintf("max_concurrency=%d can keep only about %.0f requests per minute in flight at VirusTotal's usual %s latency, below requests_per_minute=%d; raise max_concurrency to about %d",
-		p.MaxConcurrency, reach, typicalLatency, p.RequestsPerMinute, need)}
 }

@@ -24,6 +24,10 @@ var offsetUnits = map[string]bool{
 	"us": true, "ms": true, "cs": true, "ds": true, // subseconds
 }
 
+// ValidTime checks v, the value of parameter name (earliest_time or
+// latest_time), as validTime does.
+func ValidTime(name, v string) error { return validTime(name, v) }
+
 // validTime checks v, the value of parameter name (earliest_time or
 // latest_time), against the time formats splunkd accepts for a search's
 // time bounds, and returns an *Error saying what is wrong and what to write.

@@ -74,7 +74,7 @@ func TestExportSearchCommandPrefix(t *testing.T) {
 func fakeTakes(v string) bool { return !realTime.MatchString(v) && isSplunkTime(v) }
 
 // The fake's time grammar is its own code; it must take exactly what
-// params.Parse lets through, or a valid input would fail only in tests
+// params.ValidTime lets through, or a valid input would fail only in tests
 // (or an invalid one pass them).
 func FuzzTimeBoundsAgreeWithParams(f *testing.F) {
 	for _, v := range []string{"now", "0", "1714521600.25", "-20m", "-h", "@w0", "@w7", "-1d@d+8h", "@d-2h",
@@ -86,9 +86,9 @@ func FuzzTimeBoundsAgreeWithParams(f *testing.F) {
 		if v == "" || strings.TrimSpace(v) != v {
 			return // params takes the default for empty and trims
 		}
-		_, err := params.Parse(map[string]string{"earliest_time": v})
+		err := params.ValidTime("earliest_time", v)
 		if fake := fakeTakes(v); fake != (err == nil) {
-			t.Fatalf("earliest_time=%q: fake takes it: %v; params.Parse: %v", v, fake, err)
+			t.Fatalf("earliest_time=%q: fake takes it: %v; params.ValidTime: %v", v, fake, err)
 		}
 	})
 }

@@ -234,9 +234,9 @@ func (c *Config) about() progress.About {
 	case StoreEmbedded:
 		a.Store = "the embedded store " + c.Store.Path
 	case StoreKVStore:
-		a.Store = "the KV store collection " + c.Params.Collection
+		a.Store = "the KV store collection " + c.Store.Collection
 	}
-	if c.Source.Type == SourceFile && c.Source.Format != filesource.Domains {
+	if c.Source.Type == SourceFile && c.Source.File.Format != filesource.Domains {
 		a.Detect = "vtsync detect --config " + shellWord(c.File)
 	}
 	return a

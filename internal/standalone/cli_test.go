@@ -833,7 +833,7 @@ func TestStandaloneWords(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"the embedded store " + cfg.Store.Path, "store.embedded.path in " + cfg.File,
-		"state_dir in " + cfg.File, "max_run_seconds in " + cfg.File, "the events file " + cfg.Source.Path} {
+		"state_dir in " + cfg.File, "max_run_seconds in " + cfg.File, "the events file " + cfg.Source.File.Path} {
 		if !strings.Contains(words, want) {
 			t.Errorf("standalone words lack %q:\n%s", want, words)
 		}

@@ -4,10 +4,12 @@
 //
 // # Configuration
 //
-// Unknown keys are rejected, and every error names the file, line and key.
-// Relative paths resolve against the configuration file's directory. The
-// sync parameters have the names, defaults and validation of the modular
-// input's parameters (package params). Secrets are never written in the
+// Unknown keys are rejected, and every error names the file, line and key;
+// one Load reports every error at once. Relative paths resolve against the
+// configuration file's directory. The YAML decodes straight into the run's
+// typed settings (package config), whose sync parameters have the names,
+// defaults and validation of the modular input's parameters: the same
+// Validate checks both. Secrets are never written in the
 // file: they are named by an environment variable (*_env) or, for the
 // VirusTotal key, a file readable by its owner only (chmod 600).
 //
@@ -99,7 +101,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/vtsync/vtsync/internal/checkpoint"
+	"github.com/vtsync/vtsync/internal/config"
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/params"
@@ -107,12 +109,12 @@ import (
 
 // Source, enricher and store types.
 const (
-	SourceFile       = "file"
-	SourceSplunk     = "splunk"
-	EnrichVirusTotal = "virustotal"
-	EnrichOffline    = "offline"
-	StoreEmbedded    = "embedded"
-	StoreKVStore     = "kvstore"
+	SourceFile       = config.SourceFile
+	SourceSplunk     = config.SourceSearch
+	EnrichVirusTotal = config.EnrichVirusTotal
+	EnrichOffline    = config.EnrichOffline
+	StoreEmbedded    = config.StoreEmbedded
+	StoreKVStore     = config.StoreKVStore
 )
 
 // DefaultStateDir is the state directory, relative to the configuration
@@ -123,31 +125,21 @@ const DefaultStateDir = ".vtsync"
 // key when neither api_key_env nor api_key_file is set.
 const DefaultAPIKeyEnv = "VT_API_KEY"
 
-// Config is a loaded and validated configuration. Paths are absolute or
-// relative to the working directory (already resolved against the
-// configuration file's directory).
+// Config is a loaded and validated configuration: the run's settings,
+// which the modular input's inputs.conf parameters decode into as well,
+// and what only standalone mode has (how to reach splunkd, where the keys
+// are, the detection's rules). Paths are absolute or relative to the
+// working directory (already resolved against the configuration file's
+// directory).
 type Config struct {
-	File     string        // the configuration file, as given to Load
-	Name     string        // input name
-	StateDir string        // checkpoint directory
-	Params   params.Params // the sync parameters, validated as the modular input's
-	Source   SourceConfig
-	Enrich   EnrichConfig
-	Store    StoreConfig
-	Rules    detect.Rules
+	config.Config // the run's settings; Origin places their errors in File
 
-	lines map[string]int // key path → line, for errors found after Load
-}
-
-// SourceConfig selects and configures the candidate source. The splunk
-// source's search, time window and domain field are in Config.Params.
-type SourceConfig struct {
-	Type         string // SourceFile or SourceSplunk
-	Path         string
-	Format       filesource.Format
-	Fields       filesource.Fields
-	SkipBrowsers bool
-	Splunk       SplunkConn
+	File       string       // the configuration file, as given to Load
+	APIKeyEnv  string       // environment variable holding the VirusTotal key, or
+	APIKeyFile string       // a file holding it, readable by its owner only
+	Search     SplunkConn   // source.splunk's splunkd
+	KVStore    SplunkConn   // store.kvstore's splunkd (by default source.splunk's)
+	Rules      detect.Rules // the detection's macros
 }
 
 // SplunkConn is how to reach splunkd. Secrets are named, never held.
@@ -162,51 +154,14 @@ type SplunkConn struct {
 	caKey       string // YAML path of the ca_file in use (the section's, or inherited)
 }
 
-// EnrichConfig selects and configures the enricher. VirusTotal's URL,
-// pacing, budget, concurrency and proxy are in Config.Params.
-type EnrichConfig struct {
-	Type       string // EnrichVirusTotal or EnrichOffline
-	APIKeyEnv  string
-	APIKeyFile string
-	OfflineDir string
-}
-
-// StoreConfig selects and configures the record store. The KV collection
-// name is Config.Params.Collection.
-type StoreConfig struct {
-	Type    string // StoreEmbedded or StoreKVStore
-	Path    string // embedded store file
-	KVStore SplunkConn
-}
-
 // Error is a configuration error: the file, the line (0 when the key is
-// absent), the key's dotted path and what is wrong. It wraps the
-// *params.Error of a sync parameter.
-type Error struct {
-	File string
-	Line int
-	Key  string
-	Msg  string
-	Err  error
-}
+// absent), the key's dotted path and what is wrong. errors.As finds the
+// *params.Error of an inputs.conf parameter in it.
+type Error = config.Error
 
-func (e *Error) Error() string {
-	loc := e.File
-	if e.Line > 0 {
-		loc += ":" + strconv.Itoa(e.Line)
-	}
-	if e.Key == "" {
-		return loc + ": " + e.Msg
-	}
-	return loc + ": " + e.Key + ": " + e.Msg
-}
-
-// Unwrap returns the underlying *params.Error, if any.
-func (e *Error) Unwrap() error { return e.Err }
-
-// The YAML document. Every leaf is a string: values are validated after
-// decoding, with the key and line in the message, and the sync parameters
-// go through params.Parse exactly as inputs.conf values do.
+// The YAML document. Every leaf is a scalar's text: resolve reads each
+// into its typed setting (config.Config.Set for a sync parameter), and
+// every value of the wrong type is reported at its key and line.
 type rawConfig struct {
 	Name                 string    `yaml:"name"`
 	StateDir             string    `yaml:"state_dir"`
@@ -522,34 +477,7 @@ func yamlMsg(err error) string {
 	return "not valid YAML: " + s
 }
 
-// errs collects configuration errors, so that one Load reports them all.
-type errs struct {
-	file  string
-	lines map[string]int
-	list  []error
-}
-
-func (e *errs) add(key, format string, args ...any) {
-	e.list = append(e.list, &Error{File: e.file, Line: lineFor(e.lines, key), Key: key, Msg: fmt.Sprintf(format, args...)})
-}
-
-// lineFor returns the line of key or, when the key is not in the file,
-// of its closest enclosing section that is.
-func lineFor(lines map[string]int, key string) int {
-	for {
-		if n, ok := lines[key]; ok {
-			return n
-		}
-		i := strings.LastIndexByte(key, '.')
-		if i < 0 {
-			return 0
-		}
-		key = key[:i]
-	}
-}
-
 func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error) {
-	e := &errs{file: file, lines: lines}
 	dir := filepath.Dir(file)
 	rel := func(p string) string {
 		p = strings.TrimSpace(p)
@@ -558,111 +486,112 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		}
 		return filepath.Join(dir, p)
 	}
-	c := &Config{File: file, lines: lines}
+	c := &Config{Config: *config.Default(), File: file}
+	c.Origin = config.Origin{File: file, Keys: paramKeys, Lines: lines}
+	// set reads the scalars of sync parameters into their typed fields;
+	// a key left empty keeps the default.
+	set := func(param, text string) {
+		if strings.TrimSpace(text) != "" {
+			c.Set(param, text)
+		}
+	}
 
 	c.Name = strings.TrimSpace(raw.Name)
 	if c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	}
 	if !params.ValidName(c.Name) {
-		e.add("name", "%q is not a name; use letters, digits, '-', '_' and '.'", c.Name)
+		c.Refuse("name", "%q is not a name; use letters, digits, '-', '_' and '.'", c.Name)
 	}
 	c.StateDir = rel(raw.StateDir)
 	if c.StateDir == "" {
 		c.StateDir = rel(DefaultStateDir)
 	}
-
-	// The sync parameters, validated by the modular input's own rules.
-	noDomains := false
-	pv := map[string]string{
-		"refresh_days":            raw.RefreshDays,
-		"not_found_refresh_hours": raw.NotFoundRefreshHours,
-		"not_found_max_hours":     raw.NotFoundMaxHours,
-		"young_refresh_days":      raw.YoungRefreshDays,
-		"refresh_jitter_percent":  raw.RefreshJitterPercent,
-		"retention_days":          raw.RetentionDays,
-		"max_run_seconds":         raw.MaxRunSeconds,
-	}
+	set("refresh_days", raw.RefreshDays)
+	set("not_found_refresh_hours", raw.NotFoundRefreshHours)
+	set("not_found_max_hours", raw.NotFoundMaxHours)
+	set("young_refresh_days", raw.YoungRefreshDays)
+	set("refresh_jitter_percent", raw.RefreshJitterPercent)
+	set("retention_days", raw.RetentionDays)
+	set("max_run_seconds", raw.MaxRunSeconds)
 
 	// source
 	src := raw.Source
-	c.Source.Type = pick(e, "source", src.Type, map[string]bool{SourceFile: src.File != nil, SourceSplunk: src.Splunk != nil}, "")
+	c.Source.Type = config.SourceType(pick(c, "source", src.Type, map[string]bool{string(SourceFile): src.File != nil, string(SourceSplunk): src.Splunk != nil}, ""))
 	switch c.Source.Type {
 	case SourceFile:
 		f := src.File
 		if f == nil || strings.TrimSpace(f.Path) == "" {
-			e.add("source.file.path", "is required: the events file (NDJSON or CSV export) or list of domains to read")
-			break
+			break // Validate: source.file.path is required
 		}
-		c.Source.Path = rel(f.Path)
+		fs := &c.Source.File
+		fs.Path = rel(f.Path)
 		format, err := filesource.ParseFormat(f.Format, f.Path)
 		if err != nil {
-			e.add("source.file.format", "%s", err)
+			c.Refuse("source.file.format", "%s", err)
 		}
-		c.Source.Format = format
-		c.Source.Fields = filesource.Fields{
+		fs.Format = format
+		fs.Fields = filesource.Fields{
 			IP: strings.TrimSpace(f.IPField), Hash: strings.TrimSpace(f.HashField),
 			Process: strings.TrimSpace(f.ProcessField), Host: strings.TrimSpace(f.HostField), Time: strings.TrimSpace(f.TimeField),
 		}
 		if f.DomainField != nil {
-			c.Source.Fields.Domain = strings.TrimSpace(*f.DomainField)
-			c.Source.Fields.NoDomain = c.Source.Fields.Domain == ""
+			fs.Fields.Domain = strings.TrimSpace(*f.DomainField)
+			fs.Fields.NoDomain = fs.Fields.Domain == "" // set empty: no domains
 		}
-		switch fl := c.Source.Fields; {
-		case fl.NoDomain && format == filesource.Domains:
-			e.add("source.file.domain_field", "is empty (no domains), but %s is read as a list of domains; set source.file.format to ndjson or csv, or remove domain_field", f.Path)
-		case fl.NoDomain && fl.IP == "" && fl.Hash == "":
-			e.add("source.file.domain_field", "is empty (no domains) and neither source.file.ip_field nor source.file.hash_field is set: nothing would be read; name the field of at least one kind")
-		}
-		c.Source.SkipBrowsers = boolean(e, "source.file.skip_browsers", f.SkipBrowsers, true)
+		fs.SkipBrowsers = boolean(c, "source.file.skip_browsers", f.SkipBrowsers, true)
 	case SourceSplunk:
 		s := src.Splunk
 		if s == nil {
 			s = &rawSplunk{}
 		}
-		c.Source.Splunk = conn(e, "source.splunk", s.rawConn, rawConn{}, rel)
-		pv["search"], pv["earliest_time"], pv["latest_time"] = s.Search, s.EarliestTime, s.LatestTime
-		pv["ip_field"], pv["hash_field"] = s.IPField, s.HashField
+		c.Search = conn(c, "source.splunk", s.rawConn, rawConn{}, rel)
+		set("search", s.Search)
+		set("earliest_time", s.EarliestTime)
+		set("latest_time", s.LatestTime)
+		set("ip_field", s.IPField)
+		set("hash_field", s.HashField)
 		if s.DomainField != nil {
-			pv["domain_field"] = *s.DomainField
-			noDomains = strings.TrimSpace(*s.DomainField) == ""
+			c.Set("domain_field", *s.DomainField) // set empty: no domains
 		}
+		c.Source.CAFile = c.Search.CAFile
 	}
 
 	// enrich
 	en := raw.Enrich
-	c.Enrich.Type = pick(e, "enrich", en.Type, map[string]bool{EnrichVirusTotal: en.VirusTotal != nil, EnrichOffline: en.Offline != nil}, EnrichVirusTotal)
+	c.Enrich.Type = config.EnrichType(pick(c, "enrich", en.Type, map[string]bool{string(EnrichVirusTotal): en.VirusTotal != nil, string(EnrichOffline): en.Offline != nil}, string(EnrichVirusTotal)))
 	switch c.Enrich.Type {
 	case EnrichVirusTotal:
 		v := en.VirusTotal
 		if v == nil {
 			v = &rawVT{}
 		}
-		c.Enrich.APIKeyEnv = strings.TrimSpace(v.APIKeyEnv)
-		c.Enrich.APIKeyFile = rel(v.APIKeyFile)
+		c.APIKeyEnv = strings.TrimSpace(v.APIKeyEnv)
+		c.APIKeyFile = rel(v.APIKeyFile)
 		switch {
-		case c.Enrich.APIKeyEnv != "" && c.Enrich.APIKeyFile != "":
-			e.add("enrich.virustotal.api_key_file", "set either api_key_env or api_key_file, not both")
-		case c.Enrich.APIKeyEnv == "" && c.Enrich.APIKeyFile == "":
-			c.Enrich.APIKeyEnv = DefaultAPIKeyEnv
-		case c.Enrich.APIKeyEnv != "" && !validEnvName(c.Enrich.APIKeyEnv):
-			e.add("enrich.virustotal.api_key_env", "%q is not an environment variable name (letters, digits, _); give the variable's name, never the key itself", c.Enrich.APIKeyEnv)
+		case c.APIKeyEnv != "" && c.APIKeyFile != "":
+			c.Refuse("enrich.virustotal.api_key_file", "set either api_key_env or api_key_file, not both")
+		case c.APIKeyEnv == "" && c.APIKeyFile == "":
+			c.APIKeyEnv = DefaultAPIKeyEnv
+		case c.APIKeyEnv != "" && !validEnvName(c.APIKeyEnv):
+			c.Refuse("enrich.virustotal.api_key_env", "%q is not an environment variable name (letters, digits, _); give the variable's name, never the key itself", c.APIKeyEnv)
 		}
-		pv["vt_api_url"], pv["requests_per_minute"], pv["daily_lookup_budget"] = v.VTAPIURL, v.RequestsPerMinute, v.DailyLookupBudget
-		pv["allow_insecure_vt_url"] = v.AllowInsecureURL
-		pv["max_concurrency"], pv["proxy_url"] = v.MaxConcurrency, v.ProxyURL
+		set("vt_api_url", v.VTAPIURL)
+		set("allow_insecure_vt_url", v.AllowInsecureURL)
+		set("requests_per_minute", v.RequestsPerMinute)
+		set("daily_lookup_budget", v.DailyLookupBudget)
+		set("max_concurrency", v.MaxConcurrency)
+		set("proxy_url", v.ProxyURL)
 	case EnrichOffline:
-		if en.Offline == nil || strings.TrimSpace(en.Offline.Dir) == "" {
-			e.add("enrich.offline.dir", "is required: the directory of saved VirusTotal responses, <dir>/<domain>.json")
-			break
+		if en.Offline != nil {
+			c.Enrich.OfflineDir = rel(en.Offline.Dir)
 		}
-		c.Enrich.OfflineDir = rel(en.Offline.Dir)
-		pv["daily_lookup_budget"] = "0" // nothing to spend
+		c.Enrich.DailyLookupBudget = 0 // nothing to spend
 	}
 
 	// store
 	st := raw.Store
-	c.Store.Type = pick(e, "store", st.Type, map[string]bool{StoreEmbedded: st.Embedded != nil, StoreKVStore: st.KVStore != nil}, StoreEmbedded)
+	c.Store.Type = config.StoreType(pick(c, "store", st.Type, map[string]bool{string(StoreEmbedded): st.Embedded != nil, string(StoreKVStore): st.KVStore != nil}, string(StoreEmbedded)))
 	switch c.Store.Type {
 	case StoreEmbedded:
 		if st.Embedded != nil {
@@ -670,9 +599,6 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		}
 		if c.Store.Path == "" {
 			c.Store.Path = filepath.Join(c.StateDir, "vtsync.db")
-		}
-		if filepath.Clean(c.Store.Path) == filepath.Join(c.StateDir, checkpoint.FileName(c.Name)) {
-			e.add("store.embedded.path", "%q is the state file of input %q (run lock, journal, budget); choose another file", c.Store.Path, c.Name)
 		}
 	case StoreKVStore:
 		kv := st.KVStore
@@ -683,55 +609,23 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		if src.Splunk != nil {
 			inherit = src.Splunk.rawConn
 		}
-		c.Store.KVStore = conn(e, "store.kvstore", kv.rawConn, inherit, rel)
-		pv["collection"] = kv.Collection
+		c.KVStore = conn(c, "store.kvstore", kv.rawConn, inherit, rel)
+		set("collection", kv.Collection)
 	}
 
-	c.Rules = rules(e, raw.Detect)
+	c.Rules = rules(c, raw.Detect)
 
-	for k, v := range pv {
-		if strings.TrimSpace(v) == "" {
-			delete(pv, k)
-		}
-	}
-	if noDomains {
-		pv["domain_field"] = "" // set empty: no domains
-	}
-	if c.Source.Type == SourceSplunk && c.Source.Splunk.CAFile != "" {
-		pv["ca_file"] = c.Source.Splunk.CAFile
-	}
-	p, err := params.Parse(pv)
-	var pes params.Errors
-	switch {
-	case errors.As(err, &pes):
-		// Every parameter error, each at its key and line.
-		for _, pe := range pes {
-			key := paramKeys[pe.Param]
-			e.list = append(e.list, &Error{File: file, Line: lineFor(lines, key), Key: key, Msg: pe.Msg, Err: pe})
-		}
-	case err != nil:
-		e.list = append(e.list, err)
-	}
-	c.Params = p
-	if len(e.list) > 0 {
-		slices.SortStableFunc(e.list, func(a, b error) int { return lineOf(a) - lineOf(b) })
-		return nil, errors.Join(e.list...)
+	// Every problem at once, each at its key and line.
+	if err := c.Validate(); err != nil {
+		return nil, err
 	}
 	return c, nil
-}
-
-func lineOf(err error) int {
-	var ce *Error
-	if errors.As(err, &ce) {
-		return ce.Line
-	}
-	return 0
 }
 
 // pick returns a section's type: its type key, else the one sub-section
 // present, else def. A sub-section of another type is an error, so that a
 // switch of type never silently leaves settings unused.
-func pick(e *errs, section, typ string, present map[string]bool, def string) string {
+func pick(c *Config, section, typ string, present map[string]bool, def string) string {
 	typ = strings.ToLower(strings.TrimSpace(typ))
 	var given []string
 	for name, ok := range present {
@@ -747,68 +641,68 @@ func pick(e *errs, section, typ string, present map[string]bool, def string) str
 	slices.Sort(names)
 	switch {
 	case typ != "" && !slices.Contains(names, typ):
-		e.add(section+".type", "%q is unknown; the %s types are %s", typ, section, strings.Join(names, " and "))
+		c.Refuse(section+".type", "%q is unknown; the %s types are %s", typ, section, strings.Join(names, " and "))
 		return ""
 	case typ == "" && len(given) == 1:
 		return given[0]
 	case typ == "" && len(given) > 1:
-		e.add(section+".type", "is required when %s has both %s sections", section, strings.Join(given, " and "))
+		c.Refuse(section+".type", "is required when %s has both %s sections", section, strings.Join(given, " and "))
 		return ""
 	case typ == "" && def == "":
-		e.add(section, "is required: set %s.type and its section (%s)", section, strings.Join(names, " or "))
+		c.Refuse(section, "is required: set %s.type and its section (%s)", section, strings.Join(names, " or "))
 		return ""
 	case typ == "":
 		return def
 	}
 	for _, g := range given {
 		if g != typ {
-			e.add(section+"."+g, "is set but %s.type is %s; remove it or change the type", section, typ)
+			c.Refuse(section+"."+g, "is set but %s.type is %s; remove it or change the type", section, typ)
 		}
 	}
 	return typ
 }
 
 // conn resolves a splunkd connection section; empty keys take inherit's.
-func conn(e *errs, key string, r, inherit rawConn, rel func(string) string) SplunkConn {
+func conn(c *Config, key string, r, inherit rawConn, rel func(string) string) SplunkConn {
 	or := func(a, b string) string {
 		if a = strings.TrimSpace(a); a != "" {
 			return a
 		}
 		return strings.TrimSpace(b)
 	}
-	c := SplunkConn{
+	sc := SplunkConn{
 		URL: or(r.URL, inherit.URL), TokenEnv: or(r.TokenEnv, inherit.TokenEnv),
 		Username: or(r.Username, inherit.Username), PasswordEnv: or(r.PasswordEnv, inherit.PasswordEnv),
 		CAFile: rel(or(r.CAFile, inherit.CAFile)), App: or(r.App, inherit.App), key: key, caKey: key + ".ca_file",
 	}
 	if strings.TrimSpace(r.CAFile) == "" && strings.TrimSpace(inherit.CAFile) != "" {
-		c.caKey = "source.splunk.ca_file"
+		sc.caKey = "source.splunk.ca_file"
 	}
-	if c.URL == "" {
-		e.add(key+".url", "is required: splunkd's management URL, such as https://127.0.0.1:8089")
+	if sc.URL == "" {
+		c.Refuse(key+".url", "is required: splunkd's management URL, such as https://127.0.0.1:8089")
 	}
 	switch {
-	case c.TokenEnv != "" && (c.Username != "" || c.PasswordEnv != ""):
-		e.add(key+".token_env", "set either token_env or username and password_env, not both")
-	case c.TokenEnv == "" && (c.Username == "" || c.PasswordEnv == ""):
-		e.add(key+".token_env", "is required, or username and password_env: how to authenticate to splunkd")
+	case sc.TokenEnv != "" && (sc.Username != "" || sc.PasswordEnv != ""):
+		c.Refuse(key+".token_env", "set either token_env or username and password_env, not both")
+	case sc.TokenEnv == "" && (sc.Username == "" || sc.PasswordEnv == ""):
+		c.Refuse(key+".token_env", "is required, or username and password_env: how to authenticate to splunkd")
 	}
-	for _, env := range []struct{ k, v string }{{"token_env", c.TokenEnv}, {"password_env", c.PasswordEnv}} {
+	for _, env := range []struct{ k, v string }{{"token_env", sc.TokenEnv}, {"password_env", sc.PasswordEnv}} {
 		if env.v != "" && !validEnvName(env.v) {
-			e.add(key+"."+env.k, "%q is not an environment variable name (letters, digits, _); give the variable's name, never the secret itself", env.v)
+			c.Refuse(key+"."+env.k, "%q is not an environment variable name (letters, digits, _); give the variable's name, never the secret itself", env.v)
 		}
 	}
-	if c.App != "" && !params.ValidName(c.App) {
-		e.add(key+".app", "%q is not an app name", c.App)
+	if sc.App != "" && !params.ValidName(sc.App) {
+		c.Refuse(key+".app", "%q is not an app name", sc.App)
 	}
-	return c
+	return sc
 }
 
-func rules(e *errs, d rawDetect) detect.Rules {
+func rules(c *Config, d rawDetect) detect.Rules {
 	r := detect.DefaultRules()
 	set := func(key string, values ...string) {
 		if err := r.Set(key, values...); err != nil {
-			e.add("detect."+key, "%v", err)
+			c.Refuse("detect."+key, "%v", err)
 		}
 	}
 	for _, s := range []struct{ key, v string }{
@@ -832,7 +726,7 @@ func rules(e *errs, d rawDetect) detect.Rules {
 	return r
 }
 
-func boolean(e *errs, key, s string, def bool) bool {
+func boolean(c *Config, key, s string, def bool) bool {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "":
 		return def
@@ -841,7 +735,7 @@ func boolean(e *errs, key, s string, def bool) bool {
 	case "false", "no", "off", "0":
 		return false
 	}
-	e.add(key, "%q must be true or false", s)
+	c.Refuse(key, "%q must be true or false", s)
 	return def
 }
 
@@ -860,5 +754,5 @@ func validEnvName(s string) bool {
 // errorAt returns a configuration error for key, with its line if the file
 // has it (for problems found when the configuration is used).
 func (c *Config) errorAt(key, format string, args ...any) error {
-	return &Error{File: c.File, Line: lineFor(c.lines, key), Key: key, Msg: fmt.Sprintf(format, args...)}
+	return c.Errorf(key, format, args...)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vtsync/vtsync/internal/config"
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/kind"
@@ -36,18 +37,21 @@ func TestLoadDefaults(t *testing.T) {
 	if c.Name != "site" || c.StateDir != filepath.Join(dir, ".vtsync") {
 		t.Errorf("name %q state_dir %q", c.Name, c.StateDir)
 	}
-	if c.Source.Type != SourceFile || c.Source.Path != filepath.Join(dir, "events.ndjson") || c.Source.Format != filesource.NDJSON || !c.Source.SkipBrowsers {
+	f := c.Source.File
+	if c.Source.Type != SourceFile || f.Path != filepath.Join(dir, "events.ndjson") || f.Format != filesource.NDJSON || !f.SkipBrowsers {
 		t.Errorf("source %+v", c.Source)
 	}
-	if c.Enrich.Type != EnrichVirusTotal || c.Enrich.APIKeyEnv != DefaultAPIKeyEnv {
-		t.Errorf("enrich %+v", c.Enrich)
+	if c.Enrich.Type != EnrichVirusTotal || c.APIKeyEnv != DefaultAPIKeyEnv {
+		t.Errorf("enrich %+v, key from %q", c.Enrich, c.APIKeyEnv)
 	}
 	if c.Store.Type != StoreEmbedded || c.Store.Path != filepath.Join(dir, ".vtsync", "vtsync.db") {
 		t.Errorf("store %+v", c.Store)
 	}
-	want, _ := params.Parse(nil)
-	if c.Params != want {
-		t.Errorf("params %+v, want the modular input's defaults %+v", c.Params, want)
+	// Every sync parameter has the modular input's default.
+	want := config.Default()
+	want.Name, want.StateDir, want.Source, want.Store, want.Origin = c.Name, c.StateDir, c.Source, c.Store, c.Origin
+	if !reflect.DeepEqual(&c.Config, want) {
+		t.Errorf("settings %+v, want the modular input's defaults %+v", c.Config, *want)
 	}
 	if !reflect.DeepEqual(c.Rules, detect.DefaultRules()) {
 		t.Errorf("rules %+v", c.Rules)
@@ -96,18 +100,18 @@ detect:
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := c.Params
-	if p.Search != "search index=sysmon EventCode=3" || p.EarliestTime != "-1h" || p.DomainField != "dest_host" ||
-		p.RefreshDays != 3 || p.NotFoundRefreshHours != 12 || p.MaxRunSeconds != 600 || p.RequestsPerMinute != 1000 ||
-		p.DailyLookupBudget != 0 || p.MaxConcurrency != 16 || p.VTAPIURL != "https://vt.example.org/api/v3" ||
-		p.ProxyURL != "http://proxy:3128" || p.Collection != "my_domains" || p.CAFile != filepath.Join(dir, "ca.pem") {
-		t.Errorf("params %+v", p)
+	s, e := c.Source, c.Enrich
+	if s.Search != "search index=sysmon EventCode=3" || s.EarliestTime != "-1h" || s.DomainField != "dest_host" ||
+		c.RefreshDays != 3 || c.NotFoundRefreshHours != 12 || c.MaxRunSeconds != 600 || e.RequestsPerMinute != 1000 ||
+		e.DailyLookupBudget != 0 || e.MaxConcurrency != 16 || e.VTAPIURL != "https://vt.example.org/api/v3" ||
+		e.ProxyURL != "http://proxy:3128" || c.Store.Collection != "my_domains" || s.CAFile != filepath.Join(dir, "ca.pem") {
+		t.Errorf("settings %+v", c.Config)
 	}
-	if c.StateDir != "/var/lib/vtsync" || c.Enrich.APIKeyFile != filepath.Join(dir, "keys", "vt.key") || c.Enrich.APIKeyEnv != "" {
-		t.Errorf("state_dir %q enrich %+v", c.StateDir, c.Enrich)
+	if c.StateDir != "/var/lib/vtsync" || c.APIKeyFile != filepath.Join(dir, "keys", "vt.key") || c.APIKeyEnv != "" {
+		t.Errorf("state_dir %q key file %q env %q", c.StateDir, c.APIKeyFile, c.APIKeyEnv)
 	}
 	// The KV store inherits the search's connection.
-	kv := c.Store.KVStore
+	kv := c.KVStore
 	if kv.URL != "https://splunk.example.org:8089" || kv.Username != "svc" || kv.PasswordEnv != "SPLUNK_PASSWORD" || kv.App != "search" || kv.CAFile != filepath.Join(dir, "ca.pem") {
 		t.Errorf("kvstore %+v", kv)
 	}
@@ -292,14 +296,14 @@ func TestLoadKindFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.Params; p.DomainField != "ut_domain" || p.IPField != "dest_ip" || p.HashField != "Hashes" {
+	if p := c.Source; p.DomainField != "ut_domain" || p.IPField != "dest_ip" || p.HashField != "Hashes" {
 		t.Errorf("fields %q %q %q", p.DomainField, p.IPField, p.HashField)
 	}
 	c, err = Load(write(t, dir, "nodomains.yaml", base+"    domain_field: \"\"\n    ip_field: dest_ip\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.Params; p.DomainField != "" || p.IPField != "dest_ip" || p.HashField != "" {
+	if p := c.Source; p.DomainField != "" || p.IPField != "dest_ip" || p.HashField != "" {
 		t.Errorf("domain_field set empty: fields %q %q %q", p.DomainField, p.IPField, p.HashField)
 	}
 	_, err = Load(write(t, dir, "none.yaml", base+"    domain_field: \"\"\n"))
@@ -321,7 +325,7 @@ func TestLoadFileSourceNoDomains(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := c.Source.Fields; !f.NoDomain || f.IP != "DestinationIp" || f.Hash != "Hashes" {
+	if f := c.Source.File.Fields; !f.NoDomain || f.IP != "DestinationIp" || f.Hash != "Hashes" {
 		t.Errorf("domain_field set empty: fields %+v", f)
 	}
 	src, err := c.NewSource(logging.New(io.Discard, logging.Info))
@@ -338,8 +342,8 @@ func TestLoadFileSourceNoDomains(t *testing.T) {
 
 	// Absent, the default destination fields are read.
 	c, err = Load(write(t, dir, "default.yaml", base+"    ip_field: DestinationIp\n"))
-	if err != nil || c.Source.Fields.NoDomain || c.Source.Fields.Domain != "" {
-		t.Errorf("domain_field absent: %+v, %v", c.Source.Fields, err)
+	if err != nil || c.Source.File.Fields.NoDomain || c.Source.File.Fields.Domain != "" {
+		t.Errorf("domain_field absent: %+v, %v", c.Source.File.Fields, err)
 	}
 
 	for name, yml := range map[string]string{

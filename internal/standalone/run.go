@@ -29,7 +29,7 @@ import (
 // finish. The error is non-nil when the run failed; it has been logged.
 func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress func(done, total int)) (pipeline.Summary, error) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.Params.MaxRunSeconds)*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.MaxRunSeconds)*time.Second)
 	defer cancel()
 	rt, err := cfg.Build(ctx, log)
 	if err != nil {
@@ -93,13 +93,13 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 	paths, format := opt.Events, opt.Format
 	switch {
 	case len(paths) > 0:
-	case cfg.Source.Type == SourceFile && cfg.Source.Format != filesource.Domains:
-		paths, fields = []string{cfg.Source.Path}, cfg.Source.Fields
+	case cfg.Source.Type == SourceFile && cfg.Source.File.Format != filesource.Domains:
+		paths, fields = []string{cfg.Source.File.Path}, cfg.Source.File.Fields
 		// The detection here is the domain one: the file's IP addresses
 		// and hashes are the sync's business, not its.
 		fields.IP, fields.Hash = "", ""
 		if format == "" {
-			format = cfg.Source.Format
+			format = cfg.Source.File.Format
 		}
 	default:
 		return nil, detect.Stats{}, errors.New("detect needs network events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")

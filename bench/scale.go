@@ -216,7 +216,7 @@ func runScaleChild(arg string) int {
 	}
 	src := &splunkd.SearchSource{Client: client, Search: "search index=dns sourcetype=sysmon", EarliestTime: "-20m", LatestTime: "now", Fields: []splunkd.Field{{Name: "query", Param: "domain_field", Kind: domainkind.Kind{}}}}
 	sum, err := pipeline.Run(context.Background(), pipeline.Options{
-		Input: "scale", MaxConcurrency: 8, Lookups: true, StateDir: filepath.Join(cfg.StateDir, "state"), Logger: log,
+		Input: "scale", MaxConcurrency: 8, Lookups: true, StateDir: filepath.Join(cfg.StateDir, "state"), Logger: log.Slog(),
 	}, src, client.Collections(nil), enr)
 	rep.Summary = sum
 	if err != nil {

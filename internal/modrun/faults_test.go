@@ -186,8 +186,10 @@ func TestFaultMatrix(t *testing.T) {
 				if r.code == 0 {
 					t.Errorf("exit code 0 for a rejected key")
 				}
-				wantLine(t, r, []string{"ERROR"}, "api_key", "Settings > Data inputs > vtsync")
+				wantLine(t, r, []string{"ERROR"}, "rejected the API key", "WrongCredentialsError")
+				wantLine(t, r, []string{"WARN"}, "api_key", "Settings > Data inputs > vtsync")
 				wantError(t, r, "WrongCredentialsError")
+				wantError(t, r, "enter a valid api_key")
 			},
 			next: func(e *env) { e.vt.onPaid = nil; e.vt.revoked.Store(false) },
 		},
@@ -199,7 +201,7 @@ func TestFaultMatrix(t *testing.T) {
 				if n := e.vt.Requests(); n > 4 {
 					t.Errorf("VirusTotal got %d requests with a rejected key; lookups must stop at the first answer (max_concurrency in flight)", n)
 				}
-				wantLine(t, r, []string{"ERROR"}, "api_key")
+				wantLine(t, r, []string{"WARN"}, "api_key")
 				if n := strings.Count(r.stderr, "ERROR "); n != 1 {
 					t.Errorf("%d ERROR lines for one rejected key, want 1:\n%s", n, r.stderr)
 				}
@@ -326,7 +328,7 @@ func TestFaultMatrix(t *testing.T) {
 					t.Errorf("status %s, want partial", r.summary.Status)
 				}
 				wantAllKept(t, e) // the rows before the failure are real candidates
-				wantLine(t, r, []string{"ERROR"}, "search failed", "Could not construct lookup")
+				wantLine(t, r, []string{"ERROR"}, "reading the source failed", "Could not construct lookup")
 				wantError(t, r, "Could not construct lookup")
 			},
 		},
@@ -337,7 +339,8 @@ func TestFaultMatrix(t *testing.T) {
 				if r.summary.Status != pipeline.StatusPartial || r.summary.Distinct != nDomains-1 {
 					t.Errorf("status %s, distinct %d; want partial, %d", r.summary.Status, r.summary.Distinct, nDomains-1)
 				}
-				wantLine(t, r, []string{"ERROR"}, "search failed", "middle of a record")
+				wantLine(t, r, []string{"ERROR"}, "reading the source failed", "middle of a record")
+				wantLine(t, r, []string{"WARN"}, "the search failed", "check the search parameter")
 			},
 		},
 		{

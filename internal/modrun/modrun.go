@@ -179,8 +179,10 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		return fail("Cannot set up the run of %s://%s: %v", Scheme, name, err)
 	}
 	defer run.Close()
-	// pipeline.Run logs its error, which is also in sum.Errors.
-	sum, _ = pipeline.Run(ctx, run.Options, run.Source, run.Store, run.Enricher)
+	// pipeline.Run logs its error, which is also in sum.Errors; advise
+	// says what to do about it and every other cause of trouble.
+	sum, err = pipeline.Run(ctx, run.Options, run.Source, run.Store, run.Enricher)
+	adviceWords{input: name, checkpointDir: def.CheckpointDir, maxRunSeconds: cfg.MaxRunSeconds, dailyBudget: cfg.Enrich.DailyLookupBudget}.advise(log, &sum, err)
 	sum.Input, sum.ServerHost, sum.Role = name, def.ServerHost, role
 	return sum
 }

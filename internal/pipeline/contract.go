@@ -1,16 +1,20 @@
 // Package pipeline runs one sync: candidates → normalised indicators of
 // each kind → freshness check → enrichment → store, and reports a Summary.
 // It knows indicator kinds only through internal/kind, and its stages only
-// through the interfaces below.
+// through the interfaces below; it knows nothing of Splunk or VirusTotal.
+// Its log lines and Summary.Errors state facts; why a run stopped or
+// failed comes back as typed causes (Stop, Summary.Stops), from which the
+// edge that runs it (the modular input, the CLI) gives advice in its own
+// words.
 package pipeline
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/kind"
-	"github.com/vtsync/vtsync/internal/logging"
 )
 
 // Source streams candidate values (not yet normalised) to emit, each with
@@ -87,6 +91,10 @@ type Summary struct {
 	// "file"); the fields above are their totals (distinct_domains counts
 	// the distinct indicators of every kind).
 	Kinds map[string]*KindSummary `json:"kinds,omitempty"`
+	// Stops are the run's causes of trouble, the one that stopped its
+	// lookups first (see Stop): the edge that runs the pipeline advises
+	// from them. Not part of the event.
+	Stops []*Stop `json:"-"`
 }
 
 // KindSummary is one kind's share of a run's counts.
@@ -138,33 +146,9 @@ type Options struct {
 	// the run learns that it is spent from the enricher's errors
 	// (enrich.ErrBudgetSpent).
 	Budget Budget
-	// The words of the run's messages, so that their advice fits where
-	// it runs. Each default suits the modular input (a Splunk search, the
-	// KV store, checkpoint_dir, inputs.conf); standalone mode names its
-	// file, its embedded store and its YAML keys.
-	//
-	// SourceName is what the candidates come from: "the search".
-	SourceName string
-	// SourceHint says what to check when the source fails: "check the
-	// search parameter and splunkd".
-	SourceHint string
-	// StoreName is where records are kept: "the KV store".
-	StoreName string
-	// StoreHint says what to check when the store fails: "check the KV
-	// store (splunkd health) and the collection parameter".
-	StoreHint string
-	// StateName is where StateDir comes from: "the checkpoint directory".
-	StateName string
-	// KeyHint says what to do about a rejected VirusTotal key: "enter a
-	// valid api_key in Settings > Data inputs > vtsync > <input>".
-	KeyHint string
-	// DeadlineHint says what to do when max_run_seconds ends runs: "raise
-	// max_run_seconds or shorten the search window (earliest_time)".
-	DeadlineHint string
-	// OverlapHint says what to do when runs keep overlapping: "raise the
-	// input's interval or lower max_run_seconds".
-	OverlapHint string
-	Logger      *logging.Logger
-	Progress    func(done, total int) // optional, called as lookups finish
-	Now         func() time.Time      // optional clock for tests
+	// Logger gets the run's log lines: short messages with key/value
+	// pairs, facts without advice (nil: none).
+	Logger   *slog.Logger
+	Progress func(done, total int) // optional, called as lookups finish
+	Now      func() time.Time      // optional clock for tests
 }

@@ -134,7 +134,7 @@ func TestDamagedStateFileIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	store := newStore()
 	s, err := run(t, opt, &rows{values: domains(5, "dmg%d.com")}, store, newVT(t0.Unix()))
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 // deletions in Summary.Purged; a failure is noted, never fatal.
 func (r *runner) purge(ctx context.Context) {
 	p, ok := r.store.(Purger)
-	if !ok || r.opt.RetentionDays <= 0 || ctx.Err() != nil || r.storeBad.Load() {
+	if !ok || r.opt.RetentionDays <= 0 || ctx.Err() != nil || r.first(StopStoreFailed) != nil {
 		return
 	}
 	before := r.now.Add(-time.Duration(r.opt.RetentionDays) * 24 * time.Hour)
@@ -19,12 +19,12 @@ func (r *runner) purge(ctx context.Context) {
 		n, err := p.Purge(ctx, k, before)
 		r.sum.Purged += n
 		if err != nil {
-			r.log.Warnf("Input %s: deleting %s records not refreshed for %d days (retention_days) failed after %d: %v; the next run tries again", r.opt.Input, k.Name(), r.opt.RetentionDays, n, err)
+			r.log.Warn("deleting records past the retention failed; the next run tries again", "kind", k.Name(), "retention_days", r.opt.RetentionDays, "deleted", n, "error", err)
 			r.note("retention: deleting %s records not refreshed since %s failed after %d: %v", k.Name(), before.UTC().Format(time.DateOnly), n, err)
 			continue
 		}
 		if n > 0 {
-			r.log.Infof("Input %s: deleted %d %s records not refreshed since %s (retention_days = %d)", r.opt.Input, n, k.Name(), before.UTC().Format(time.DateOnly), r.opt.RetentionDays)
+			r.log.Info("deleted records past the retention", "kind", k.Name(), "deleted", n, "not_refreshed_since", before.UTC().Format(time.DateOnly), "retention_days", r.opt.RetentionDays)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -16,7 +17,6 @@ import (
 	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/enrich"
 	"github.com/vtsync/vtsync/internal/kind"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/refresh"
 )
 
@@ -84,35 +84,13 @@ func Run(ctx context.Context, opt Options, src Source, store Store, enr enrich.E
 	opt = withDefaults(opt)
 	r := &runner{
 		opt: opt, src: src, store: store, enr: enr, log: opt.Logger,
-		wall: time.Now(), now: opt.Now(), stopped: make(chan struct{}),
+		wall: time.Now(), now: opt.Now(),
 		policy: refresh.Policy{RefreshDays: opt.RefreshDays, NotFoundHours: opt.NotFoundRefreshHours,
 			NotFoundMaxHours: opt.NotFoundMaxHours, YoungRefreshDays: opt.YoungRefreshDays, JitterPercent: opt.RefreshJitterPercent},
 	}
 	r.sum = Summary{Input: opt.Input, StartTime: r.now.Unix(), Rejected: map[string]int{},
 		QuotaState: QuotaOK, BudgetLimit: opt.DailyLookupBudget, Kinds: map[string]*KindSummary{}}
 	return r.run(ctx)
-}
-
-// defaultWords fills the message words opt leaves empty with the modular
-// input's.
-func defaultWords(opt *Options) {
-	for _, w := range []struct {
-		p *string
-		v string
-	}{
-		{&opt.SourceName, "the search"},
-		{&opt.SourceHint, "check the search parameter and splunkd"},
-		{&opt.StoreName, "the KV store"},
-		{&opt.StoreHint, "check the KV store (splunkd health) and the collection parameter"},
-		{&opt.StateName, "the checkpoint directory"},
-		{&opt.KeyHint, "enter a valid api_key in Settings > Data inputs > vtsync > " + opt.Input + " (Splunk keeps it in storage/passwords)"},
-		{&opt.DeadlineHint, "raise max_run_seconds or shorten the search window (earliest_time)"},
-		{&opt.OverlapHint, "raise the input's interval or lower max_run_seconds"},
-	} {
-		if *w.p == "" {
-			*w.p = w.v
-		}
-	}
 }
 
 func withDefaults(opt Options) Options {
@@ -134,9 +112,8 @@ func withDefaults(opt Options) Options {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	defaultWords(&opt)
 	if opt.Logger == nil {
-		opt.Logger = logging.Discard()
+		opt.Logger = slog.New(slog.DiscardHandler)
 	}
 	return opt
 }
@@ -150,7 +127,7 @@ type runner struct {
 	src   Source
 	store Store
 	enr   enrich.Enricher
-	log   *logging.Logger
+	log   *slog.Logger
 	state *checkpoint.State // nil without StateDir
 	wall  time.Time         // for the duration
 	now   time.Time         // run start, for freshness
@@ -171,21 +148,17 @@ type runner struct {
 	errs     []string
 	failures int   // writer only: lookups that failed for other reasons than quota, key or cancel
 	lastFail error // writer only: the last of those
-	keyErr   error // the enricher's error when the key was rejected
-	stopOnce sync.Once
-	stopMu   sync.Mutex
-	// cancelLookups calls off the lookups (see stop); set once they start.
-	cancelLookups context.CancelCauseFunc
-	started       bool          // the run got past opening its state (counters read)
-	stopped       chan struct{} // closed: start no more lookups
-	keyBad        atomic.Bool
-	quotaGone     atomic.Bool
-	unreached     atomic.Bool // VirusTotal could not be reached: lookups stopped
-	// quotaHeld is non-zero when the key's quota hold kept this run from
-	// looking up: no lookups until then (read after the workers are done).
-	quotaHeld time.Time
-	budgetOut atomic.Bool
-	storeBad  atomic.Bool
+	started  bool  // the run got past opening its state (counters read)
+
+	// starting is done when the run must start no more lookups; its cause
+	// is the first halting *Stop (or the run's context's cause). The
+	// lookups' context (see run) is called off alike, but for a spent
+	// budget, whose lookups already past it go on.
+	starting     context.Context
+	stopStarting context.CancelCauseFunc
+	callOff      context.CancelCauseFunc
+	stopMu       sync.Mutex
+	stops        []*Stop // one per reason, in the order met
 }
 
 // item is one key of a kind, on its way through the stages.
@@ -211,25 +184,35 @@ type result struct {
 }
 
 func (r *runner) run(ctx context.Context) (Summary, error) {
-	in := r.opt.Input
+	// Stopping to start lookups, and calling off those waiting, are two
+	// contexts: a spent budget ends the first only. Both end with ctx.
+	r.starting, r.stopStarting = context.WithCancelCause(ctx)
+	defer r.stopStarting(nil)
+	lookCtx, callOff := context.WithCancelCause(ctx)
+	defer callOff(nil)
+	r.callOff = callOff
+
 	if r.opt.StateDir != "" {
-		st, err := checkpoint.Open(r.opt.StateDir, in)
+		st, err := checkpoint.Open(r.opt.StateDir, r.opt.Input)
 		if errors.Is(err, checkpoint.ErrLocked) {
-			r.log.Warnf("Another run of input %s is still running (its state file is locked): this run is skipped. If this happens often, %s.", in, r.opt.OverlapHint)
-			r.note("another run of input %s is still running: skipped", in)
+			r.log.Warn("run skipped: another run of the input holds its state lock")
+			r.note("another run of input %s is still running: skipped", r.opt.Input)
+			r.record(&Stop{Reason: StopOverlap})
 			return r.finish(ctx, StatusSkipped, nil)
 		}
 		if err != nil {
-			err = fmt.Errorf("input %s: cannot open its state in %s: %w; the run lock, journal and daily budget live there: it must be a writable directory", in, r.opt.StateName, err)
-			r.log.Errorf("%v", err)
-			r.note("%v", err)
-			return r.finish(ctx, StatusFailed, err)
+			stop := &Stop{Reason: StopStateFailed, Err: fmt.Errorf("cannot open the state in %s: %w", r.opt.StateDir, err)}
+			r.log.Error("cannot open the state: the run lock, journal and quota live there", "dir", r.opt.StateDir, "error", err)
+			r.note("%v", stop)
+			r.record(stop)
+			return r.finish(ctx, StatusFailed, stop)
 		}
 		defer st.Close()
 		r.state = st
 		if st.SetAside != "" {
-			r.log.Errorf("Input %s: its state file in %s was damaged and is set aside as %s; a new one is started. VirusTotal answers journaled in it and not yet saved are lost (later runs look those indicators up again). Check the disk of %s.", in, r.opt.StateName, st.SetAside, r.opt.StateName)
+			r.log.Error("state file damaged: set aside and a new one started; answers journaled in it and not yet saved are lost (looked up again later)", "set_aside", st.SetAside)
 			r.note("state file damaged, set aside as %s", st.SetAside)
+			r.record(&Stop{Reason: StopStateDamaged, Err: fmt.Errorf("the state file was damaged and set aside as %s", st.SetAside)})
 		}
 	}
 	r.vtBefore, r.kvBefore = calls(r.enr), requests(r.store)
@@ -245,26 +228,15 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if !r.replay(ctx) {
 		// The store refuses what we already paid for: searching and checking
 		// freshness against it now would only hold the lock until the deadline.
-		err := fmt.Errorf("input %s: the answers left by a previous run could not be saved to %s; this run does not read %s or look up. They stay in the journal for the next run; %s", in, r.opt.StoreName, r.opt.SourceName, r.opt.StoreHint)
-		r.log.Errorf("%v", err)
+		stop := r.first(StopStoreFailed)
+		err := fmt.Errorf("the answers left by a previous run could not be saved; this run does not read its source or look up, and they stay in the journal for the next run: %w", stop)
+		r.log.Error("answers left by a previous run not saved: no search and no lookups this run")
 		return r.finish(ctx, StatusFailed, err)
 	}
 	if !r.opt.Lookups {
 		r.sum.Role = "shc_member"
-		r.log.Infof("Input %s: this search head does not look up this run (a search head cluster member that is not, or may not be, the captain): no search and no VirusTotal lookups", in)
+		r.log.Info("no search and no lookups this run: this process must not spend quota (a search head cluster member that is not, or may not be, the captain)")
 		return r.finish(ctx, StatusSkipped, nil)
-	}
-
-	// Stop dispatching new lookups as soon as the run is cancelled; in-flight
-	// ones see the cancellation through lookCtx.
-	defer context.AfterFunc(ctx, func() { r.stop() })()
-	lookCtx, cancelLookups := context.WithCancelCause(ctx)
-	defer cancelLookups(nil)
-	r.stopMu.Lock()
-	r.cancelLookups = cancelLookups
-	r.stopMu.Unlock()
-	if r.isStopped() { // stopped before the lookups began (a quota hold)
-		cancelLookups(errRunStopped)
 	}
 
 	chunks := make(chan chunk, 16)
@@ -275,7 +247,7 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	stages.Go(func() { srcErr = r.collect(ctx, chunks) })
 	stages.Go(func() { r.dispatch(ctx, chunks, work) })
 	for range r.opt.MaxConcurrency {
-		workers.Go(func() { r.lookup(lookCtx, cancelLookups, work, results) })
+		workers.Go(func() { r.lookup(lookCtx, work, results) })
 	}
 	go func() { workers.Wait(); close(results) }()
 	r.write(ctx, results)
@@ -285,35 +257,41 @@ func (r *runner) run(ctx context.Context) (Summary, error) {
 	if srcErr != nil && nothingToLookUp(srcErr) && ctx.Err() == nil {
 		// Read, but nothing in it: a mistake in the configuration, not a
 		// failure of the source; the run is partial, not silently ok.
-		r.log.Warnf("Input %s: %s yields nothing to look up: %v", in, r.opt.SourceName, srcErr)
-		r.note("%s yields nothing to look up: %v", r.opt.SourceName, srcErr)
+		r.log.Warn("the source yields nothing to look up", "error", srcErr)
+		r.note("the source yields nothing to look up: %v", srcErr)
+		r.record(&Stop{Reason: StopNothingToLookUp, Err: srcErr})
 		srcErr = nil
 	}
 	if srcErr == nil && r.sum.Candidates > 0 && r.sum.Distinct == 0 {
 		// Every value was junk: not a quiet run but a source that yields
-		// no host names (the wrong field, a file that is not an events
+		// no indicators (the wrong field, a file that is not an events
 		// export).
-		r.log.Warnf("Input %s: all %d candidate values were rejected (%s), so nothing could be looked up. The values are not host names: check that the domain field is the one holding the host names contacted, and %s.", in, r.sum.Candidates, topReasons(r.sum.Rejected), r.opt.SourceHint)
-		r.note("all %d candidate values were rejected (%s): no host names to look up", r.sum.Candidates, topReasons(r.sum.Rejected))
+		rejected := topReasons(r.sum.Rejected)
+		r.log.Warn("every candidate value was rejected: nothing to look up", "candidates", r.sum.Candidates, "rejected", rejected)
+		r.note("all %d candidate values were rejected (%s): no indicators to look up", r.sum.Candidates, rejected)
+		r.record(&Stop{Reason: StopNothingToLookUp, Rejected: rejected,
+			Err: fmt.Errorf("all %d candidate values were rejected (%s)", r.sum.Candidates, rejected)})
 	}
 	var runErr error
 	status := StatusOK
 	if srcErr != nil && ctx.Err() == nil { // a cancelled run says so in finish
-		r.log.Errorf("Input %s: reading %s failed after %d candidate values: %v. Values collected before the failure were processed; %s.", in, r.opt.SourceName, r.sum.Candidates, srcErr, r.opt.SourceHint)
-		r.note("reading %s failed after %d candidate values: %v", r.opt.SourceName, r.sum.Candidates, srcErr)
-		if r.sum.Candidates == 0 && ctx.Err() == nil {
-			runErr = fmt.Errorf("input %s: reading %s failed: %w", in, r.opt.SourceName, srcErr)
+		stop := &Stop{Reason: StopSourceFailed, Err: fmt.Errorf("reading the source failed after %d candidate values: %w", r.sum.Candidates, srcErr)}
+		r.log.Error("reading the source failed; values collected before were processed", "candidates", r.sum.Candidates, "error", srcErr)
+		r.note("%v", stop)
+		r.record(stop)
+		if r.sum.Candidates == 0 {
+			runErr = stop
 			status = StatusFailed
 		}
 	}
-	if r.unreached.Load() && r.sum.LookedUp == 0 && runErr == nil {
-		runErr = fmt.Errorf("input %s: %w: nothing was looked up", in, enrich.ErrUnreachable)
+	if stop := r.first(StopUnreachable); stop != nil && r.sum.LookedUp == 0 && runErr == nil {
+		runErr = fmt.Errorf("nothing was looked up: %w", stop)
 		status = StatusFailed
 	}
-	if r.keyBad.Load() {
-		runErr = fmt.Errorf("input %s: %w; %s; no lookups are made until then", in, r.keyErr, r.opt.KeyHint)
-		r.log.Errorf("%v", runErr)
-		r.note("%v", runErr)
+	if stop := r.first(StopKeyRejected); stop != nil {
+		runErr = stop
+		r.log.Error("lookups stopped: the key was rejected", "error", stop.Err)
+		r.note("%v", stop)
 		status = StatusFailed
 	}
 	return r.finish(ctx, status, runErr)
@@ -345,27 +323,29 @@ func (r *runner) replay(ctx context.Context) bool {
 	}
 	entries, dropped, err := r.state.Pending()
 	if err != nil {
-		r.log.Errorf("Input %s: cannot read the journal in %s: %v", r.opt.Input, r.state.Path(), err)
+		r.log.Error("cannot read the journal", "path", r.state.Path(), "error", err)
 		r.note("journal unreadable: %v", err)
+		r.record(&Stop{Reason: StopStateDamaged, Err: fmt.Errorf("cannot read the journal in %s: %w", r.state.Path(), err)})
 		return true
 	}
 	byKind, names, unread := r.decodePending(entries)
 	dropped += unread
 	if dropped > 0 {
-		r.log.Warnf("Input %s: %d journaled VirusTotal answers in %s could not be read and were dropped; later runs look those indicators up again. Check the disk of %s.", r.opt.Input, dropped, r.state.Path(), r.opt.StateName)
+		r.log.Warn("unreadable journaled answers dropped; later runs look those indicators up again", "dropped", dropped, "path", r.state.Path())
 		r.note("%d unreadable journal entries dropped", dropped)
+		r.record(&Stop{Reason: StopStateDamaged, Err: fmt.Errorf("%d journaled answers in %s could not be read", dropped, r.state.Path())})
 	}
 	if len(byKind) == 0 {
 		return true
 	}
-	r.log.Infof("Input %s: saving %d VirusTotal answers left by a previous run", r.opt.Input, len(entries)-unread)
+	r.log.Info("saving the answers left by a previous run", "answers", len(entries)-unread)
 	for _, name := range names {
 		k, pending := byKind[name].k, byKind[name].recs
 		ks := r.kindSum(k)
 		pending = r.newerThanStored(ctx, k, pending)
 		for i := 0; i < len(pending); i += r.opt.BatchSize {
 			if ctx.Err() != nil { // SIGTERM, deadline: the rest stays journaled
-				r.log.Infof("Input %s: answers left by a previous run stay in the journal for the next run", r.opt.Input)
+				r.log.Info("answers left by a previous run stay in the journal for the next run")
 				return true
 			}
 			batch := pending[i:min(i+r.opt.BatchSize, len(pending))]
@@ -444,9 +424,9 @@ func (r *runner) newerThanStored(ctx context.Context, k kind.Kind, pending []kin
 	}
 	if len(done) > 0 {
 		if err := r.state.Done(k.Name(), done); err != nil {
-			r.log.Warnf("Input %s: cannot clear %d superseded answers from the journal in %s: %v", r.opt.Input, len(done), r.state.Path(), err)
+			r.log.Warn("cannot clear superseded answers from the journal", "answers", len(done), "path", r.state.Path(), "error", err)
 		}
-		r.log.Infof("Input %s: %d of the journaled %s answers are older than the stored records and were dropped", r.opt.Input, len(done), k.Name())
+		r.log.Info("journaled answers older than the stored records dropped", "kind", k.Name(), "answers", len(done))
 	}
 	return keep
 }
@@ -526,7 +506,7 @@ func (r *runner) collect(ctx context.Context, chunks chan<- chunk) error {
 func (r *runner) dispatch(ctx context.Context, chunks <-chan chunk, work chan<- item) {
 	defer close(work)
 	var queue []item
-	stop := r.stopped
+	stop := r.starting.Done()
 	for chunks != nil || len(queue) > 0 {
 		var out chan<- item
 		var next item
@@ -575,8 +555,9 @@ func (r *runner) check(ctx context.Context, c chunk) []string {
 				due = append(due, key)
 			}
 		case ctx.Err() == nil:
-			r.log.Errorf("Input %s: checking the freshness of %d %s keys in %s failed: %v. They are not looked up this run; %s.", r.opt.Input, len(c.keys), c.k.Name(), r.opt.StoreName, err, r.opt.StoreHint)
+			r.log.Error("checking the freshness of keys in the store failed: they are not looked up this run", "kind", c.k.Name(), "keys", len(c.keys), "error", err)
 			r.note("freshness check of %d %s keys failed: %v", len(c.keys), c.k.Name(), err)
+			r.record(&Stop{Reason: StopStoreUnread, Err: fmt.Errorf("checking the freshness of %d %s keys failed: %w", len(c.keys), c.k.Name(), err)})
 		}
 	}
 	r.sum.Fresh += fresh
@@ -591,10 +572,10 @@ func (r *runner) check(ctx context.Context, c chunk) []string {
 func missKey(k kind.Kind, key string) string { return k.Name() + "\x00" + key }
 
 // lookup is one worker: it enriches due keys until work closes or the run
-// stops looking up. Every request is paid for: the enricher passes the
-// run's gate (the daily budget) right before it sends one, and an answer is
-// journaled before it is handed on to be saved.
-func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, work <-chan item, results chan<- result) {
+// stops looking up. Every request is paid for: the enricher spends the
+// daily budget right before it sends one, and an answer is journaled
+// before it is handed on to be saved.
+func (r *runner) lookup(ctx context.Context, work <-chan item, results chan<- result) {
 	sums := map[string]*KindSummary{}
 	for it := range work {
 		if r.isStopped() {
@@ -617,52 +598,56 @@ func (r *runner) lookup(ctx context.Context, cancel context.CancelCauseFunc, wor
 			}
 			r.journal(it.k, rec)
 		case errors.Is(err, enrich.ErrUnauthorized):
-			if !r.keyBad.Swap(true) {
-				r.keyErr = err // read after the workers are done
-				cancel(err)    // stop in-flight lookups at once, with this cause
-				r.stop()
-			}
+			r.halt(&Stop{Reason: StopKeyRejected, Err: err}) // stop in-flight lookups at once
 		case errors.Is(err, enrich.ErrUnreachable):
-			if !r.unreached.Swap(true) {
-				cancel(err) // lookups queued for a slot would only fail alike
-				r.stop()
-				r.log.Errorf("Input %s: %v. No more lookups this run; the due indicators wait for the next run.", r.opt.Input, err)
-				r.note("VirusTotal unreachable: lookups stopped (%v)", err)
+			// Lookups queued for a slot would only fail alike.
+			if r.halt(&Stop{Reason: StopUnreachable, Err: err}) {
+				r.log.Error("lookups stopped: the enricher's service is unreachable; the due indicators wait for the next run", "error", err)
+				r.note("unreachable: lookups stopped (%v)", err)
 			}
 		case errors.Is(err, enrich.ErrBudgetSpent):
 			// The lookups already past the budget hold their share of
 			// it: they go ahead; only new ones are not started.
-			r.budgetOut.Store(true)
-			r.stopStarting()
+			r.halt(&Stop{Reason: StopBudgetSpent, Err: err})
 		case errors.Is(err, enrich.ErrBudgetUnrecorded):
-			if !r.isStopped() {
-				r.log.Errorf("Input %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, err, r.opt.StateName)
+			if r.halt(&Stop{Reason: StopStateFailed, Err: err}) {
+				r.log.Error("cannot record a lookup in the daily budget: no more lookups this run", "error", err)
 				r.note("budget: %v", err)
 			}
-			r.stop()
 		case errors.Is(err, enrich.ErrQuotaExceeded):
-			if !r.quotaGone.Swap(true) {
-				// Lookups waiting for a request slot must not send once
-				// the slot comes (at a few requests a minute, long after
-				// the 429); requests already sent keep their grace to
-				// bring in their paid answers.
-				cancel(err)
-				r.stop()
-				if held := (*enrich.HeldError)(nil); errors.As(err, &held) {
-					r.quotaHeld = held.Until
-					r.log.Warnf("Input %s: VirusTotal said the API key's quota was exceeded (%d stops in a row): no lookups until %s; due indicators wait. The wait doubles while the quota stays exceeded, up to the next 00:00 UTC, when daily quotas reset. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.",
-						r.opt.Input, held.Streak, held.Until.UTC().Format(time.DateTime+" MST"))
+			// Lookups waiting for a request slot must not send once the
+			// slot comes (at a few requests a minute, long after the
+			// 429); requests already sent keep their grace to bring in
+			// their paid answers.
+			stop := &Stop{Reason: StopQuotaExceeded, Err: err}
+			if held := (*enrich.HeldError)(nil); errors.As(err, &held) {
+				stop.Until = held.Until
+			}
+			if r.halt(stop) {
+				if stop.Until.IsZero() {
+					r.log.Warn("lookups stopped: the key's quota is exceeded; answers fetched so far are saved", "error", err)
 				} else {
-					r.log.Warnf("Input %s: VirusTotal says the API key's quota is exceeded: no more lookups this run; answers fetched so far are saved. Lower requests_per_minute or daily_lookup_budget to fit the key's quota, or use a key with a larger quota.", r.opt.Input)
+					r.log.Warn("lookups held: the key's quota was exceeded in an earlier run; due indicators wait",
+						"until", stop.Until.UTC().Format(time.DateTime+" MST"), "stops_in_a_row", streakOf(err))
 				}
 			}
 		}
 		// A lookup the budget refused mid-retry, or one cut short because
 		// the run stopped, failed because the run is ending, not by itself.
-		gated := errors.Is(err, errRunStopped) || errors.Is(err, enrich.ErrBudgetSpent) || errors.Is(err, enrich.ErrBudgetUnrecorded)
+		var stopped *Stop
+		gated := errors.As(err, &stopped) || errors.Is(err, enrich.ErrBudgetSpent) || errors.Is(err, enrich.ErrBudgetUnrecorded)
 		results <- result{item: it, ks: ks, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
 			notSent: errors.Is(err, enrich.ErrNotSent)}
 	}
+}
+
+// streakOf returns the quota stops in a row of a held lookup's error.
+func streakOf(err error) int {
+	var h *enrich.HeldError
+	if errors.As(err, &h) {
+		return h.Streak
+	}
+	return 0
 }
 
 // rated is implemented by records that carry how many VirusTotal engines
@@ -678,10 +663,6 @@ func idOf(rec kind.Record) string {
 	return rec.ID()
 }
 
-// errRunStopped is the cause lookups are called off with when the run
-// stops looking up (a store or journal failure).
-var errRunStopped = errors.New("the run is stopping: no new requests")
-
 // journal durably records an answer before it goes to the store. If it
 // cannot, lookups stop: further answers could be lost to a crash.
 func (r *runner) journal(k kind.Kind, rec kind.Record) {
@@ -693,11 +674,10 @@ func (r *runner) journal(k kind.Kind, rec kind.Record) {
 		err = r.state.Journal([]checkpoint.Entry{{Kind: k.Name(), Key: rec.ID(), Doc: doc}})
 	}
 	if err != nil {
-		if !r.isStopped() {
-			r.log.Errorf("Input %s: cannot journal VirusTotal answers in %s: %v. No more lookups this run; check %s (disk full, permissions).", r.opt.Input, r.state.Path(), err, r.opt.StateName)
+		if r.halt(&Stop{Reason: StopStateFailed, Err: fmt.Errorf("cannot journal answers in %s: %w", r.state.Path(), err)}) {
+			r.log.Error("cannot journal answers: no more lookups this run", "path", r.state.Path(), "error", err)
 		}
 		r.note("journal: %v", err)
-		r.stop()
 	}
 }
 
@@ -748,7 +728,7 @@ func (r *runner) account(res result) bool {
 		r.sum.Failed++
 		res.ks.Failed++
 		if !res.stopped && !errors.Is(res.err, enrich.ErrUnauthorized) && !errors.Is(res.err, enrich.ErrQuotaExceeded) {
-			r.log.Debugf("Input %s: lookup of %s %s failed: %v", r.opt.Input, res.k.Name(), res.key, res.err)
+			r.log.Debug("lookup failed", "kind", res.k.Name(), "key", res.key, "error", res.err)
 			r.failures++
 			r.lastFail = res.err
 		}
@@ -776,7 +756,7 @@ func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch [
 	if len(batch) == 0 {
 		return true
 	}
-	if r.storeBad.Load() && r.state != nil {
+	if r.first(StopStoreFailed) != nil && r.state != nil {
 		r.note("%d records not sent after a failed save; they stay in the journal and are saved by the next run", len(batch))
 		return false
 	}
@@ -796,11 +776,10 @@ func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch [
 		if r.state != nil {
 			kept = "they stay in the journal and are saved by the next run"
 		}
-		if !r.storeBad.Swap(true) {
-			r.log.Errorf("Input %s: saving %d %s records to %s failed: %v; %s. No more lookups this run; %s.", r.opt.Input, len(batch), k.Name(), r.opt.StoreName, err, kept, r.opt.StoreHint)
+		if r.halt(&Stop{Reason: StopStoreFailed, Err: fmt.Errorf("saving %d %s records failed: %w", len(batch), k.Name(), err)}) {
+			r.log.Error("saving records failed: no more lookups this run; "+kept, "kind", k.Name(), "records", len(batch), "error", err)
 		}
 		r.note("saving %d %s records failed: %v; %s", len(batch), k.Name(), err, kept)
-		r.stop()
 		return false
 	}
 	r.sum.KVWrites += len(batch)
@@ -812,36 +791,54 @@ func (r *runner) save(ctx context.Context, k kind.Kind, ks *KindSummary, batch [
 		}
 		if err := r.state.Done(k.Name(), keys); err != nil {
 			// Harmless: the next run saves them again.
-			r.log.Warnf("Input %s: cannot clear saved records from the journal in %s: %v", r.opt.Input, r.state.Path(), err)
+			r.log.Warn("cannot clear saved records from the journal", "path", r.state.Path(), "error", err)
 		}
 	}
 	return true
 }
 
-// stop makes the run start no more lookups, and calls off the lookups
-// waiting for a request slot or a retry (requests already sent keep their
-// grace to bring in their paid answers).
-func (r *runner) stop() {
-	r.stopStarting()
+// record adds stop to the run's Stops unless one of its reason is there,
+// and reports whether it did.
+func (r *runner) record(stop *Stop) bool {
 	r.stopMu.Lock()
-	cancel := r.cancelLookups
-	r.stopMu.Unlock()
-	if cancel != nil {
-		cancel(errRunStopped)
+	defer r.stopMu.Unlock()
+	for _, s := range r.stops {
+		if s.Reason == stop.Reason {
+			return false
+		}
 	}
+	r.stops = append(r.stops, stop)
+	return true
 }
 
-// stopStarting makes the run start no more lookups; those under way go on.
-func (r *runner) stopStarting() { r.stopOnce.Do(func() { close(r.stopped) }) }
-
-func (r *runner) isStopped() bool {
-	select {
-	case <-r.stopped:
-		return true
-	default:
-		return false
+// halt records stop and makes the run start no more lookups, stop being
+// the cause if it is the first; for every reason but a spent budget it
+// also calls off the lookups waiting for a request slot or a retry
+// (requests already sent keep their grace to bring in their paid
+// answers). It reports whether stop is the first of its reason.
+func (r *runner) halt(stop *Stop) bool {
+	first := r.record(stop)
+	r.stopStarting(stop)
+	if stop.Reason.callsOff() {
+		r.callOff(stop)
 	}
+	return first
 }
+
+// first returns the run's Stop of reason re, or nil.
+func (r *runner) first(re Reason) *Stop {
+	r.stopMu.Lock()
+	defer r.stopMu.Unlock()
+	for _, s := range r.stops {
+		if s.Reason == re {
+			return s
+		}
+	}
+	return nil
+}
+
+// isStopped reports whether the run starts no more lookups.
+func (r *runner) isStopped() bool { return r.starting.Err() != nil }
 
 // note adds a line to Summary.Errors.
 func (r *runner) note(format string, args ...any) {
@@ -857,7 +854,6 @@ func (r *runner) note(format string, args ...any) {
 // finish completes the summary, logs the run's end and returns.
 func (r *runner) finish(ctx context.Context, status string, err error) (Summary, error) {
 	s := &r.sum
-	in := r.opt.Input
 	for _, n := range s.Rejected {
 		s.RejectedTotal += n
 	}
@@ -868,31 +864,36 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		}
 		ks.Deferred = ks.Due - ks.LookedUp
 	}
+	// A rejected key outranks every other stop in quota_state, whichever
+	// came first.
+	quota := r.first(StopQuotaExceeded)
 	switch {
-	case r.keyBad.Load():
+	case r.first(StopKeyRejected) != nil:
 		s.QuotaState = QuotaKeyRejected
-	case !r.quotaHeld.IsZero():
+	case quota != nil && !quota.Until.IsZero():
 		s.QuotaState = QuotaExceeded
-		r.note("VirusTotal quota exceeded in an earlier run: no lookups until %s, %d due indicators deferred", r.quotaHeld.UTC().Format(time.DateTime+" MST"), s.Deferred)
-	case r.quotaGone.Load():
+		r.note("quota exceeded in an earlier run: no lookups until %s, %d due indicators deferred", quota.Until.UTC().Format(time.DateTime+" MST"), s.Deferred)
+	case quota != nil:
 		s.QuotaState = QuotaExceeded
-		r.note("VirusTotal quota exceeded: lookups stopped, %d due indicators deferred to the next run", s.Deferred)
-	case r.budgetOut.Load():
+		r.note("quota exceeded: lookups stopped, %d due indicators deferred to the next run", s.Deferred)
+	case r.first(StopBudgetSpent) != nil:
 		s.QuotaState = QuotaBudgetExhausted
-		r.log.Warnf("Input %s: the daily lookup budget (%d) is spent: %d due indicators wait for the next UTC day. Raise daily_lookup_budget if the key's quota allows.", in, r.opt.DailyLookupBudget, s.Deferred)
+		r.log.Warn("the daily lookup budget is spent: due indicators wait for the next UTC day", "budget", r.opt.DailyLookupBudget, "deferred", s.Deferred)
 	}
 	if r.failures > 0 {
-		r.log.Warnf("Input %s: %d lookups failed (last: %v); they are retried next run", in, r.failures, r.lastFail)
+		r.log.Warn("lookups failed; they are retried next run", "failed", r.failures, "last", r.lastFail)
 		r.note("%d lookups failed (last: %v)", r.failures, r.lastFail)
 	}
 	if ctx.Err() != nil && status != StatusSkipped {
-		if cause := context.Cause(ctx); errors.Is(cause, context.DeadlineExceeded) {
-			r.log.Warnf("Input %s: the run was stopped before it finished: it reached max_run_seconds; %d due indicators deferred to the next run. If this happens every run, %s.", in, s.Deferred, r.opt.DeadlineHint)
-			r.note("run stopped early at max_run_seconds: %d due indicators deferred", s.Deferred)
+		stop := stopOf(ctx)
+		r.record(stop)
+		if stop.Reason == StopDeadline {
+			r.log.Warn("the run reached its deadline before it finished: due indicators deferred to the next run", "deferred", s.Deferred)
+			r.note("run stopped early at its deadline: %d due indicators deferred", s.Deferred)
 		} else {
 			// A signal (Ctrl-C, SIGTERM from splunkd or a service manager).
-			r.log.Warnf("Input %s: the run was stopped before it finished (%v); %d due indicators deferred to the next run.", in, cause, s.Deferred)
-			r.note("run stopped early: %v", cause)
+			r.log.Warn("the run was stopped before it finished: due indicators deferred to the next run", "cause", stop.Err, "deferred", s.Deferred)
+			r.note("run stopped early: %v", stop.Err)
 		}
 	}
 	if r.opt.Budget != nil {
@@ -906,6 +907,7 @@ func (r *runner) finish(ctx context.Context, status string, err error) (Summary,
 		s.CacheHitRate = float64(s.Fresh) / float64(s.Distinct)
 	}
 	s.Errors = r.errs
+	s.Stops = r.stops
 	if status == StatusOK && (len(s.Errors) > 0 || s.Deferred > 0) {
 		status = StatusPartial
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/vtsync/vtsync/internal/budget"
 	"github.com/vtsync/vtsync/internal/keyquota"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -290,10 +291,13 @@ func TestQuotaExceededKeepsWhatWasFetched(t *testing.T) {
 			opt := opts(t)
 			opt.MaxConcurrency = conc
 			var logs bytes.Buffer
-			opt.Logger = logging.New(&logs, logging.Info)
+			opt.Logger = logging.New(&logs, logging.Info).Slog()
 			s, err := run(t, opt, &rows{values: domains(500, "q%d.com")}, store, vt)
-			if n := strings.Count(logs.String(), "WARN"); n != 1 || !strings.Contains(logs.String(), "requests_per_minute") {
-				t.Errorf("want one WARN line about the quota that says what to change:\n%s", logs.String())
+			if n := strings.Count(logs.String(), "WARN"); n != 1 || !strings.Contains(logs.String(), "quota is exceeded") {
+				t.Errorf("want one WARN line about the quota:\n%s", logs.String())
+			}
+			if stop := s.Stop(StopQuotaExceeded); stop == nil || !errors.Is(stop, enrich.ErrQuotaExceeded) || !stop.Until.IsZero() {
+				t.Errorf("stops %v, want the quota stop with its error", s.Stops)
 			}
 			if !strings.HasPrefix(logs.String(), "INFO") || strings.Count(logs.String(), "INFO") != 2 {
 				t.Errorf("want one INFO line at start and one at the end:\n%s", logs.String())
@@ -346,10 +350,14 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
 	opt.MaxConcurrency = 1 // the five successes come first
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	s, err := run(t, opt, &rows{values: domains(100, "u%d.com")}, store, vt2)
-	if !errors.Is(err, enrich.ErrUnauthorized) || !strings.Contains(err.Error(), "rejected the API key") || !strings.Contains(err.Error(), "api_key") || !strings.Contains(err.Error(), "401") {
-		t.Fatalf("Run = %v, want the key-rejected error naming api_key", err)
+	var stop *Stop
+	if !errors.Is(err, enrich.ErrUnauthorized) || !errors.As(err, &stop) || stop.Reason != StopKeyRejected || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("Run = %v, want the key-rejected Stop", err)
+	}
+	if len(s.Stops) == 0 || s.Stops[0] != stop {
+		t.Errorf("stops %v, want the key rejection first", s.Stops)
 	}
 	if s.Status != StatusFailed || s.QuotaState != QuotaKeyRejected {
 		t.Errorf("status %q quota_state %q", s.Status, s.QuotaState)
@@ -357,8 +365,8 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	if vt.Calls() != 6 || len(store.keys()) != 5 {
 		t.Errorf("%d lookups, %d stored; want 6 and the 5 answers fetched before", vt.Calls(), len(store.keys()))
 	}
-	if !strings.Contains(logs.String(), "ERROR") || !strings.Contains(logs.String(), "api_key") {
-		t.Errorf("no ERROR line telling what to do:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "ERROR") || !strings.Contains(logs.String(), "rejected the API key") {
+		t.Errorf("no ERROR line saying the key was rejected:\n%s", logs.String())
 	}
 	if !strings.Contains(logs.String(), "INFO run finished status=failed candidates=100 ") || !strings.Contains(logs.String(), " quota_state=key_rejected duration=") {
 		t.Errorf("no run finished line with the summary's key/value pairs:\n%s", logs.String())
@@ -402,7 +410,7 @@ func TestTransientFailuresAreNotStored(t *testing.T) {
 	vals := append(domains(30, "ok%d.com"), domains(5, "flaky%d.com")...)
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	s, err := run(t, opt, &rows{values: vals}, store, vt)
 	if err != nil {
 		t.Fatal(err)
@@ -545,7 +553,7 @@ func TestSaveFailureIsReplayedNextRun(t *testing.T) {
 	opt.MaxConcurrency = 1
 	src := &rows{values: domains(60, "s%d.com")}
 	var logs bytes.Buffer
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	s, err := run(t, opt, src, store, vt)
 	if err != nil {
 		t.Fatal(err)
@@ -784,8 +792,7 @@ func TestReplayDoesNotOverwriteNewerRecords(t *testing.T) {
 func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info)
-	opt.SourceHint = "check the events file"
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	s, err := run(t, opt, &rows{values: []string{"10.0.0.1", "10.0.0.2", "", "wpad"}}, newStore(), newVT(t0.Unix()))
 	if err != nil {
 		t.Fatal(err)
@@ -793,8 +800,11 @@ func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
 	if s.Status == StatusOK || len(s.Errors) != 1 || !strings.Contains(s.Errors[0], "all 4 candidate values were rejected (ip 2, empty 1, single_label 1)") {
 		t.Errorf("summary %+v; want it partial, saying every candidate was rejected and why", s)
 	}
-	if !strings.Contains(logs.String(), "WARN ") || !strings.Contains(logs.String(), "check the events file") {
-		t.Errorf("no WARN line with the hint:\n%s", logs.String())
+	if !strings.Contains(logs.String(), "WARN ") || !strings.Contains(logs.String(), `rejected="ip 2, empty 1, single_label 1"`) {
+		t.Errorf("no WARN line with the reasons:\n%s", logs.String())
+	}
+	if stop := s.Stop(StopNothingToLookUp); stop == nil || stop.Rejected != "ip 2, empty 1, single_label 1" {
+		t.Errorf("stops %v, want nothing to look up, with the reasons", s.Stops)
 	}
 	// No candidate at all (a quiet window) stays ok.
 	s, _ = run(t, opts(t), &rows{}, newStore(), newVT(t0.Unix()))
@@ -815,10 +825,10 @@ func (emptySource) NothingToLookUp() bool { return true }
 func TestSourceWithNothingToLookUpWarns(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	s, err := run(t, opt, &rows{fail: fmt.Errorf("reading: %w", emptySource{})}, newStore(), newVT(t0.Unix()))
 	if err != nil || s.Status != StatusPartial || len(s.Errors) != 1 ||
-		!strings.Contains(s.Errors[0], "the search yields nothing to look up: reading: no row has the field ut_domain; set domain_field") {
+		!strings.Contains(s.Errors[0], "the source yields nothing to look up: reading: no row has the field ut_domain; set domain_field") {
 		t.Errorf("err %v, summary %+v; want no error, partial, the source's words", err, s)
 	}
 	if !strings.Contains(logs.String(), "WARN ") || strings.Contains(logs.String(), "ERROR ") || !strings.Contains(logs.String(), "set domain_field") {
@@ -826,86 +836,78 @@ func TestSourceWithNothingToLookUpWarns(t *testing.T) {
 	}
 	// Any other source error before a candidate is still a failure.
 	s, err = run(t, opts(t), &rows{fail: errors.New("search failed")}, newStore(), newVT(t0.Unix()))
-	if err == nil || s.Status != StatusFailed {
+	if stop := (*Stop)(nil); !errors.As(err, &stop) || stop.Reason != StopSourceFailed || s.Status != StatusFailed {
 		t.Errorf("a failed source: err %v, status %s", err, s.Status)
 	}
 }
 
-// standaloneWords are the words a standalone run on the embedded store
-// gives its messages.
-func standaloneWords(opt Options) Options {
-	opt.SourceName, opt.SourceHint = "the events file e.ndjson", "check the file and source.file in v.yaml"
-	opt.StoreName, opt.StoreHint = "the embedded store s.db", "check the disk of . (space, permissions)"
-	opt.StateName = "st (state_dir in v.yaml)"
-	opt.KeyHint = "set environment variable VT_API_KEY to a valid key"
-	opt.DeadlineHint = "raise max_run_seconds in v.yaml"
-	return opt
-}
-
-// Messages speak of the store, source and settings the run has: a full
-// disk under the embedded store gives no KV store advice, a file that
-// fails is not a failed search, a stopped run is told max_run_seconds only
-// when that is what stopped it. The defaults are the modular input's.
-func TestMessagesFitTheMode(t *testing.T) {
-	logRun := func(opt Options, ctx context.Context, src Source, store Store) string {
+// The pipeline's messages state facts and give no advice: they name no
+// parameter, file or product setting (the edge that runs it advises from
+// the run's Stops), and each fault comes back as its typed cause.
+func TestMessagesAreFactsWithTypedCauses(t *testing.T) {
+	logRun := func(ctx context.Context, src Source, store Store, enr enrich.Enricher) (Summary, string) {
 		t.Helper()
 		var logs bytes.Buffer
-		opt.Logger = logging.New(&logs, logging.Debug)
-		s, _ := Run(ctx, opt, src, store, newVT(t0.Unix()))
+		opt := opts(t)
+		opt.Logger = logging.New(&logs, logging.Debug).Slog()
+		s, _ := Run(ctx, opt, src, store, enr)
 		checkSummary(t, s)
-		return logs.String() + strings.Join(s.Errors, "\n")
-	}
-	noSplunk := func(name, logs string) {
-		t.Helper()
-		for _, w := range []string{"KV store", "splunkd", "search", "checkpoint", "max_run_seconds", "Settings"} {
-			if strings.Contains(logs, w) {
-				t.Errorf("%s: a standalone message speaks of %q:\n%s", name, w, logs)
+		out := logs.String() + strings.Join(s.Errors, "\n")
+		for _, w := range []string{"KV store", "splunkd", "search", "checkpoint", "max_run_seconds", "Settings", "api_key",
+			"requests_per_minute", "daily_lookup_budget", "_field", ".yaml", "check ", "raise ", "lower "} {
+			if strings.Contains(out, w) {
+				t.Errorf("a pipeline message speaks of %q:\n%s", w, out)
 			}
+		}
+		return s, out
+	}
+	wantStops := func(name string, s Summary, want ...Reason) {
+		t.Helper()
+		var got []Reason
+		for _, st := range s.Stops {
+			got = append(got, st.Reason)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: stops %v, want %v", name, got, want)
 		}
 	}
 
 	full := newStore()
 	full.failSave = func(int) error { return errors.New("write s.db: no space left on device") }
-	logs := logRun(standaloneWords(opts(t)), context.Background(), &rows{values: []string{"a.com"}}, full)
-	if !strings.Contains(logs, "saving 1 domain records to the embedded store s.db failed: write s.db: no space left on device") || !strings.Contains(logs, "check the disk of .") {
+	s, logs := logRun(context.Background(), &rows{values: []string{"a.com"}}, full, newVT(t0.Unix()))
+	if !strings.Contains(logs, "saving 1 domain records failed: write s.db: no space left on device") {
 		t.Errorf("full disk:\n%s", logs)
 	}
-	noSplunk("full disk", logs)
+	wantStops("full disk", s, StopStoreFailed)
 
-	logs = logRun(standaloneWords(opts(t)), context.Background(), &rows{fail: errors.New("e.ndjson:3: line too long")}, newStore())
-	if !strings.Contains(logs, "reading the events file e.ndjson failed after 0 candidate values: e.ndjson:3: line too long") {
+	s, logs = logRun(context.Background(), &rows{fail: errors.New("e.ndjson:3: line too long")}, newStore(), newVT(t0.Unix()))
+	if !strings.Contains(logs, "reading the source failed after 0 candidate values: e.ndjson:3: line too long") {
 		t.Errorf("failing file:\n%s", logs)
 	}
-	noSplunk("failing file", logs)
+	wantStops("failing file", s, StopSourceFailed)
 
-	// Ctrl-C: stopped, with no advice about a deadline it did not reach.
+	// Ctrl-C and the deadline are told apart.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	logs = logRun(standaloneWords(opts(t)), ctx, &rows{values: []string{"a.com"}}, newStore())
-	if !strings.Contains(logs, "the run was stopped before it finished (context canceled)") {
+	s, logs = logRun(ctx, &rows{values: []string{"a.com"}}, newStore(), newVT(t0.Unix()))
+	if !strings.Contains(logs, "stopped before it finished") || strings.Contains(logs, "deadline") {
 		t.Errorf("interrupted run:\n%s", logs)
 	}
-	noSplunk("interrupted run", logs)
-	logs = logRun(opts(t), ctx, &rows{values: []string{"a.com"}}, newStore())
-	if strings.Contains(logs, "max_run_seconds") {
-		t.Errorf("an interrupted modular input run is told about max_run_seconds:\n%s", logs)
-	}
-
-	// The deadline: its own words.
+	wantStops("interrupted run", s, StopCancelled)
 	dctx, dcancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer dcancel()
-	logs = logRun(standaloneWords(opts(t)), dctx, &rows{values: []string{"a.com"}}, newStore())
-	if !strings.Contains(logs, "it reached max_run_seconds") || !strings.Contains(logs, "raise max_run_seconds in v.yaml") {
+	s, logs = logRun(dctx, &rows{values: []string{"a.com"}}, newStore(), newVT(t0.Unix()))
+	if !strings.Contains(logs, "reached its deadline") {
 		t.Errorf("run at its deadline:\n%s", logs)
 	}
-	logs = logRun(opts(t), dctx, &rows{values: []string{"a.com"}}, newStore())
-	if !strings.Contains(logs, "raise max_run_seconds or shorten the search window (earliest_time)") {
-		t.Errorf("modular input run at its deadline:\n%s", logs)
-	}
+	wantStops("deadline", s, StopDeadline)
 
-	// The modular input's words by default.
-	logs = logRun(opts(t), context.Background(), &rows{values: []string{"a.com"}}, full)
-	if !strings.Contains(logs, "saving 1 domain records to the KV store failed") || !strings.Contains(logs, "check the KV store (splunkd health) and the collection parameter") {
-		t.Errorf("modular input's store failure:\n%s", logs)
+	// A rejected key: the run fails with its typed cause.
+	s, _ = logRun(context.Background(), &rows{values: []string{"a.com"}}, newStore(), enrich.Func(func(ctx context.Context, k kind.Kind, d string) (kind.Record, error) {
+		return nil, fmt.Errorf("401: %w", enrich.ErrUnauthorized)
+	}))
+	if s.QuotaState != QuotaKeyRejected {
+		t.Errorf("key rejected: quota_state %s", s.QuotaState)
 	}
+	wantStops("key rejected", s, StopKeyRejected)
 }

@@ -136,7 +136,7 @@ func TestQuotaHoldDefersEveryLookup(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info)
+	opt.Logger = logging.New(&logs, logging.Info).Slog()
 	store := newStore()
 	fresh := newVT(t0.Unix())
 	for _, d := range domains(2, "h%d.com") {

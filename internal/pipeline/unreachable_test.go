@@ -31,7 +31,7 @@ func TestUnreachableVirusTotalEndsTheRun(t *testing.T) {
 		log := logging.New(&logs, logging.Info)
 		opt := opts(t)
 		opt.Now = time.Now
-		opt.Logger = log
+		opt.Logger = log.Slog()
 		opt.StateDir = t.TempDir()
 		opt.DailyLookupBudget = 100
 		daily := testBudget(t, opt)

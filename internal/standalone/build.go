@@ -6,12 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/vtsync/vtsync/internal/config"
-	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
@@ -31,7 +29,6 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*wire.Run, err
 	if err != nil {
 		return nil, err
 	}
-	c.advise(&run.Options)
 	return run, nil
 }
 
@@ -60,47 +57,11 @@ func (c *Config) deps(log *logging.Logger, key bool) (wire.Deps, error) {
 	return d, nil
 }
 
-// Options returns the pipeline options of a run, with its words.
-func (c *Config) Options(log *logging.Logger) pipeline.Options {
-	opt := wire.Options(&c.Config, wire.Deps{Logger: log})
-	c.advise(&opt)
-	return opt
-}
-
-// advise sets the words of a run's messages. They speak of this
-// configuration: its file, its store, its keys, never of Splunk's settings
+// Options returns the pipeline options of a run. Advice about what goes
+// wrong speaks of this configuration (advise), never of Splunk's settings
 // where no Splunk is involved.
-func (c *Config) advise(opt *pipeline.Options) {
-	opt.StateName = c.StateDir + " (state_dir in " + c.File + ")"
-	opt.DeadlineHint = "raise max_run_seconds in " + c.File
-	opt.OverlapHint = "run less often (--every) or lower max_run_seconds in " + c.File
-	switch c.Source.Type {
-	case SourceFile:
-		opt.SourceName = "the events file " + c.Source.File.Path
-		if c.Source.File.Format == filesource.Domains {
-			opt.SourceName = "the domain list " + c.Source.File.Path
-		}
-		opt.SourceHint = "check the file and source.file in " + c.File
-	case SourceSplunk:
-		opt.SourceName = "the search"
-		opt.SourceHint = "check source.splunk.search in " + c.File + " and splunkd at " + c.Search.URL
-		opt.DeadlineHint += " or shorten source.splunk.earliest_time"
-	}
-	switch c.Store.Type {
-	case StoreEmbedded:
-		opt.StoreName = "the embedded store " + c.Store.Path
-		opt.StoreHint = "check the disk of " + filepath.Dir(c.Store.Path) + " (space, permissions) and store.embedded.path in " + c.File
-	case StoreKVStore:
-		opt.StoreName = "the KV store collection " + c.Store.Collection
-		opt.StoreHint = "check splunkd at " + c.KVStore.URL + " (its KV store status) and store.kvstore.collection in " + c.File
-	}
-	switch {
-	case c.Enrich.Type == EnrichOffline:
-	case c.APIKeyFile != "":
-		opt.KeyHint = "put a valid key in " + c.APIKeyFile + " (enrich.virustotal.api_key_file in " + c.File + ")"
-	default:
-		opt.KeyHint = "set environment variable " + c.APIKeyEnv + " to a valid key (enrich.virustotal.api_key_env in " + c.File + ")"
-	}
+func (c *Config) Options(log *logging.Logger) pipeline.Options {
+	return wire.Options(&c.Config, wire.Deps{Logger: log})
 }
 
 // NewSource returns the candidate source.

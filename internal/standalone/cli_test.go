@@ -824,18 +824,32 @@ func TestStandaloneWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := cfg.Options(logging.Discard())
-	words := strings.Join([]string{opt.SourceName, opt.SourceHint, opt.StoreName, opt.StoreHint, opt.StateName,
-		opt.DeadlineHint, opt.OverlapHint}, "\n")
+	// Every cause that calls for something to be done names the file and
+	// a key of this configuration.
+	var words []string
+	for r := pipeline.StopKeyRejected; r <= pipeline.StopCancelled; r++ {
+		a := cfg.advice(&pipeline.Stop{Reason: r, Rejected: "ip 2"})
+		switch {
+		case r == pipeline.StopCancelled:
+			if a != "" {
+				t.Errorf("%s: advice %q for an interrupted run", r, a)
+			}
+		case a == "" || !strings.Contains(a, cfg.File) && r != pipeline.StopNothingToLookUp:
+			t.Errorf("%s: advice %q does not name %s", r, a, cfg.File)
+		}
+		words = append(words, a)
+	}
+	all := strings.Join(words, "\n")
 	for _, splunk := range []string{"splunkd", "KV store", "search", "Settings", "checkpoint", "interval", "inputs.conf"} {
-		if strings.Contains(words, splunk) {
-			t.Errorf("standalone words speak of %q:\n%s", splunk, words)
+		if strings.Contains(all, splunk) {
+			t.Errorf("standalone advice speaks of %q:\n%s", splunk, all)
 		}
 	}
 	for _, want := range []string{"the embedded store " + cfg.Store.Path, "store.embedded.path in " + cfg.File,
-		"state_dir in " + cfg.File, "max_run_seconds in " + cfg.File, "the events file " + cfg.Source.File.Path} {
-		if !strings.Contains(words, want) {
-			t.Errorf("standalone words lack %q:\n%s", want, words)
+		"state_dir in " + cfg.File, "max_run_seconds in " + cfg.File, "the events file " + cfg.Source.File.Path,
+		"source.file.domain_field", "daily_lookup_budget in " + cfg.File} {
+		if !strings.Contains(all, want) {
+			t.Errorf("standalone advice lacks %q:\n%s", want, all)
 		}
 	}
 
@@ -876,7 +890,7 @@ func TestUnusableStateDirNamesTheKey(t *testing.T) {
 	os.Remove(filepath.Join(dir, "st", "vtsync.db"))
 	os.MkdirAll(filepath.Join(dir, "st", "demo.state.db"), 0o755)
 	r = run(t, RunMain, "--config", filepath.Join(dir, "st.yaml"))
-	if r.code != ExitFailed || !strings.Contains(r.stderr, "cannot open its state in "+filepath.Join(dir, "st")+" (state_dir in "+filepath.Join(dir, "st.yaml")+")") ||
+	if r.code != ExitFailed || !strings.Contains(r.stderr, "the state directory "+filepath.Join(dir, "st")+" (state_dir in "+filepath.Join(dir, "st.yaml")+") failed") ||
 		!strings.Contains(r.stderr, "it must be a writable directory") || strings.Contains(r.stderr, "checkpoint") {
 		t.Errorf("state file: exit %d, stderr:\n%s", r.code, r.stderr)
 	}

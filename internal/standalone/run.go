@@ -41,7 +41,9 @@ func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress fun
 	}
 	defer rt.Close()
 	rt.Options.Progress = progress
-	return pipeline.Run(ctx, rt.Options, rt.Source, rt.Store, rt.Enricher)
+	sum, err := pipeline.Run(ctx, rt.Options, rt.Source, rt.Store, rt.Enricher)
+	cfg.advise(log, &sum, err)
+	return sum, err
 }
 
 // RunEvery syncs with cfg every interval until ctx is done, then returns

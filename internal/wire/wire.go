@@ -105,8 +105,8 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 }
 
 // Options returns the pipeline options of a run of cfg: the refresh and
-// retention policy, concurrency, budget, state directory. The words of its
-// messages are left at the modular input's; standalone fills in its own.
+// retention policy, concurrency, budget, state directory. The run's
+// messages give no advice: the edge that runs it advises from its Stops.
 func Options(cfg *config.Config, deps Deps) pipeline.Options {
 	opt := pipeline.Options{
 		Input:                cfg.Name,
@@ -119,7 +119,7 @@ func Options(cfg *config.Config, deps Deps) pipeline.Options {
 		MaxConcurrency:       cfg.Enrich.MaxConcurrency,
 		Lookups:              !deps.NoLookups,
 		StateDir:             cfg.StateDir,
-		Logger:               deps.Logger,
+		Logger:               deps.Logger.Slog(),
 	}
 	if cfg.Enrich.Type == config.EnrichVirusTotal {
 		opt.DailyLookupBudget = cfg.Enrich.DailyLookupBudget

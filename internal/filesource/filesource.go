@@ -71,12 +71,16 @@ func ParseFormat(s, path string) (Format, error) {
 //
 // IP and Hash have no default: left empty, the file's IP addresses or
 // file hashes are not read (as the modular input's ip_field and
-// hash_field). NoDomain turns destination host names off, as an empty
-// domain_field does in inputs.conf: the file is read for its IP addresses
-// and hashes only.
+// hash_field), unless AllKinds is set. NoDomain turns destination host
+// names off, as an empty domain_field does in inputs.conf: the file is
+// read for its IP addresses and hashes only.
 type Fields struct {
 	Domain   string // destination host name (or a URL, or a domain)
 	NoDomain bool   // read no destination host names (Domain is ignored)
+	// AllKinds reads IP addresses and hashes under their default names
+	// (DefaultFields.IP, DefaultFields.Hash) when IP or Hash is empty: how
+	// vtsync detect reads an events file it has no configuration for.
+	AllKinds bool
 	IP       string // destination IP address (Sysmon EventCode 3 DestinationIp)
 	Hash     string // file hash, or Sysmon's Hashes (EventCode 1)
 	Process  string // process image or name; a path is reduced to its base name
@@ -86,12 +90,17 @@ type Fields struct {
 
 // DefaultFields lists, per field, the names looked for when Fields leaves
 // the name empty, in order: Splunk CIM, Sysmon (EventID 3 network
-// connection, EventID 22 DNS query), Splunk's own _time.
-var DefaultFields = struct{ Domain, Process, Host, Time []string }{
+// connection, EventID 22 DNS query, EventID 1 process creation), Splunk's
+// own _time. IP and Hash are looked for only with Fields.AllKinds; Code
+// (the Sysmon event code) always.
+var DefaultFields = struct{ Domain, IP, Hash, Process, Host, Time, Code []string }{
 	Domain:  []string{"http_host", "DestinationHostname", "query", "QueryName", "dest_host", "ut_domain", "domain"},
+	IP:      []string{"DestinationIp", "dest_ip"},
+	Hash:    []string{"Hashes", "process_hash"},
 	Process: []string{"process_name", "Image", "process"},
 	Host:    []string{"Computer", "host", "src_host", "ComputerName"},
 	Time:    []string{"UtcTime", "_time", "timestamp", "time"},
+	Code:    []string{"EventCode", "EventID"},
 }
 
 // What an event's value is (Event.Kind): the names of the kinds it is a
@@ -110,6 +119,8 @@ type Event struct {
 	Process string    // process base name, e.g. powershell.exe
 	Dest    string    // the value, as found in the record: host name, IP address or hash
 	Kind    string    // KindDomain, KindIP or KindFile
+	Image   string    // the process as the record names it, a path such as C:\Windows\System32\svchost.exe
+	Code    string    // the Sysmon event code (EventCode, EventID): "3" a network connection, "1" a process creation; "" when none
 }
 
 // Source is a pipeline.Source over a file: it emits every event's value
@@ -203,7 +214,7 @@ func Read(ctx context.Context, path string, format Format, fields Fields, fn fun
 	if format != NDJSON && format != CSV {
 		return Stats{}, fmt.Errorf("events file %s: a %s file has no events (hosts, processes, times); use an NDJSON or CSV export", path, format)
 	}
-	if fields.NoDomain && fields.IP == "" && fields.Hash == "" {
+	if fields.NoDomain && fields.IP == "" && fields.Hash == "" && !fields.AllKinds {
 		return Stats{}, fmt.Errorf("events file %s: domain_field is set empty (no domains) and neither ip_field nor hash_field is set: nothing would be read; set one of them", path)
 	}
 	f, err := openText(path, "events file")
@@ -260,7 +271,31 @@ func noDomainField(path, none, where string, has []string) error {
 // any of them yields nothing, an error. With an IP or hash field set, the
 // file may hold no host names at all (process creations only).
 func (rd *reader) defaultDomainsOnly() bool {
-	return !rd.fields.NoDomain && rd.fields.Domain == "" && rd.fields.IP == "" && rd.fields.Hash == ""
+	return !rd.fields.NoDomain && !rd.fields.AllKinds && rd.fields.Domain == "" && rd.fields.IP == "" && rd.fields.Hash == ""
+}
+
+// defaultsOnly reports whether the read looks for every kind under its
+// default names (AllKinds, no field named): then a file with none of them
+// yields nothing, an error.
+func (rd *reader) defaultsOnly() bool {
+	f := rd.fields
+	return f.AllKinds && !f.NoDomain && f.Domain == "" && f.IP == "" && f.Hash == ""
+}
+
+// anyDefault reports whether name is a default name of a kind's field.
+func anyDefault(name string) bool {
+	return slices.Contains(DefaultFields.Domain, name) || slices.Contains(DefaultFields.IP, name) || slices.Contains(DefaultFields.Hash, name)
+}
+
+// noKindField is the error for an events file read with AllKinds in which
+// no record has any of the default fields of any kind.
+func noKindField(path, none, where string, has []string) error {
+	if len(has) > 20 {
+		has = append(slices.Clip(has[:20]), "...")
+	}
+	return fmt.Errorf("events file %s: %s that hold a destination host name (%s), an IP address (%s) or a file hash (%s); names are case-sensitive; %s: %s",
+		path, none, strings.Join(DefaultFields.Domain, ", "), strings.Join(DefaultFields.IP, ", "), strings.Join(DefaultFields.Hash, ", "),
+		where, termtext.Clean(strings.Join(has, ", ")))
 }
 
 // configuredField is a field name given in Fields, and the setting it
@@ -345,11 +380,11 @@ func (rd *reader) event(r record) error {
 	}
 	var ips, hashes []string
 	var hasIP, hasHash bool
-	if rd.fields.IP != "" {
-		ips, hasIP = r.values(rd.fields.IP)
+	if rd.fields.IP != "" || rd.fields.AllKinds {
+		ips, _, hasIP = lookup(r, rd.fields.IP, DefaultFields.IP)
 	}
-	if rd.fields.Hash != "" {
-		hashes, hasHash = r.values(rd.fields.Hash)
+	if rd.fields.Hash != "" || rd.fields.AllKinds {
+		hashes, _, hasHash = lookup(r, rd.fields.Hash, DefaultFields.Hash)
 	}
 	if !hasDest && !hasIP && !hasHash {
 		return nil
@@ -358,7 +393,8 @@ func (rd *reader) event(r record) error {
 	rd.stats.Records++
 	host, _ := first(r, rd.fields.Host, DefaultFields.Host)
 	proc, _ := first(r, rd.fields.Process, DefaultFields.Process)
-	e := Event{Host: host, Process: ProcessName(proc)}
+	code, _ := first(r, "", DefaultFields.Code)
+	e := Event{Host: host, Process: ProcessName(proc), Image: proc, Code: code}
 	if ts, field := first(r, rd.fields.Time, DefaultFields.Time); ts != "" {
 		var parsed bool
 		if e.Time, parsed = ParseTime(ts); !parsed {
@@ -585,6 +621,9 @@ func (rd *reader) readNDJSON(ctx context.Context, r io.Reader) error {
 	if rd.defaultDomainsOnly() && rd.firstKeys != nil && !rd.domainSeen && sc.Err() == nil {
 		return noDomainField(path, "no record has any of the fields", "the first record has", rd.firstKeys)
 	}
+	if rd.defaultsOnly() && rd.firstKeys != nil && rd.stats.Records == 0 && sc.Err() == nil {
+		return noKindField(path, "no record has any of the fields", "the first record has", rd.firstKeys)
+	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
 			return fmt.Errorf("events file %s:%d: the line is longer than %d bytes; is this an NDJSON file (one JSON object a line)?", path, line, maxLine)
@@ -642,6 +681,9 @@ func (rd *reader) readCSV(ctx context.Context, r io.Reader) error {
 	}
 	if rd.defaultDomainsOnly() && !slices.ContainsFunc(DefaultFields.Domain, func(n string) bool { _, ok := rec.index[n]; return ok }) {
 		return noDomainField(path, "the header has none of the columns", "the header has", header)
+	}
+	if rd.defaultsOnly() && !slices.ContainsFunc(header, func(n string) bool { return anyDefault(strings.TrimSpace(n)) }) {
+		return noKindField(path, "the header has none of the columns", "the header has", header)
 	}
 	rd.unseen = 0
 	for n := 0; ; n++ {

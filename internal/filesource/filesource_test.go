@@ -38,13 +38,13 @@ func utc(s string) time.Time {
 func TestReadEventsNDJSONDefaults(t *testing.T) {
 	got := collect(t, "testdata/events.ndjson", "", Fields{})
 	want := []Event{
-		{utc("2025-03-14T14:01:02.345Z"), "WS-0001.corp.example", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
-		{utc("2025-03-14T14:02:00Z"), "WS-0002.corp.example", "chrome.exe", "www.google.com", KindDomain},
-		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "a.example.com", KindDomain},
-		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "b.example.net", KindDomain},
-		{utc("2025-03-14T14:04:00Z"), "WS-0004", "curl", "", KindDomain}, // null destination: kept as junk for the sync to count
+		{utc("2025-03-14T14:01:02.345Z"), "WS-0001.corp.example", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain, `C:\Windows\System32\rundll32.exe`, "3"},
+		{utc("2025-03-14T14:02:00Z"), "WS-0002.corp.example", "chrome.exe", "www.google.com", KindDomain, `C:\Program Files\Google\Chrome\Application\chrome.exe`, ""},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "a.example.com", KindDomain, "powershell.exe", ""},
+		{utc("2025-03-14T14:03:00.5Z"), "ws-0003", "powershell.exe", "b.example.net", KindDomain, "powershell.exe", ""},
+		{utc("2025-03-14T14:04:00Z"), "WS-0004", "curl", "", KindDomain, "/usr/bin/curl", ""}, // null destination: kept as junk for the sync to count
 		// the record without any destination field is skipped; the preview row too
-		{utc("2025-03-14T14:03:20Z"), "dns1", "", "final.example.org", KindDomain},
+		{utc("2025-03-14T14:03:20Z"), "dns1", "", "final.example.org", KindDomain, "", ""},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
@@ -55,7 +55,7 @@ func TestReadEventsFieldMapping(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "proxy.jsonl")
 	os.WriteFile(path, []byte(`{"ts":"2025-03-14T10:00:00Z","src":"10.1.1.1","app":"C:\\x\\teams.exe","url":"https://evil.example.com/x","http_host":"ignored.example"}`+"\n"), 0o600)
 	got := collect(t, path, NDJSON, Fields{Domain: "url", Process: "app", Host: "src", Time: "ts"})
-	want := []Event{{utc("2025-03-14T10:00:00Z"), "10.1.1.1", "teams.exe", "https://evil.example.com/x", KindDomain}}
+	want := []Event{{utc("2025-03-14T10:00:00Z"), "10.1.1.1", "teams.exe", "https://evil.example.com/x", KindDomain, `C:\x\teams.exe`, ""}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
@@ -64,10 +64,10 @@ func TestReadEventsFieldMapping(t *testing.T) {
 func TestReadEventsCSV(t *testing.T) {
 	got := collect(t, "testdata/events.csv", "", Fields{})
 	want := []Event{
-		{utc("2025-03-14T14:00:00Z"), "WS-0001", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
-		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "one.example.com", KindDomain},
-		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "two.example.com", KindDomain},
-		{utc("2025-03-14T14:00:02Z"), "WS-0003", "powershell.exe", "", KindDomain},
+		{utc("2025-03-14T14:00:00Z"), "WS-0001", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain, "rundll32.exe", ""},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "one.example.com", KindDomain, "chrome.exe", ""},
+		{utc("2025-03-14T14:00:01Z"), "WS-0002", "chrome.exe", "two.example.com", KindDomain, "chrome.exe", ""},
+		{utc("2025-03-14T14:00:02Z"), "WS-0003", "powershell.exe", "", KindDomain, "powershell.exe", ""},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("events:\n got %+v\nwant %+v", got, want)
@@ -283,10 +283,10 @@ func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
 		",1741960862,,ws-3,powershell.exe,,ps.example.net\n"+
 		"2025-03-14 14:00:03.000,,WS-4,,curl.exe,,\n"), 0o600)
 	want := []Event{
-		{utc("2025-03-14T14:00:00Z"), "WS-1", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain},
-		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "powershell.exe", "ps.example.net", KindDomain},
-		{utc("2025-03-14T14:00:03Z"), "WS-4", "curl.exe", "", KindDomain}, // no destination at all: junk the sync counts
+		{utc("2025-03-14T14:00:00Z"), "WS-1", "rundll32.exe", "cdn-telemetry-sync.com", KindDomain, `C:\x\rundll32.exe`, ""},
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain, `C:\x\nslookup.exe`, ""},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "powershell.exe", "ps.example.net", KindDomain, "powershell.exe", ""},
+		{utc("2025-03-14T14:00:03Z"), "WS-4", "curl.exe", "", KindDomain, "curl.exe", ""}, // no destination at all: junk the sync counts
 	}
 	if got := collect(t, csvPath, "", Fields{}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("csv:\n got %+v\nwant %+v", got, want)
@@ -296,9 +296,9 @@ func TestReadEventsDefaultsSkipEmpty(t *testing.T) {
 	os.WriteFile(jsonPath, []byte(`{"UtcTime":"2025-03-14 14:00:01.000","Computer":"WS-2","Image":"nslookup.exe","DestinationHostname":"","QueryName":"dns-only.example.com"}`+"\n"+
 		`{"UtcTime":null,"_time":1741960862,"Computer":"","host":"ws-3","Image":null,"process_name":"x","process":"powershell.exe","DestinationHostname":null,"query":[],"QueryName":["","ps.example.net"]}`+"\n"), 0o600)
 	want = []Event{
-		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "", KindDomain},
-		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "ps.example.net", KindDomain},
+		{utc("2025-03-14T14:00:01Z"), "WS-2", "nslookup.exe", "dns-only.example.com", KindDomain, "nslookup.exe", ""},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "", KindDomain, "x", ""},
+		{utc("2025-03-14T14:01:02Z"), "ws-3", "x", "ps.example.net", KindDomain, "x", ""},
 	}
 	if got := collect(t, jsonPath, "", Fields{}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ndjson:\n got %+v\nwant %+v", got, want)
@@ -556,6 +556,58 @@ func TestNoDomain(t *testing.T) {
 		err = ReadEvents(context.Background(), path, "", Fields{NoDomain: true}, func(Event) error { n++; return nil })
 		if err == nil || n != 0 || !strings.Contains(err.Error(), "domain_field") || !strings.Contains(err.Error(), "ip_field") || !strings.Contains(err.Error(), "hash_field") {
 			t.Errorf("%s with no kind: err = %v after %d events, want an error naming domain_field, ip_field and hash_field", c.name, err, n)
+		}
+	}
+}
+
+// AllKinds reads a file vtsync has no configuration for under every kind's
+// default names: Sysmon's DestinationIp and Hashes (or CIM's dest_ip and
+// process_hash) beside the destination host name, with each record's
+// image and event code. A file with none of those fields is an error
+// naming them all; one with IP addresses or hashes only is not.
+func TestReadAllKinds(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sysmon.ndjson")
+	os.WriteFile(path, []byte(`{"EventID":22,"UtcTime":"2025-03-14 14:00:00.000","Computer":"WS-1","Image":"C:\\w\\a.exe","QueryName":"q.example"}
+{"EventID":3,"UtcTime":"2025-03-14 14:00:01.000","Computer":"WS-1","Image":"C:\\w\\a.exe","DestinationHostname":"d.example","DestinationIp":"45.141.215.19"}
+{"EventCode":"1","UtcTime":"2025-03-14 14:00:02.000","Computer":"WS-2","Image":"C:\\w\\b.exe","Hashes":"MD5=0123456789ABCDEF0123456789ABCDEF"}
+{"_time":"2025-03-14T14:00:03Z","src":"WS-3","dest_ip":"8.8.8.8"}
+{"_time":"2025-03-14T14:00:04Z","host":"WS-4","process":"c.exe","process_hash":"0123456789abcdef0123456789abcdef01234567"}
+`), 0o600)
+	var got []string
+	err := ReadEvents(context.Background(), path, "", Fields{AllKinds: true}, func(e Event) error {
+		got = append(got, strings.Join([]string{e.Code, e.Kind, e.Dest, e.Host, e.Image}, "|"))
+		return nil
+	})
+	want := []string{
+		`22|domain|q.example|WS-1|C:\w\a.exe`,
+		`3|domain|d.example|WS-1|C:\w\a.exe`,
+		`3|ip|45.141.215.19|WS-1|C:\w\a.exe`,
+		`1|file|MD5=0123456789ABCDEF0123456789ABCDEF|WS-2|C:\w\b.exe`,
+		`|ip|8.8.8.8||`,
+		`|file|0123456789abcdef0123456789abcdef01234567|WS-4|c.exe`,
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q, %v\nwant %q", got, err, want)
+	}
+	// Without AllKinds, the same file gives its host names only.
+	got = nil
+	if err := ReadEvents(context.Background(), path, "", Fields{}, func(e Event) error { got = append(got, e.Kind); return nil }); err != nil || !reflect.DeepEqual(got, []string{"domain", "domain"}) {
+		t.Fatalf("without AllKinds: %q, %v", got, err)
+	}
+
+	ipOnly := filepath.Join(dir, "ip.csv")
+	os.WriteFile(ipOnly, []byte("host,dest_ip\nWS-1,8.8.8.8\n"), 0o600)
+	got = nil
+	if err := ReadEvents(context.Background(), ipOnly, "", Fields{AllKinds: true}, func(e Event) error { got = append(got, e.Dest); return nil }); err != nil || !reflect.DeepEqual(got, []string{"8.8.8.8"}) {
+		t.Fatalf("IP addresses only: %q, %v", got, err)
+	}
+	for name, data := range map[string]string{"none.ndjson": `{"host":"WS-1","dest":"x"}` + "\n", "none.csv": "host,dest\nWS-1,x\n"} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(data), 0o600)
+		err := ReadEvents(context.Background(), p, "", Fields{AllKinds: true}, func(Event) error { return nil })
+		if err == nil || !strings.Contains(err.Error(), "DestinationHostname") || !strings.Contains(err.Error(), "DestinationIp") || !strings.Contains(err.Error(), "Hashes") {
+			t.Errorf("%s: err = %v, want one naming the default fields of every kind", name, err)
 		}
 	}
 }

@@ -73,6 +73,47 @@ func Normalize(raw string) (key, reason string) {
 	return hash(s, 0)
 }
 
+// Hashes are the file hashes a raw value names, by algorithm, in
+// lower-case hex; "" where it names none.
+type Hashes struct{ MD5, SHA1, SHA256 string }
+
+// Parts returns every well-formed file hash raw holds: a bare hash in the
+// slot of its length, or each of the parts of Sysmon's Hashes. When
+// Normalize rejects raw it returns no hash; otherwise Normalize(raw) is
+// the strongest of them. The file detection reads a record by each.
+func Parts(raw string) Hashes {
+	key, why := Normalize(raw)
+	if why != "" {
+		return Hashes{}
+	}
+	var h Hashes
+	slot := func(n int) *string {
+		switch n {
+		case lenMD5:
+			return &h.MD5
+		case lenSHA1:
+			return &h.SHA1
+		}
+		return &h.SHA256
+	}
+	s := strings.TrimSpace(raw)
+	if strings.IndexByte(s, '=') < 0 {
+		*slot(len(key)) = key
+		return h
+	}
+	for part := range strings.SplitSeq(s, ",") {
+		name, value, _ := strings.Cut(strings.TrimSpace(part), "=")
+		for _, a := range algorithms {
+			if strings.EqualFold(strings.TrimSpace(name), a.name) {
+				if v, why := hash(strings.TrimSpace(value), a.len); why == "" {
+					*slot(a.len) = v
+				}
+			}
+		}
+	}
+	return h
+}
+
 // hash checks one hex hash; want, when not 0, is the only length allowed.
 func hash(s string, want int) (string, string) {
 	switch len(s) {

@@ -1,6 +1,7 @@
 package file
 
 import (
+	"cmp"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -301,6 +302,32 @@ func TestDecode(t *testing.T) {
 	}
 }
 
+// Parts gives each well-formed hash of a value in its slot, so that the
+// file detection can read a record by any of them.
+func TestParts(t *testing.T) {
+	sha256 := "275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"
+	sha1 := "3395856ce81f2b7382dee72602f798b642f14140"
+	md5 := "44d88612fea8a8f36de82e1278abb02f"
+	for _, c := range []struct {
+		raw  string
+		want Hashes
+	}{
+		{"SHA1=" + strings.ToUpper(sha1) + ",MD5=" + md5 + ",SHA256=" + sha256 + ",IMPHASH=" + strings.Repeat("0", 32), Hashes{md5, sha1, sha256}},
+		{"MD5=" + md5 + ",SHA1=" + sha1, Hashes{MD5: md5, SHA1: sha1}},
+		{"SHA256=" + strings.Repeat("0", 64) + ",SHA1=" + sha1, Hashes{SHA1: sha1}}, // an all-zero part is no hash
+		{"SHA256=12,MD5=" + md5, Hashes{MD5: md5}},                                  // a damaged part neither
+		{" " + strings.ToUpper(md5) + " ", Hashes{MD5: md5}},
+		{sha256, Hashes{SHA256: sha256}},
+		{"IMPHASH=" + md5, Hashes{}},
+		{"MD5=" + md5 + ",MD5=" + strings.Replace(md5, "4", "5", 1), Hashes{}}, // two values for one algorithm: malformed
+		{"-", Hashes{}},
+	} {
+		if got := Parts(c.raw); got != c.want {
+			t.Errorf("Parts(%q) = %+v, want %+v", c.raw, got, c.want)
+		}
+	}
+}
+
 // FuzzNormalize: a key is 32, 40 or 64 lower-case hex digits, not all
 // zero, and normalises to itself; a rejection has a known reason.
 func FuzzNormalize(f *testing.F) {
@@ -312,11 +339,27 @@ func FuzzNormalize(f *testing.F) {
 		if (key == "") == (reason == "") {
 			t.Fatalf("Normalize(%q) = %q, %q: exactly one must be set", raw, key, reason)
 		}
+		// Parts holds the key as its strongest hash, each in its slot.
+		p := Parts(raw)
 		if reason != "" {
 			if !slices.Contains(Reasons(), reason) {
 				t.Fatalf("Normalize(%q): unknown reason %q", raw, reason)
 			}
+			if p != (Hashes{}) {
+				t.Fatalf("Parts(%q) = %+v for a rejected value", raw, p)
+			}
 			return
+		}
+		if strongest := cmp.Or(p.SHA256, p.SHA1, p.MD5); strongest != key {
+			t.Fatalf("Parts(%q) = %+v, strongest %q, Normalize %q", raw, p, strongest, key)
+		}
+		for _, h := range []struct {
+			v string
+			n int
+		}{{p.MD5, 32}, {p.SHA1, 40}, {p.SHA256, 64}} {
+			if h.v != "" && (len(h.v) != h.n || strings.Trim(h.v, "0123456789abcdef") != "" || !strings.Contains(strings.ToLower(raw), h.v)) {
+				t.Fatalf("Parts(%q) = %+v: %q is not a hash of its slot that raw holds", raw, p, h.v)
+			}
 		}
 		if n := len(key); n != 32 && n != 40 && n != 64 || strings.Trim(key, "0123456789abcdef") != "" ||
 			strings.Trim(key, "0") == "" {

@@ -1,11 +1,14 @@
-// Package detect evaluates the app's detection in Go: over network events
-// and the stored records, it finds the registered domains that non-browser
+// Package detect evaluates the app's three detections in Go, over events
+// and the stored records: the registered domains that non-browser
 // processes contacted and that are young (unless popular), that engines
 // call malicious (whatever their popularity) or, when switched on, that
-// VirusTotal does not know, and lists the ones not looked up yet. One table
-// (Settings) holds the thresholds, lists and switches that the app's macros
-// hold too, so standalone mode and Splunk flag the same domains, for the
-// same reasons in the same words.
+// VirusTotal does not know; the public IP addresses that non-browser
+// processes contacted (Sysmon EventCode 3) and the process images (by the
+// hashes of Sysmon EventCode 1) that engines call malicious or, switched
+// on, VirusTotal does not know. Each lists the indicators not looked up
+// yet. One table (Settings) holds the thresholds, lists and switches that
+// the app's macros hold too, so standalone mode and Splunk flag the same
+// indicators, for the same reasons in the same words.
 package detect
 
 import (
@@ -18,6 +21,8 @@ import (
 
 	"github.com/vtsync/vtsync/internal/domain"
 	"github.com/vtsync/vtsync/internal/filesource"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -49,26 +54,41 @@ const (
 	StatusClear   = "clear"   // looked up, no rule matched (listed with Detector.KeepClear)
 )
 
-// Finding is one domain the detection shows: flagged, or pending (no record
-// yet, so it cannot be judged and must not silently vanish).
+// Finding is one indicator a detection shows: flagged, or pending (no
+// record yet, so it cannot be judged and must not silently vanish), or with
+// Detector.KeepClear clear. Kind says which detection: the fields after
+// Positives belong to one kind each.
 type Finding struct {
-	Domain         string    `json:"domain"`
-	Status         string    `json:"status"`    // StatusFlagged or StatusPending
-	Alert          bool      `json:"alert"`     // the saved search alerts on it: flagged, or pending with AlertPending
-	Rules          []string  `json:"rules"`     // Rule* codes matched; empty when pending
-	Reasons        []string  `json:"reasons"`   // in words, as the detection's SPL writes them
-	Hosts          []string  `json:"endpoints"` // distinct endpoints that made the contact, sorted
-	Count          int       `json:"count"`     // events
-	FirstSeen      time.Time `json:"first_seen"`
-	AgeDays        *float64  `json:"age_days"` // first seen − WHOIS creation, in days, 2 decimals; nil = unknown
-	Positives      *int64    `json:"positives"`
-	PopularityRank *int64    `json:"popularity_rank"`
-	Issuer         string    `json:"cert_issuer,omitempty"`
+	Kind      string    `json:"kind"`      // KindDomain, KindIP or KindFile
+	Indicator string    `json:"indicator"` // the registered domain, the IP address, or the image's hash looked up (its strongest)
+	Status    string    `json:"status"`    // StatusFlagged, StatusPending or StatusClear
+	Alert     bool      `json:"alert"`     // the saved search alerts on it: flagged, or pending with AlertPending
+	Rules     []string  `json:"rules"`     // Rule* codes matched; empty when pending
+	Reasons   []string  `json:"reasons"`   // in words, as the detection's SPL writes them
+	Hosts     []string  `json:"endpoints"` // distinct endpoints that made the contact (or ran the image), sorted
+	Count     int       `json:"count"`     // events
+	FirstSeen time.Time `json:"first_seen"`
+	Positives *int64    `json:"positives"` // engines calling it malicious; nil = unknown
+
+	// Domains.
+	AgeDays        *float64 `json:"age_days"` // first seen − WHOIS creation, in days, 2 decimals; nil = unknown
+	PopularityRank *int64   `json:"popularity_rank"`
+	Issuer         string   `json:"cert_issuer"`
+	// IP addresses.
+	ASOwner string `json:"as_owner"`
+	Country string `json:"country"`
+	// Process images.
+	ThreatLabel string   `json:"threat_label"` // VirusTotal's popular_threat_label
+	Images      []string `json:"images"`       // the process images (paths) with this hash, sorted
+	SHA256      string   `json:"sha256"`
+	SHA1        string   `json:"sha1"`
+	MD5         string   `json:"md5"`
 }
 
-// Stats counts what the detection dropped on the way, for the report.
+// Stats counts what the detections dropped on the way, for the report.
+// The first fields are the domain detection's.
 type Stats struct {
-	Events       int // events read
+	Events       int // domain events read
 	Browser      int // events of browser processes
 	Rejected     int // events whose destination is empty, an IP or not a public name
 	Domains      int // distinct registered domains from the remaining events
@@ -77,6 +97,22 @@ type Stats struct {
 	Quiet        int // looked up, no rule matched
 	Flagged      int
 	Pending      int
+
+	IP   KindStats // the IP address detection's
+	File KindStats // the process image detection's
+}
+
+// KindStats counts what the IP address or the process image detection
+// dropped on the way.
+type KindStats struct {
+	Events   int // values read (IP addresses, or Hashes)
+	Other    int // of events of another Sysmon event code than the detection's (3 network connection, 1 process creation)
+	Browser  int // of browser processes (IP addresses only)
+	Rejected int // not a public IP address; no file hash (only IMPHASH, malformed, empty)
+	Distinct int // distinct IP addresses or image hashes from the remaining events
+	Quiet    int // looked up, no rule matched
+	Flagged  int
+	Pending  int
 }
 
 type seen struct {
@@ -85,29 +121,75 @@ type seen struct {
 	first time.Time
 }
 
-// Detector aggregates events per registered domain (the search's stats
-// step) and then judges each domain against its record. Use New, Add every
-// event, then Candidates and Findings. It is not safe for concurrent use.
+// add counts event e: its host (the machine that made the contact) and time.
+func (s *seen) add(e filesource.Event) {
+	s.count++
+	if h := strings.TrimSpace(e.Host); h != "" {
+		s.hosts[h] = struct{}{}
+	}
+	if !e.Time.IsZero() && (s.first.IsZero() || e.Time.Before(s.first)) {
+		s.first = e.Time
+	}
+}
+
+// finding starts the finding of indicator from what was seen of it.
+func (s *seen) finding(kind, indicator string) Finding {
+	f := Finding{Kind: kind, Indicator: indicator, Count: s.count, FirstSeen: s.first, Hosts: make([]string, 0, len(s.hosts))}
+	for h := range s.hosts {
+		f.Hosts = append(f.Hosts, h)
+	}
+	slices.Sort(f.Hosts)
+	return f
+}
+
+// seenFile is what was seen of one process image hash.
+type seenFile struct {
+	seen
+	hashes filekind.Hashes // the first of each algorithm the events gave
+	images map[string]struct{}
+}
+
+// Detector aggregates events per indicator (the searches' stats steps) and
+// then judges each indicator against its record. Use New, Add every event,
+// then the candidates of each kind and Findings. It is not safe for
+// concurrent use.
 type Detector struct {
-	// KeepClear makes Findings list the domains no rule flagged too, with
-	// StatusClear and the reasons they were not flagged (vtsync detect --all).
+	// KeepClear makes Findings list the indicators no rule flagged too,
+	// with StatusClear and the reasons they were not flagged (vtsync
+	// detect --all).
 	KeepClear bool
 
 	rules   Rules
 	domains map[string]*seen
+	ips     map[string]*seen
+	files   map[string]*seenFile
 	stats   Stats
 }
 
 // New returns an empty Detector.
 func New(rules Rules) *Detector {
-	return &Detector{rules: rules, domains: map[string]*seen{}}
+	return &Detector{rules: rules, domains: map[string]*seen{}, ips: map[string]*seen{}, files: map[string]*seenFile{}}
 }
 
-// Add counts one event: browser processes and destinations without a
-// registered domain (empty, IP, junk) are dropped; the rest count towards
-// their registered domain's events, distinct endpoints (the event's host:
-// the machine that made the contact) and first-seen time.
+// Add counts one event towards the detection of its kind (Event.Kind; a
+// value without a kind is a destination host name).
 func (d *Detector) Add(e filesource.Event) {
+	switch e.Kind {
+	case KindIP:
+		d.addIP(e)
+	case KindFile:
+		d.addFile(e)
+	default:
+		d.addDomain(e)
+	}
+}
+
+// addDomain counts a destination host name: browser processes and
+// destinations without a registered domain (empty, IP, junk) are dropped;
+// the rest count towards their registered domain's events, distinct
+// endpoints (the event's host: the machine that made the contact) and
+// first-seen time.
+func (d *Detector) addDomain(e filesource.Event) {
 	d.stats.Events++
 	if d.rules.IsBrowser(e.Process) {
 		d.stats.Browser++
@@ -123,18 +205,12 @@ func (d *Detector) Add(e filesource.Event) {
 		s = &seen{hosts: map[string]struct{}{}}
 		d.domains[dom] = s
 	}
-	s.count++
-	if h := strings.TrimSpace(e.Host); h != "" {
-		s.hosts[h] = struct{}{}
-	}
-	if !e.Time.IsZero() && (s.first.IsZero() || e.Time.Before(s.first)) {
-		s.first = e.Time
-	}
+	s.add(e)
 }
 
-// Candidates returns, sorted, the domains that pass the host-count filter:
-// the ones whose records Findings will ask for.
-func (d *Detector) Candidates() []string {
+// DomainCandidates returns, sorted, the domains that pass the host-count
+// filter: the ones whose records Findings will ask for.
+func (d *Detector) DomainCandidates() []string {
 	out := make([]string, 0, len(d.domains))
 	for dom, s := range d.domains {
 		if len(s.hosts) <= d.rules.MaxDistinctHosts {
@@ -145,23 +221,52 @@ func (d *Detector) Candidates() []string {
 	return out
 }
 
-// Findings judges every candidate domain against its record (lookup) and
-// returns the flagged ones, then the pending ones (no record). Flagged
-// findings come in first-seen order, pending ones by name.
-func (d *Detector) Findings(lookup func(domain string) (record.Record, bool)) []Finding {
+// Lookups read the stored records the detections judge against, one
+// function per kind; a detection whose function is nil is not run (it has
+// no findings). File is asked for each hash of an image, SHA-256 first,
+// then SHA-1, then MD5, as the app's detection reads vtsync_files.
+type Lookups struct {
+	Domain func(domain string) (record.Record, bool)
+	IP     func(ip string) (ipkind.Record, bool)
+	File   func(hash string) (filekind.Record, bool)
+}
+
+// Findings judges every candidate against its record and returns, per
+// detection (domains, IP addresses, process images), the flagged ones in
+// first-seen order, then the pending ones (no record) by name, then with
+// KeepClear the clear ones by name.
+func (d *Detector) Findings(l Lookups) []Finding {
+	return slices.Concat(d.domainFindings(l.Domain), d.ipFindings(l.IP), d.fileFindings(l.File))
+}
+
+// order sorts a detection's findings: flagged by first contact, then
+// pending and clear ones by name.
+func order(flagged, pending, clear []Finding) []Finding {
+	slices.SortFunc(flagged, func(a, b Finding) int {
+		if c := a.FirstSeen.Compare(b.FirstSeen); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Indicator, b.Indicator)
+	})
+	byName := func(a, b Finding) int { return strings.Compare(a.Indicator, b.Indicator) }
+	slices.SortFunc(pending, byName)
+	slices.SortFunc(clear, byName)
+	return slices.Concat(flagged, pending, clear)
+}
+
+func (d *Detector) domainFindings(lookup func(domain string) (record.Record, bool)) []Finding {
+	if lookup == nil {
+		return nil
+	}
 	st := &d.stats
-	*st = Stats{Events: st.Events, Browser: st.Browser, Rejected: st.Rejected, Domains: len(d.domains)}
+	st.Domains, st.TooManyHosts, st.PopularYoung, st.Quiet, st.Flagged, st.Pending = len(d.domains), 0, 0, 0, 0, 0
 	var flagged, pending, clear []Finding
 	for dom, s := range d.domains {
 		if len(s.hosts) > d.rules.MaxDistinctHosts {
 			st.TooManyHosts++
 			continue
 		}
-		f := Finding{Domain: dom, Count: s.count, FirstSeen: s.first, Hosts: make([]string, 0, len(s.hosts))}
-		for h := range s.hosts {
-			f.Hosts = append(f.Hosts, h)
-		}
-		slices.Sort(f.Hosts)
+		f := s.finding(KindDomain, dom)
 		rec, ok := lookup(dom)
 		if !ok {
 			f.Status, f.Alert = StatusPending, d.rules.AlertPending
@@ -193,16 +298,7 @@ func (d *Detector) Findings(lookup func(domain string) (record.Record, bool)) []
 		st.Flagged++
 		flagged = append(flagged, f)
 	}
-	slices.SortFunc(flagged, func(a, b Finding) int {
-		if c := a.FirstSeen.Compare(b.FirstSeen); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Domain, b.Domain)
-	})
-	byName := func(a, b Finding) int { return strings.Compare(a.Domain, b.Domain) }
-	slices.SortFunc(pending, byName)
-	slices.SortFunc(clear, byName)
-	return slices.Concat(flagged, pending, clear)
+	return order(flagged, pending, clear)
 }
 
 // Stats returns the counts of the last Findings call (event counts as of
@@ -245,15 +341,38 @@ func (r Rules) Judge(rec record.Record, age *float64) (rules, reasons []string, 
 			reasons = append(reasons, "new domain with a certificate from "+org)
 		}
 	}
-	if p := rec.LastAnalysisPositive; p != nil && *p >= r.MinPositives {
+	rules, reasons = r.judgeVerdict(rules, reasons, rec.VTFound, rec.LastAnalysisPositive, "")
+	return rules, reasons, popularYoung
+}
+
+// judgeVerdict appends the rules every detection shares, on VirusTotal's
+// verdict: malicious (with the threat label, when there is one, in
+// brackets, as the file detection's SPL writes it) and not found.
+func (r Rules) judgeVerdict(rules, reasons []string, found bool, positives *int64, label string) ([]string, []string) {
+	if p := positives; p != nil && *p >= r.MinPositives {
 		rules = append(rules, RuleMalicious)
-		reasons = append(reasons, engines(*p)+" it malicious")
+		why := engines(*p) + " it malicious"
+		if label != "" {
+			why += " (" + label + ")"
+		}
+		reasons = append(reasons, why)
 	}
-	if !rec.VTFound && r.FlagNotFound {
+	if !found && r.FlagNotFound {
 		rules = append(rules, RuleNotFound)
 		reasons = append(reasons, "unknown to VirusTotal")
 	}
-	return rules, reasons, popularYoung
+	return rules, reasons
+}
+
+// explainVerdict says in words why the verdict flagged nothing.
+func (r Rules) explainVerdict(found bool, positives *int64) []string {
+	switch p := positives; {
+	case !found:
+		return []string{"unknown to VirusTotal (flag_not_found is off)"}
+	case p != nil && *p > 0:
+		return []string{fmt.Sprintf("%s it malicious: fewer than min_positives %d", engines(*p), r.MinPositives)}
+	}
+	return []string{"no engine calls it malicious"}
 }
 
 // Explain says in words why no rule flagged a domain with record rec and
@@ -316,11 +435,11 @@ func sameOrg(a, b string) bool {
 	return a != "" && strings.EqualFold(a, b)
 }
 
-// Evaluate runs the detection over events with the given record lookup.
-func Evaluate(events []filesource.Event, lookup func(domain string) (record.Record, bool), rules Rules) []Finding {
+// Evaluate runs the detections over events with the given record lookups.
+func Evaluate(events []filesource.Event, l Lookups, rules Rules) []Finding {
 	d := New(rules)
 	for _, e := range events {
 		d.Add(e)
 	}
-	return d.Findings(lookup)
+	return d.Findings(l)
 }

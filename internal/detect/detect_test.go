@@ -121,7 +121,7 @@ func TestRules(t *testing.T) {
 				}
 				return *c.rec, true
 			}
-			got := Evaluate(c.events, lookup, c.rules)
+			got := Evaluate(c.events, Lookups{Domain: lookup}, c.rules)
 			if c.want == nil && !c.pend {
 				if len(got) != 0 {
 					t.Fatalf("want no finding, got %+v", got)
@@ -136,7 +136,7 @@ func TestRules(t *testing.T) {
 			if c.pend {
 				wantStatus, want = StatusPending, []string{}
 			}
-			if f.Domain != "example.com" || f.Status != wantStatus || f.Alert != !c.pend || !reflect.DeepEqual(f.Rules, want) {
+			if f.Kind != KindDomain || f.Indicator != "example.com" || f.Status != wantStatus || f.Alert != !c.pend || !reflect.DeepEqual(f.Rules, want) {
 				t.Fatalf("finding %+v: want domain example.com, status %s, rules %v", f, wantStatus, want)
 			}
 			if len(f.Reasons) != max(len(f.Rules), 1) {
@@ -152,7 +152,7 @@ func TestRules(t *testing.T) {
 func TestAlertPending(t *testing.T) {
 	r := DefaultRules()
 	r.AlertPending = true
-	got := Evaluate([]filesource.Event{ev("ws1", "p.exe", "new.example", 0)}, func(string) (record.Record, bool) { return record.Record{}, false }, r)
+	got := Evaluate([]filesource.Event{ev("ws1", "p.exe", "new.example", 0)}, Lookups{Domain: func(string) (record.Record, bool) { return record.Record{}, false }}, r)
 	if len(got) != 1 || got[0].Status != StatusPending || !got[0].Alert {
 		t.Fatalf("alert_pending on: %+v", got)
 	}
@@ -237,12 +237,12 @@ func TestAggregation(t *testing.T) {
 	for _, e := range events {
 		d.Add(e)
 	}
-	if got := d.Candidates(); !reflect.DeepEqual(got, []string{"example.com"}) {
+	if got := d.DomainCandidates(); !reflect.DeepEqual(got, []string{"example.com"}) {
 		t.Fatalf("Candidates = %v", got)
 	}
-	got := d.Findings(func(string) (record.Record, bool) {
+	got := d.Findings(Lookups{Domain: func(string) (record.Record, bool) {
 		return record.Record{VTFound: true, WhoisCreationTime: i64(t0.Unix() - 86400), CertIssuerOrg: "Let's Encrypt", CertIssuer: "C=US, O=Let's Encrypt, CN=R10", LastAnalysisPositive: i64(0)}, true
-	})
+	}})
 	if len(got) != 1 {
 		t.Fatalf("findings %+v", got)
 	}
@@ -275,10 +275,10 @@ func TestOrderAndRules(t *testing.T) {
 		"hidden.com": {VTFound: true, LastAnalysisPositive: i64(5)},
 	}
 	rules := Rules{MaxAgeDays: 10, MaxDistinctHosts: 1, MinPositives: 1, Browsers: []string{"custom-browser.exe"}}
-	got := Evaluate(events, func(d string) (record.Record, bool) { r, ok := recs[d]; return r, ok }, rules)
+	got := Evaluate(events, Lookups{Domain: func(d string) (record.Record, bool) { r, ok := recs[d]; return r, ok }}, rules)
 	var names []string
 	for _, f := range got {
-		names = append(names, f.Domain)
+		names = append(names, f.Indicator)
 	}
 	if want := []string{"early.com", "late.com", "aa-pending.com", "zz-pending.com"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("order %v, want %v", names, want)
@@ -288,13 +288,13 @@ func TestOrderAndRules(t *testing.T) {
 func TestWriteTable(t *testing.T) {
 	age := 8.5
 	fs := []Finding{
-		{Domain: "cdn-telemetry-sync.com", Status: StatusFlagged, Alert: true, Hosts: []string{"WS-1", "WS-2", "WS-3", "WS-4"}, Count: 40, FirstSeen: t0,
+		{Kind: KindDomain, Indicator: "cdn-telemetry-sync.com", Status: StatusFlagged, Alert: true, Hosts: []string{"WS-1", "WS-2", "WS-3", "WS-4"}, Count: 40, FirstSeen: t0,
 			AgeDays: &age, Issuer: "C=US, O=Let's Encrypt, CN=R10", Positives: i64(0), Rules: []string{RuleYoung, RuleFreeCA},
 			Reasons: []string{"registered 8.50 days before first contact", "new domain with a certificate from let's encrypt"}},
-		{Domain: "a-very-long-registered-domain-name-for-the-table.example", Status: StatusFlagged, Alert: true,
+		{Kind: KindDomain, Indicator: "a-very-long-registered-domain-name-for-the-table.example", Status: StatusFlagged, Alert: true,
 			Hosts: []string{"WS-1"}, FirstSeen: t0, Rules: []string{RuleMalicious},
 			Reasons: []string{"12 engines call it malicious and this reason is long enough that it must be folded onto a second line"}},
-		{Domain: "new-thing.net", Status: StatusPending, Hosts: []string{"WS-9"}, Count: 1, Reasons: []string{ReasonPending}},
+		{Kind: KindDomain, Indicator: "new-thing.net", Status: StatusPending, Hosts: []string{"WS-9"}, Count: 1, Reasons: []string{ReasonPending}},
 	}
 	var buf bytes.Buffer
 	if err := WriteTable(&buf, fs); err != nil {
@@ -328,7 +328,7 @@ new-thing.net                             pending       1  -
 // terminal, and no line is wider than 80 columns.
 func TestTableHostileData(t *testing.T) {
 	hostile := "\x1b]0;owned\x07\x1b[2J\r\nfake.com  flagged"
-	fs := []Finding{{Domain: "evil.example" + hostile, Status: StatusFlagged, Alert: true,
+	fs := []Finding{{Kind: KindDomain, Indicator: "evil.example" + hostile, Status: StatusFlagged, Alert: true,
 		Hosts: []string{"WS-1\x1b[31m", strings.Repeat("h", 200)}, FirstSeen: t0, Rules: []string{RuleYoung, RuleFreeCA},
 		Reasons: []string{"registered 1.00 days before first contact", "new domain with a certificate from " + hostile + strings.Repeat(" x", 60)}}}
 	var buf bytes.Buffer
@@ -353,25 +353,50 @@ func TestTableHostileData(t *testing.T) {
 func TestWriteJSON(t *testing.T) {
 	age := 8.5
 	fs := []Finding{
-		{Domain: "a.com", Status: StatusFlagged, Alert: true, Rules: []string{RuleMalicious}, Reasons: []string{"3 engines call it malicious"},
+		{Kind: KindDomain, Indicator: "a.com", Status: StatusFlagged, Alert: true, Rules: []string{RuleMalicious}, Reasons: []string{"3 engines call it malicious"},
 			Hosts: []string{"WS-1"}, Count: 2, FirstSeen: t0, AgeDays: &age, Positives: i64(3), PopularityRank: i64(9000)},
-		{Domain: "b.com", Status: StatusPending, Count: 1, Reasons: []string{ReasonPending}},
+		{Kind: KindDomain, Indicator: "b.com", Status: StatusPending, Count: 1, Reasons: []string{ReasonPending}},
+		{Kind: KindIP, Indicator: "193.142.146.35", Status: StatusFlagged, Alert: true, Rules: []string{RuleMalicious}, Reasons: []string{"9 engines call it malicious"},
+			Hosts: []string{"WS-1"}, Count: 3, FirstSeen: t0, Positives: i64(9), ASOwner: "DEMO-AS", Country: "NL"},
+		{Kind: KindIP, Indicator: "8.8.8.8", Status: StatusPending, Count: 1, Hosts: []string{"WS-2"}, Reasons: []string{ReasonPending}},
+		{Kind: KindFile, Indicator: strings.Repeat("ab", 32), Status: StatusFlagged, Alert: true, Rules: []string{RuleMalicious},
+			Reasons: []string{"38 engines call it malicious (trojan.x/y)"}, Hosts: []string{"WS-3"}, Count: 1, FirstSeen: t0, Positives: i64(38),
+			ThreatLabel: "trojan.x/y", Images: []string{`C:\Temp\v.exe`}, SHA256: strings.Repeat("ab", 32), MD5: strings.Repeat("cd", 16)},
+		{Kind: KindFile, Indicator: strings.Repeat("ef", 20), Status: StatusPending, Count: 1, Reasons: []string{ReasonPending}, SHA1: strings.Repeat("ef", 20)},
 	}
 	var buf bytes.Buffer
 	if err := WriteJSON(&buf, fs); err != nil {
 		t.Fatal(err)
 	}
 	want := `[
-{"domain":"a.com","status":"flagged","alert":true,"rules":["malicious"],"reasons":["3 engines call it malicious"],"endpoints":["WS-1"],"count":2,"age_days":8.5,"positives":3,"popularity_rank":9000,"first_seen":"2025-03-14T14:00:00Z"},
-{"domain":"b.com","status":"pending","alert":false,"rules":[],"reasons":["not looked up by vtsync yet"],"endpoints":[],"count":1,"age_days":null,"positives":null,"popularity_rank":null,"first_seen":null}
+{"kind":"domain","indicator":"a.com","status":"flagged","alert":true,"rules":["malicious"],"reasons":["3 engines call it malicious"],"endpoints":["WS-1"],"count":2,"first_seen":"2025-03-14T14:00:00Z","positives":3,"age_days":8.5,"popularity_rank":9000},
+{"kind":"domain","indicator":"b.com","status":"pending","alert":false,"rules":[],"reasons":["not looked up by vtsync yet"],"endpoints":[],"count":1,"first_seen":null,"positives":null,"age_days":null,"popularity_rank":null},
+{"kind":"ip","indicator":"193.142.146.35","status":"flagged","alert":true,"rules":["malicious"],"reasons":["9 engines call it malicious"],"endpoints":["WS-1"],"count":3,"first_seen":"2025-03-14T14:00:00Z","positives":9,"as_owner":"DEMO-AS","country":"NL"},
+{"kind":"ip","indicator":"8.8.8.8","status":"pending","alert":false,"rules":[],"reasons":["not looked up by vtsync yet"],"endpoints":["WS-2"],"count":1,"first_seen":null,"positives":null},
+{"kind":"file","indicator":"abababababababababababababababababababababababababababababababab","status":"flagged","alert":true,"rules":["malicious"],"reasons":["38 engines call it malicious (trojan.x/y)"],"endpoints":["WS-3"],"count":1,"first_seen":"2025-03-14T14:00:00Z","positives":38,"threat_label":"trojan.x/y","images":["C:\\Temp\\v.exe"],"sha256":"abababababababababababababababababababababababababababababababab","md5":"cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd"},
+{"kind":"file","indicator":"efefefefefefefefefefefefefefefefefefefef","status":"pending","alert":false,"rules":[],"reasons":["not looked up by vtsync yet"],"endpoints":[],"count":1,"first_seen":null,"positives":null,"images":[],"sha1":"efefefefefefefefefefefefefefefefefefefef"}
 ]
 `
 	if buf.String() != want {
 		t.Fatalf("JSON:\n%s\nwant:\n%s", buf.String(), want)
 	}
-	var back []map[string]any
-	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back) != 2 {
-		t.Fatalf("not a JSON array: %v", err)
+	// It reads back into the findings written.
+	var back []Finding
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || len(back) != len(fs) {
+		t.Fatalf("not a JSON array of findings: %v", err)
+	}
+	lists := func(f Finding) Finding {
+		for _, l := range []*[]string{&f.Rules, &f.Reasons, &f.Hosts, &f.Images} {
+			if *l == nil {
+				*l = []string{}
+			}
+		}
+		return f
+	}
+	for i := range fs {
+		if !reflect.DeepEqual(lists(back[i]), lists(fs[i])) {
+			t.Errorf("finding %d reads back as\n%+v\nwritten\n%+v", i, back[i], fs[i])
+		}
 	}
 	buf.Reset()
 	WriteJSON(&buf, nil)
@@ -383,15 +408,20 @@ func TestWriteJSON(t *testing.T) {
 func TestWriteCSV(t *testing.T) {
 	age := -2.25
 	fs := []Finding{
-		{Domain: "a.com", Status: StatusFlagged, Alert: true, Rules: []string{RuleYoung, RuleFreeCA}, Reasons: []string{"r1", "r2"},
+		{Kind: KindDomain, Indicator: "a.com", Status: StatusFlagged, Alert: true, Rules: []string{RuleYoung, RuleFreeCA}, Reasons: []string{"r1", "r2"},
 			Hosts: []string{"WS-1", "WS-2"}, Count: 2, FirstSeen: t0, AgeDays: &age, Issuer: "=HYPERLINK(\"x\")"},
+		{Kind: KindIP, Indicator: "2606:4700::1111", Status: StatusClear, Reasons: []string{"no engine calls it malicious"}, Count: 4, Positives: i64(0), ASOwner: "@AS", Country: "US"},
+		{Kind: KindFile, Indicator: strings.Repeat("ab", 16), Status: StatusFlagged, Alert: true, Rules: []string{RuleNotFound}, Reasons: []string{"unknown to VirusTotal"},
+			Images: []string{`C:\a.exe`, "-b.exe"}, MD5: strings.Repeat("ab", 16), Count: 2},
 	}
 	var buf bytes.Buffer
 	if err := Write(&buf, FormatCSV, fs); err != nil {
 		t.Fatal(err)
 	}
-	want := "domain,status,alert,rules,reasons,endpoints,count,first_seen,age_days,positives,popularity_rank,cert_issuer\n" +
-		"a.com,flagged,true,\"young\nfree_ca\",\"r1\nr2\",\"WS-1\nWS-2\",2,2025-03-14T14:00:00Z,-2.25,,,\"'=HYPERLINK(\"\"x\"\")\"\n"
+	want := "kind,indicator,status,alert,rules,reasons,endpoints,count,first_seen,positives,age_days,popularity_rank,cert_issuer,as_owner,country,threat_label,images,sha256,sha1,md5\n" +
+		"domain,a.com,flagged,true,\"young\nfree_ca\",\"r1\nr2\",\"WS-1\nWS-2\",2,2025-03-14T14:00:00Z,,-2.25,,\"'=HYPERLINK(\"\"x\"\")\",,,,,,,\n" +
+		"ip,2606:4700::1111,clear,false,,no engine calls it malicious,,4,,0,,,,'@AS,US,,,,,\n" +
+		"file,abababababababababababababababab,flagged,true,not_found,unknown to VirusTotal,,2,,,,,,,,,\"C:\\a.exe\n-b.exe\",,,abababababababababababababababab\n"
 	if buf.String() != want {
 		t.Fatalf("CSV:\n%q\nwant:\n%q", buf.String(), want)
 	}

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/termtext"
 )
 
@@ -37,34 +39,83 @@ func Write(w io.Writer, format string, findings []Finding) error {
 	return fmt.Errorf("output format %q: use table, json or csv", format)
 }
 
-// Table layout: 80 columns. The domain column is as wide as the longest
-// domain, up to domainMax (longer names are cut, ending in "..."); the
-// reasons and endpoints are folded onto indented lines under their row.
+// Table layout: 80 columns. The first column (the domain, the IP address,
+// the image's name) is as wide as its longest value, up to domainMax
+// (longer ones are cut, ending in "..."); the reasons, hashes, images and
+// endpoints are folded onto indented lines under their row.
 const (
 	tableWidth = 80
 	domainMax  = 40
 	indent     = "    "
 )
 
-// WriteTable writes findings for a person: one row per domain (status,
-// endpoints, first contact), then its reasons in words and its endpoints on
-// indented lines, nothing wider than 80 columns. Every string from data is
-// escaped by termtext.Clean, so no control character reaches the terminal.
-// With no findings it writes a line saying so.
+// sections are the table's parts, one per detection: the heading of the
+// first and last columns.
+var sections = map[string]struct{ first, time string }{
+	KindDomain: {"DOMAIN", "FIRST CONTACT (UTC)"},
+	KindIP:     {"IP ADDRESS", "FIRST CONTACT (UTC)"},
+	KindFile:   {"PROCESS IMAGE", "FIRST SEEN (UTC)"},
+}
+
+// kindOf is a finding's kind; one without is a domain's.
+func kindOf(f Finding) string {
+	if f.Kind == "" {
+		return KindDomain
+	}
+	return f.Kind
+}
+
+// WriteTable writes findings for a person: one section per detection
+// (domains, IP addresses, process images) with the findings in their
+// order, one row per indicator (status, endpoints, first contact), then
+// its reasons in words, its hash and images (process images), its network
+// (IP addresses) and its endpoints on indented lines, nothing wider than
+// 80 columns. Every string from data is escaped by termtext.Clean, so no
+// control character reaches the terminal. With no findings it writes a
+// line saying so.
 func WriteTable(w io.Writer, findings []Finding) error {
 	if len(findings) == 0 {
 		_, err := fmt.Fprintln(w, "no findings")
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	dw := len("DOMAIN")
+	wrote := false
+	for _, kind := range Kinds {
+		var part []Finding
+		for _, f := range findings {
+			if kindOf(f) == kind {
+				part = append(part, f)
+			}
+		}
+		if len(part) == 0 {
+			continue
+		}
+		if wrote {
+			bw.WriteString("\n")
+		}
+		writeSection(bw, kind, part)
+		wrote = true
+	}
+	return bw.Flush()
+}
+
+// writeSection writes the table of one detection's findings.
+func writeSection(bw *bufio.Writer, kind string, findings []Finding) {
+	head := sections[kind]
+	name := func(f Finding) string {
+		if kind == KindFile && len(f.Images) > 0 {
+			return termtext.Clean(filesource.ProcessName(f.Images[0]))
+		}
+		return termtext.Clean(f.Indicator)
+	}
+	dw := len(head.first)
 	for _, f := range findings {
-		dw = max(dw, min(width(termtext.Clean(f.Domain)), domainMax))
+		dw = max(dw, min(width(name(f)), domainMax))
 	}
-	row := func(dom, status, hosts, first string) {
-		fmt.Fprintf(bw, "%s  %-8s  %5s  %s\n", pad(cut(dom, dw), dw), status, hosts, first)
+	row := func(first, status, hosts, time string) {
+		fmt.Fprintf(bw, "%s  %-8s  %5s  %s\n", pad(cut(first, dw), dw), status, hosts, time)
 	}
-	row("DOMAIN", "STATUS", "HOSTS", "FIRST CONTACT (UTC)")
+	row(head.first, "STATUS", "HOSTS", head.time)
 	for _, f := range findings {
 		status := f.Status
 		if f.Status == StatusPending && f.Alert {
@@ -74,26 +125,62 @@ func WriteTable(w io.Writer, findings []Finding) error {
 		if !f.FirstSeen.IsZero() {
 			first = f.FirstSeen.UTC().Format(time.DateTime)
 		}
-		row(termtext.Clean(f.Domain), status, strconv.Itoa(len(f.Hosts)), first)
+		row(name(f), status, strconv.Itoa(len(f.Hosts)), first)
 		for _, r := range f.Reasons {
 			fold(bw, "- "+termtext.Clean(r))
 		}
+		switch kind {
+		case KindIP:
+			if owner := strings.Join(nonEmpty(termtext.Clean(f.ASOwner), termtext.Clean(f.Country)), ", "); owner != "" {
+				fold(bw, "network of "+owner)
+			}
+		case KindFile:
+			fold(bw, hashName(f.Indicator)+" "+termtext.Clean(f.Indicator))
+			switch len(f.Images) {
+			case 0:
+			case 1:
+				fold(bw, "image "+termtext.Clean(f.Images[0]))
+			default:
+				fold(bw, "images "+list(f.Images))
+			}
+		}
 		if len(f.Hosts) > 0 {
-			fold(bw, "on "+hostList(f.Hosts))
+			fold(bw, "on "+list(f.Hosts))
 		}
 	}
-	return bw.Flush()
 }
 
-// hostList names the first endpoints, with how many more there are.
-func hostList(hosts []string) string {
+// hashName names a hash by its length.
+func hashName(h string) string {
+	switch len(h) {
+	case 32:
+		return "md5"
+	case 40:
+		return "sha1"
+	}
+	return "sha256"
+}
+
+func nonEmpty(ss ...string) []string {
+	var out []string
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// list names the first values (endpoints, images), with how many more
+// there are.
+func list(values []string) string {
 	const shown = 2
 	names := make([]string, 0, shown)
-	for _, h := range hosts[:min(len(hosts), shown)] {
+	for _, h := range values[:min(len(values), shown)] {
 		names = append(names, termtext.Clean(h))
 	}
 	s := strings.Join(names, ", ")
-	if more := len(hosts) - len(names); more > 0 {
+	if more := len(values) - len(names); more > 0 {
 		s += ", and " + strconv.Itoa(more) + " more"
 	}
 	return s
@@ -146,9 +233,8 @@ func cut(s string, n int) string {
 func pad(s string, n int) string { return s + strings.Repeat(" ", max(0, n-width(s))) }
 
 // WriteJSON writes findings as one JSON array, one finding per line (an
-// empty array when there are none). first_seen is RFC 3339 UTC, null when
-// unknown; age_days, positives and popularity_rank are null when unknown.
-// JSON escapes control characters itself.
+// empty array when there are none), each with the fields of its kind (see
+// Finding.MarshalJSON). JSON escapes control characters itself.
 func WriteJSON(w io.Writer, findings []Finding) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("[")
@@ -157,7 +243,7 @@ func WriteJSON(w io.Writer, findings []Finding) error {
 			bw.WriteString(",")
 		}
 		bw.WriteString("\n")
-		b, err := json.Marshal(jsonFinding(f))
+		b, err := json.Marshal(f)
 		if err != nil {
 			return err
 		}
@@ -170,58 +256,103 @@ func WriteJSON(w io.Writer, findings []Finding) error {
 	return bw.Flush()
 }
 
-// jsonFinding is Finding with first_seen null when unknown rather than
-// Go's zero time, and empty lists as [] rather than null.
-func jsonFinding(f Finding) any {
-	type alias Finding
-	var first *string
+// jsonCommon holds the JSON fields of every finding.
+type jsonCommon struct {
+	Kind      string   `json:"kind"`
+	Indicator string   `json:"indicator"`
+	Status    string   `json:"status"`
+	Alert     bool     `json:"alert"`
+	Rules     []string `json:"rules"`
+	Reasons   []string `json:"reasons"`
+	Hosts     []string `json:"endpoints"`
+	Count     int      `json:"count"`
+	FirstSeen *string  `json:"first_seen"`
+	Positives *int64   `json:"positives"`
+}
+
+// MarshalJSON writes the finding with the fields every finding has, then
+// those of its kind: age_days, popularity_rank (null when unknown) and
+// cert_issuer for a domain; as_owner and country for an IP address;
+// threat_label, images, sha256, sha1 and md5 for a process image. Fields of
+// a kind's that are empty are left out, lists are [] rather than null, and
+// first_seen is RFC 3339 UTC, null when unknown; positives is null when
+// unknown.
+func (f Finding) MarshalJSON() ([]byte, error) {
+	c := jsonCommon{Kind: kindOf(f), Indicator: f.Indicator, Status: f.Status, Alert: f.Alert, Rules: f.Rules,
+		Reasons: f.Reasons, Hosts: f.Hosts, Count: f.Count, Positives: f.Positives}
 	if !f.FirstSeen.IsZero() {
 		s := f.FirstSeen.UTC().Format(time.RFC3339Nano)
-		first = &s
+		c.FirstSeen = &s
 	}
-	for _, l := range []*[]string{&f.Hosts, &f.Rules, &f.Reasons} {
+	for _, l := range []*[]string{&c.Hosts, &c.Rules, &c.Reasons, &f.Images} {
 		if *l == nil {
 			*l = []string{}
 		}
 	}
-	return struct {
-		alias
-		FirstSeen *string `json:"first_seen"`
-	}{alias(f), first}
+	switch c.Kind {
+	case KindIP:
+		return json.Marshal(struct {
+			jsonCommon
+			ASOwner string `json:"as_owner,omitempty"`
+			Country string `json:"country,omitempty"`
+		}{c, f.ASOwner, f.Country})
+	case KindFile:
+		return json.Marshal(struct {
+			jsonCommon
+			ThreatLabel string   `json:"threat_label,omitempty"`
+			Images      []string `json:"images"`
+			SHA256      string   `json:"sha256,omitempty"`
+			SHA1        string   `json:"sha1,omitempty"`
+			MD5         string   `json:"md5,omitempty"`
+		}{c, f.ThreatLabel, f.Images, f.SHA256, f.SHA1, f.MD5})
+	}
+	return json.Marshal(struct {
+		jsonCommon
+		AgeDays        *float64 `json:"age_days"`
+		PopularityRank *int64   `json:"popularity_rank"`
+		Issuer         string   `json:"cert_issuer,omitempty"`
+	}{c, f.AgeDays, f.PopularityRank, f.Issuer})
 }
 
-// CSVHeader is the header row of WriteCSV.
-var CSVHeader = []string{"domain", "status", "alert", "rules", "reasons", "endpoints", "count",
-	"first_seen", "age_days", "positives", "popularity_rank", "cert_issuer"}
+// CSVHeader is the header row of WriteCSV: the columns of every finding,
+// then those of a domain, an IP address and a process image.
+var CSVHeader = []string{"kind", "indicator", "status", "alert", "rules", "reasons", "endpoints", "count", "first_seen",
+	"positives", "age_days", "popularity_rank", "cert_issuer", "as_owner", "country",
+	"threat_label", "images", "sha256", "sha1", "md5"}
 
-// WriteCSV writes findings as CSV with CSVHeader: multi-value cells
-// (rules, reasons, endpoints) hold their values joined by a newline, as
-// Splunk writes multi-value fields; unknown values are empty cells;
-// first_seen is RFC 3339 UTC. A cell that a spreadsheet would read as a
-// formula (=, +, -, @ first) is prefixed with a single quote.
+// WriteCSV writes findings as CSV with CSVHeader, one row per finding
+// whatever its kind (the columns of another kind are empty): multi-value
+// cells (rules, reasons, endpoints, images) hold their values joined by a
+// newline, as Splunk writes multi-value fields; unknown values are empty
+// cells; first_seen is RFC 3339 UTC. A cell that a spreadsheet would read
+// as a formula (=, +, -, @ first) is prefixed with a single quote, except
+// age_days, a number that may be negative.
 func WriteCSV(w io.Writer, findings []Finding) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
+	num := func(v *int64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatInt(*v, 10)
+	}
+	ageCol := slices.Index(CSVHeader, "age_days")
 	for _, f := range findings {
-		first, age, pos, rank := "", "", "", ""
+		first, age := "", ""
 		if !f.FirstSeen.IsZero() {
 			first = f.FirstSeen.UTC().Format(time.RFC3339Nano)
 		}
 		if f.AgeDays != nil {
 			age = strconv.FormatFloat(*f.AgeDays, 'f', -1, 64)
 		}
-		if f.Positives != nil {
-			pos = strconv.FormatInt(*f.Positives, 10)
-		}
-		if f.PopularityRank != nil {
-			rank = strconv.FormatInt(*f.PopularityRank, 10)
-		}
-		row := []string{f.Domain, f.Status, strconv.FormatBool(f.Alert), strings.Join(f.Rules, "\n"),
-			strings.Join(f.Reasons, "\n"), strings.Join(f.Hosts, "\n"), strconv.Itoa(f.Count), first, age, pos, rank, f.Issuer}
+		row := []string{kindOf(f), f.Indicator, f.Status, strconv.FormatBool(f.Alert), strings.Join(f.Rules, "\n"),
+			strings.Join(f.Reasons, "\n"), strings.Join(f.Hosts, "\n"), strconv.Itoa(f.Count), first,
+			num(f.Positives), age, num(f.PopularityRank), f.Issuer, f.ASOwner, f.Country,
+			f.ThreatLabel, strings.Join(f.Images, "\n"), f.SHA256, f.SHA1, f.MD5}
 		for i, c := range row {
-			if c != "" && strings.ContainsRune("=+-@", rune(c[0])) && i != 8 {
+			if c != "" && strings.ContainsRune("=+-@", rune(c[0])) && i != ageCol {
 				row[i] = "'" + c
 			}
 		}

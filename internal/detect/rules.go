@@ -5,40 +5,61 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/vtsync/vtsync/internal/filesource"
 )
 
-// Setting is one threshold, list or switch of the detection. The app's
+// Setting is one threshold, list or switch of the detections. The app's
 // macro Macro has Default as its definition, and `vtsync detect` reads the
 // YAML key detect.<Key>: this table is the one source of both, and the app
-// check holds macros.conf to it.
+// check holds macros.conf to it, and holds each detection's macros to read
+// exactly the settings whose Kinds name it.
 type Setting struct {
-	Macro   string // macros.conf stanza
-	Key     string // YAML key under detect:
-	Default string // the macro's definition, exactly
-	Doc     string // what it does, for the macro's description and the docs
+	Macro   string   // macros.conf stanza
+	Key     string   // YAML key under detect:
+	Default string   // the macro's definition, exactly
+	Kinds   []string // the detections that read it: KindDomain, KindIP, KindFile
+	Doc     string   // what it does, for the macro's description and the docs
 }
+
+// Detections, by the kind of indicator they judge (Finding.Kind): the
+// kinds of the events they read (filesource.Event.Kind).
+const (
+	KindDomain = filesource.KindDomain // registered domains contacted (vtsync_detection)
+	KindIP     = filesource.KindIP     // IP addresses contacted (vtsync_ip_detection)
+	KindFile   = filesource.KindFile   // process images, by hash (vtsync_file_detection)
+)
+
+// Kinds lists the detections in the order vtsync detect writes them.
+var Kinds = []string{KindDomain, KindIP, KindFile}
+
+var (
+	domainOnly = []string{KindDomain}
+	network    = []string{KindDomain, KindIP}
+	every      = Kinds
+)
 
 // Settings is the detection's table of settings and defaults.
 var Settings = []Setting{
-	{Macro: "vtsync_max_age_days", Key: "max_age_days", Default: "45",
+	{Macro: "vtsync_max_age_days", Key: "max_age_days", Default: "45", Kinds: domainOnly,
 		Doc: "young rule: a domain registered at most this many days before its first contact (and not after it) is flagged"},
-	{Macro: "vtsync_max_hosts", Key: "max_distinct_hosts", Default: "10",
+	{Macro: "vtsync_max_hosts", Key: "max_distinct_hosts", Default: "10", Kinds: domainOnly,
 		Doc: "domains contacted by more distinct endpoints than this within the window are left out (a roll-out, not a compromise)"},
-	{Macro: "vtsync_min_positives", Key: "min_positives", Default: "2",
-		Doc: "malicious rule: a domain that at least this many VirusTotal engines call malicious is flagged, whatever its popularity"},
-	{Macro: "vtsync_popular_max_rank", Key: "popular_max_rank", Default: "100000",
+	{Macro: "vtsync_min_positives", Key: "min_positives", Default: "2", Kinds: every,
+		Doc: "malicious rule: a domain, IP address or process image (by its hash) that at least this many VirusTotal engines call malicious is flagged, whatever its popularity"},
+	{Macro: "vtsync_popular_max_rank", Key: "popular_max_rank", Default: "100000", Kinds: domainOnly,
 		Doc: "a domain whose best VirusTotal popularity rank (popularity_rank) is at most this is popular: the young rule does not flag it (the malicious rule still does); 0 = no domain is popular"},
-	{Macro: "vtsync_cert_issuer_orgs", Key: "free_ca_orgs", Default: `"let's encrypt"`,
+	{Macro: "vtsync_cert_issuer_orgs", Key: "free_ca_orgs", Default: `"let's encrypt"`, Kinds: domainOnly,
 		Doc: "certificate issuer organisations (the O= of the issuer, lower-case, quoted, comma-separated) that count as a free, automated CA"},
-	{Macro: "vtsync_young_needs_free_ca", Key: "young_needs_free_ca", Default: "0",
+	{Macro: "vtsync_young_needs_free_ca", Key: "young_needs_free_ca", Default: "0", Kinds: domainOnly,
 		Doc: "switch: 1 = the young rule flags a domain only when its certificate comes from a free CA (the blog's strict form); 0 = any young domain"},
-	{Macro: "vtsync_flag_not_found", Key: "flag_not_found", Default: "0",
-		Doc: "switch: 1 = flag domains VirusTotal does not know (vt_found = false); 0 = leave them alone"},
-	{Macro: "vtsync_alert_pending", Key: "alert_pending", Default: "0",
-		Doc: "switch: 1 = domains vtsync has not looked up yet raise the alert too; 0 = they are only listed (on the dashboard, and as pending by vtsync detect)"},
-	{Macro: "vtsync_browser_processes", Key: "browsers",
+	{Macro: "vtsync_flag_not_found", Key: "flag_not_found", Default: "0", Kinds: every,
+		Doc: "switch: 1 = flag domains, IP addresses and process images VirusTotal does not know (vt_found = false); 0 = leave them alone"},
+	{Macro: "vtsync_alert_pending", Key: "alert_pending", Default: "0", Kinds: every,
+		Doc: "switch: 1 = indicators vtsync has not looked up yet raise the alert too; 0 = they are only listed (on the dashboard, and as pending by vtsync detect)"},
+	{Macro: "vtsync_browser_processes", Key: "browsers", Kinds: network,
 		Default: `"chrome.exe", "iexplore.exe", "firefox.exe", "opera.exe", "microsoftedge.exe", "microsoftedgecp.exe", "msedge.exe", "brave.exe", "vivaldi.exe", "safari"`,
-		Doc:     "browser process names (lower-case, quoted, comma-separated): their traffic is not looked at"},
+		Doc:     "browser process names (lower-case, quoted, comma-separated): their traffic is not looked at, by the domain and the IP address detections (the process image detection looks at browsers too)"},
 }
 
 // Rules are the detection's thresholds, lists and switches; DefaultRules
@@ -46,13 +67,13 @@ var Settings = []Setting{
 type Rules struct {
 	MaxAgeDays       float64  // young: 0 <= age <= MaxAgeDays days between registration and first contact
 	MaxDistinctHosts int      // domains contacted by more endpoints are left out
-	MinPositives     int64    // malicious: flagged by at least this many engines
+	MinPositives     int64    // malicious: flagged by at least this many engines (every kind)
 	PopularMaxRank   int64    // popular: popularity_rank <= this (0 = nothing is popular); suppresses young only
 	FreeCAOrgs       []string // certificate issuer organisations of free CAs
 	YoungNeedsFreeCA bool     // young flags only together with a free-CA certificate
-	FlagNotFound     bool     // flag domains VirusTotal does not know
-	AlertPending     bool     // pending domains alert too
-	Browsers         []string // processes whose events are left out
+	FlagNotFound     bool     // flag indicators VirusTotal does not know (every kind)
+	AlertPending     bool     // pending indicators alert too (every kind)
+	Browsers         []string // processes whose network events are left out (domains, IP addresses)
 }
 
 // DefaultRules returns the rules as the Settings table's defaults set

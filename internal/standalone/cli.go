@@ -369,17 +369,23 @@ func exportFile(ctx context.Context, cfg *Config, k kind.Kind, path, format stri
 	return n, nil
 }
 
-// DetectMain is `vtsync detect`: run the detection over the events file
+// DetectMain is `vtsync detect`: run the detections over the events file
 // (the configured file source, or --events) and the store, and print the
-// findings as a table or JSON on stdout; a count of what was dropped goes
-// to stderr.
+// findings as a table, JSON or CSV on stdout; a count of what was dropped
+// goes to stderr, one line per detection.
 func DetectMain(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("detect", "[--config FILE] [--events FILE]... [--events-format ndjson|csv] [--format table|json|csv] [--all] [-v]",
-		`Runs the detection over the events (the configured file source, or each
---events file in turn) and the store's records, and prints the flagged and
-pending domains on stdout (with --all, the others too, with the reason they
-were not flagged): a table for a person, or json or csv; what was dropped on
-the way is counted on stderr.
+	fs := newFlags("detect", "[--config FILE] [--events FILE]... [--events-format ndjson|csv] [--kind domain|ip|file|all] [--format table|json|csv] [--all] [-v]",
+		`Runs the app's detections over the events (the configured file source, or
+each --events file in turn) and the store's records, and prints the flagged
+and pending indicators on stdout (with --all, the others too, with the reason
+they were not flagged): a table for a person, or json or csv. The domain
+detection reads destination host names; the IP address detection the
+addresses non-browser processes contacted (Sysmon EventCode 3 DestinationIp);
+the process image detection the hashes of the images started (Sysmon
+EventCode 1 Hashes). The configured file feeds the detections of the fields
+it names (source.file.ip_field, hash_field); an --events file feeds all three,
+read under their default field names. What was dropped on the way is counted
+on stderr.
 
 Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	config := fs.String("config", DefaultConfig, "configuration `file`")
@@ -388,7 +394,8 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		events = append(events, s)
 		return nil
 	})
-	all := fs.Bool("all", false, "also list the domains no rule flagged, with the reasons")
+	all := fs.Bool("all", false, "also list the indicators no rule flagged, with the reasons")
+	kindName := fs.String("kind", "all", "the detection to run: "+strings.Join(detect.Kinds, ", ")+", or all")
 	eventsFormat := fs.String("events-format", "", "ndjson or csv; default: by the events file's extension")
 	format := fs.String("format", detect.FormatTable, "table (for a person, 80 columns), json or csv")
 	verbose := fs.Bool("v", false, "log debug lines")
@@ -401,6 +408,14 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		log.Errorf("--format %q: use table, json or csv", *format)
 		return ExitUsage
 	}
+	var kinds []string
+	switch k := strings.ToLower(strings.TrimSpace(*kindName)); {
+	case k == "all":
+	case slices.Contains(detect.Kinds, k):
+		kinds = []string{k}
+	default:
+		return fs.usageError(stderr, "--kind %q: use %s or all", termtext.Clean(*kindName), strings.Join(detect.Kinds, ", "))
+	}
 	var ef filesource.Format
 	if *eventsFormat != "" {
 		f, err := filesource.ParseFormat(*eventsFormat, "")
@@ -410,16 +425,44 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		}
 		ef = f
 	}
-	findings, st, err := Detect(ctx, cfg, DetectOptions{Events: events, Format: ef, KeepClear: *all}, log)
-	if err != nil {
+	res, err := Detect(ctx, cfg, DetectOptions{Events: events, Format: ef, KeepClear: *all, Kinds: kinds}, log)
+	var usage usageError
+	switch {
+	case errors.As(err, &usage):
+		log.Errorf("detect: %v", err)
+		return ExitUsage
+	case err != nil:
 		log.Errorf("detect: %v", err)
 		return ExitFailed
 	}
-	if err = detect.Write(stdout, *format, findings); err != nil {
+	if err = detect.Write(stdout, *format, res.Findings); err != nil {
 		log.Errorf("writing findings: %v", err)
 		return ExitFailed
 	}
-	log.Infof("%d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d not flagged (%d young but popular)",
-		st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Quiet, st.PopularYoung)
+	st := res.Stats
+	for _, k := range res.Kinds {
+		switch k {
+		case detect.KindDomain:
+			log.Infof("domains: %d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d not flagged (%d young but popular)",
+				st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Quiet, st.PopularYoung)
+		case detect.KindIP:
+			ip := st.IP
+			log.Infof("IP addresses: %d flagged, %d pending; %d events: %s%d browser, %d not a public address; %d addresses: %d not flagged",
+				ip.Flagged, ip.Pending, ip.Events, other(ip.Other, "network connection", 3), ip.Browser, ip.Rejected, ip.Distinct, ip.Quiet)
+		case detect.KindFile:
+			f := st.File
+			log.Infof("process images: %d flagged, %d pending; %d events: %s%d without an MD5, SHA-1 or SHA-256; %d images: %d not flagged",
+				f.Flagged, f.Pending, f.Events, other(f.Other, "process creation", 1), f.Rejected, f.Distinct, f.Quiet)
+		}
+	}
 	return ExitOK
+}
+
+// other counts, for detect's stats, the events of another Sysmon event
+// code than a detection reads; "" when there are none.
+func other(n int, what string, code int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d not a %s (Sysmon EventCode %d), ", n, what, code)
 }

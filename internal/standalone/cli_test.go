@@ -175,8 +175,28 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("detections table shows %s:\n%s", d, table)
 		}
 	}
-	if !strings.Contains(r.stderr, "4 flagged, 0 pending") {
-		t.Errorf("detect stats: %s", r.stderr)
+	// The IP address and process image detections run too: the address
+	// rundll32 beacons to, EICAR and the viewer the invoice mail dropped.
+	for _, s := range []string{"IP ADDRESS", "193.142.146.35", "PROCESS IMAGE", "eicar.com", "Invoice_2025-0314_viewer.exe",
+		"sha256 e07e0265c9c86abc05c485700521f4304e2a218ff7c0161ccb32ba901f856637", `image C:\Users\user114\AppData\Local\Temp\Invoice_2025-0314_viewer.exe`} {
+		if !strings.Contains(table, s) {
+			t.Errorf("detections table lacks %s:\n%s", s, table)
+		}
+	}
+	for _, s := range []string{"45.141.215.19", "13.107.4.52", "89.44.9.243", "svchost.exe", "AcmeHelper.exe"} {
+		if strings.Contains(table, s) {
+			t.Errorf("detections table shows %s:\n%s", s, table)
+		}
+	}
+	for i, line := range strings.Split(table, "\n") {
+		if n := len([]rune(line)); n > 80 {
+			t.Errorf("table line %d is %d columns: %q", i, n, line)
+		}
+	}
+	for _, s := range []string{"domains: 4 flagged, 0 pending", "IP addresses: 1 flagged, 0 pending", "process images: 2 flagged, 0 pending"} {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("detect stats lack %q: %s", s, r.stderr)
+		}
 	}
 
 	r = run(t, DetectMain, "--config", cfg, "--format", "json")
@@ -187,8 +207,10 @@ func TestDemoEndToEnd(t *testing.T) {
 	byName := map[string]detect.Finding{}
 	var names []string
 	for _, f := range fs {
-		byName[f.Domain] = f
-		names = append(names, f.Domain)
+		byName[f.Indicator] = f
+		if f.Kind == detect.KindDomain {
+			names = append(names, f.Indicator)
+		}
 	}
 	// First-seen order: the beacon from 14:13, the PowerShell download from
 	// 14:27, the mail client at 14:31, rundll32 at 14:44.
@@ -206,6 +228,15 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	if y := byName["invoice-portal-review.com"]; !slices.Equal(y.Rules, []string{detect.RuleYoung}) {
 		t.Errorf("young finding: %+v", y)
+	}
+	if ip := byName["193.142.146.35"]; ip.Kind != detect.KindIP || len(ip.Hosts) != 3 || ip.Count != 18 || ip.ASOwner != "DEMO-HOSTING-AS (fictional)" ||
+		!ip.FirstSeen.Equal(time.Date(2025, 3, 14, 14, 17, 17, 0, time.UTC)) {
+		t.Errorf("IP address finding: %+v", ip)
+	}
+	if f := byName["275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f"]; f.Kind != detect.KindFile ||
+		f.MD5 != "44d88612fea8a8f36de82e1278abb02f" || f.SHA1 != "3395856ce81f2b7382dee72602f798b642f14140" ||
+		!slices.Equal(f.Images, []string{`C:\Users\user106\Downloads\eicar.com`}) || f.ThreatLabel != "virus.eicar/test" {
+		t.Errorf("EICAR finding: %+v", f)
 	}
 
 	// Export: a Splunk CSV lookup with one row per record.
@@ -281,9 +312,10 @@ func records(t *testing.T, dir string) map[string]record.Record {
 }
 
 // TestDemoDetectionsAsExpected: on the demo data, vtsync detect flags
-// exactly what the rules say. The expected findings were written by hand
-// from the rules and the generator's facts (examples/demo/
-// expected-detections.json), not copied from the output.
+// exactly what the rules say, for domains, IP addresses and process
+// images. The expected findings were written by hand from the rules and
+// the generator's facts (examples/demo/expected-detections.json), not
+// copied from the output.
 func TestDemoDetectionsAsExpected(t *testing.T) {
 	dir := copyDemo(t)
 	cfg := filepath.Join(dir, "vtsync.yaml")
@@ -291,11 +323,12 @@ func TestDemoDetectionsAsExpected(t *testing.T) {
 		t.Fatalf("run: %+v", r)
 	}
 	type finding struct {
-		Domain  string   `json:"domain"`
-		Status  string   `json:"status"`
-		Alert   bool     `json:"alert"`
-		Rules   []string `json:"rules"`
-		Reasons []string `json:"reasons"`
+		Kind      string   `json:"kind"`
+		Indicator string   `json:"indicator"`
+		Status    string   `json:"status"`
+		Alert     bool     `json:"alert"`
+		Rules     []string `json:"rules"`
+		Reasons   []string `json:"reasons"`
 	}
 	var expected struct {
 		Findings   []finding         `json:"findings"`
@@ -327,7 +360,7 @@ func TestDemoDetectionsAsExpected(t *testing.T) {
 	}
 	status := map[string]finding{}
 	for _, f := range all {
-		status[f.Domain] = f
+		status[f.Indicator] = f
 	}
 	for d := range expected.NotFlagged {
 		if f, ok := status[d]; ok && (f.Status != detect.StatusClear || f.Alert || len(f.Reasons) == 0) {
@@ -335,13 +368,91 @@ func TestDemoDetectionsAsExpected(t *testing.T) {
 		}
 	}
 	for d, want := range map[string]string{
-		"newco-collab.app":         "but ranked 12400 (popular: within popular_max_rank 100000)",
-		"legacy-vendor-portal.com": "days after first contact (re-registered): not young",
-		"zq3x9-relay.top":          "unknown to VirusTotal (flag_not_found is off)",
+		"newco-collab.app":                         "but ranked 12400 (popular: within popular_max_rank 100000)",
+		"legacy-vendor-portal.com":                 "days after first contact (re-registered): not young",
+		"zq3x9-relay.top":                          "unknown to VirusTotal (flag_not_found is off)",
+		"89.44.9.243":                              "unknown to VirusTotal (flag_not_found is off)",
+		"13.107.4.52":                              "no engine calls it malicious",
+		"7a348e792a408e1c579d21dc05ddf8d5a89ec87a": "no engine calls it malicious",
+		"e729edcc2a1968d0741713681cb0b8d1a2d90019d5eeaace2c77528cb1e0b8e9": "no engine calls it malicious",
+		"a1232e8b17f3c48219d7505b9ef89a0d2ac4f1801aa784d3aea5acf0d1831302": "unknown to VirusTotal (flag_not_found is off)",
 	} {
 		if f := status[d]; len(f.Reasons) == 0 || !strings.Contains(f.Reasons[0], want) {
 			t.Errorf("%s: %+v, want a reason with %q", d, f, want)
 		}
+	}
+	// Never listed: what only browsers contacted, and what vtsync never
+	// looks up.
+	for _, d := range []string{"promo-deals-today.shop", "45.141.215.19", "192.0.2.189", "10.20.30.40", "fe80::1c2d:3e4f:5a6b:7c8d"} {
+		if f, ok := status[d]; ok {
+			t.Errorf("%s is listed: %+v", d, f)
+		}
+	}
+}
+
+// --kind runs one detection. The configured events file feeds the
+// detections of the fields it names; asking for one it does not feed is a
+// configuration error naming the key; an --events file feeds all three.
+func TestDetectKind(t *testing.T) {
+	dir := copyDemo(t)
+	cfg := filepath.Join(dir, "vtsync.yaml")
+	if r := run(t, RunMain, "--config", cfg); r.code != ExitOK {
+		t.Fatalf("run: %+v", r)
+	}
+	kinds := func(r result) map[string]int {
+		t.Helper()
+		var fs []detect.Finding
+		if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK {
+			t.Fatalf("detect: %v %+v", err, r)
+		}
+		n := map[string]int{}
+		for _, f := range fs {
+			n[f.Kind]++
+		}
+		return n
+	}
+	for kind, want := range map[string]map[string]int{
+		"domain": {"domain": 4}, "ip": {"ip": 1}, "file": {"file": 2}, "all": {"domain": 4, "ip": 1, "file": 2}, "IP": {"ip": 1},
+	} {
+		if got := kinds(run(t, DetectMain, "--config", cfg, "--kind", kind, "--format", "json")); !reflect.DeepEqual(got, want) {
+			t.Errorf("--kind %s: %v, want %v", kind, got, want)
+		}
+	}
+	if r := run(t, DetectMain, "--config", cfg, "--kind", "ip"); strings.Contains(r.stderr, "domains:") || !strings.Contains(r.stderr, "IP addresses: 1 flagged") {
+		t.Errorf("--kind ip logs the stats of another detection:\n%s", r.stderr)
+	}
+
+	// A configuration that reads domains only: the other detections are
+	// not run, and asking for one says which key to set.
+	b, _ := os.ReadFile(cfg)
+	var kept []string
+	for line := range strings.Lines(string(b)) {
+		if !strings.Contains(line, "ip_field") && !strings.Contains(line, "hash_field") {
+			kept = append(kept, line)
+		}
+	}
+	domainsOnly := write(t, dir, "domains-only.yaml", strings.Join(kept, ""))
+	if got := kinds(run(t, DetectMain, "--config", domainsOnly, "--format", "json")); !reflect.DeepEqual(got, map[string]int{"domain": 4}) {
+		t.Errorf("domains only: %v", got)
+	}
+	for kind, key := range map[string]string{"ip": "source.file.ip_field", "file": "source.file.hash_field"} {
+		r := run(t, DetectMain, "--config", domainsOnly, "--kind", kind)
+		if r.code != ExitUsage || !strings.Contains(r.stderr, key+": is not set") || !strings.Contains(r.stderr, "--events FILE") || r.stdout != "" {
+			t.Errorf("--kind %s without %s: %+v", kind, key, r)
+		}
+	}
+	// An --events file is read under the default names of every kind.
+	if got := kinds(run(t, DetectMain, "--config", domainsOnly, "--events", filepath.Join(dir, "events.ndjson"), "--kind", "ip", "--format", "json")); !reflect.DeepEqual(got, map[string]int{"ip": 1}) {
+		t.Errorf("--events with --kind ip: %v", got)
+	}
+
+	// domain_field set empty: no domains to detect on.
+	noDomains := write(t, dir, "no-domains.yaml", strings.Replace(string(b), "domain_field: DestinationHostname", `domain_field: ""`, 1))
+	if got := kinds(run(t, DetectMain, "--config", noDomains, "--format", "json")); !reflect.DeepEqual(got, map[string]int{"ip": 1, "file": 2}) {
+		t.Errorf("domain_field empty: %v", got)
+	}
+	if r := run(t, DetectMain, "--config", noDomains, "--kind", "domain"); r.code != ExitUsage || !strings.Contains(r.stderr, "source.file.domain_field: is empty") {
+		t.Errorf("--kind domain with domain_field empty: %+v", r)
 	}
 }
 
@@ -362,7 +473,7 @@ func TestDetectEventsFlag(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &fs); err != nil || r.code != ExitOK || len(fs) != 2 {
 		t.Fatalf("detect --events: %v %+v", err, r)
 	}
-	if fs[0].Domain != "cdn-telemetry-sync.com" || fs[0].Status != detect.StatusFlagged || fs[1].Domain != "brand-new-thing.com" || fs[1].Status != detect.StatusPending {
+	if fs[0].Indicator != "cdn-telemetry-sync.com" || fs[0].Status != detect.StatusFlagged || fs[1].Indicator != "brand-new-thing.com" || fs[1].Status != detect.StatusPending {
 		t.Fatalf("findings %+v", fs)
 	}
 }
@@ -720,7 +831,7 @@ store:
 	}
 	got := map[string]bool{}
 	for _, f := range fs {
-		got[f.Domain] = f.Status == detect.StatusPending
+		got[f.Indicator] = f.Status == detect.StatusPending
 	}
 	// Enriched through the search: judged. The rest of the events'
 	// domains have no record in the collection: pending, not dropped.
@@ -735,6 +846,22 @@ store:
 	}
 	if _, ok := got["zq3x9-relay.top"]; ok {
 		t.Errorf("a domain VirusTotal does not know is flagged: %v", fs)
+	}
+	// The splunkd has no vtsync_ips nor vtsync_files collection: those
+	// detections are skipped with a warning naming the collection, unless
+	// --kind asks for one.
+	for _, c := range []string{"vtsync_ips", "vtsync_files"} {
+		if !strings.Contains(r.stderr, "WARN") || !strings.Contains(r.stderr, c) {
+			t.Errorf("no warning naming %s:\n%s", c, r.stderr)
+		}
+	}
+	for _, f := range fs {
+		if f.Kind != detect.KindDomain {
+			t.Errorf("a finding of a skipped detection: %+v", f)
+		}
+	}
+	if r := run(t, DetectMain, "--config", cfg, "--events", filepath.Join(dir, "events.ndjson"), "--kind", "ip"); r.code != ExitFailed || !strings.Contains(r.stderr, "vtsync_ips") {
+		t.Errorf("--kind ip without the collection: %+v", r)
 	}
 }
 

@@ -2,12 +2,14 @@ package standalone
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +17,13 @@ import (
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/kind"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
+	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/termtext"
 )
 
@@ -81,40 +86,79 @@ func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *log
 type DetectOptions struct {
 	Events    []string          // events files; none = the configured file source
 	Format    filesource.Format // of Events; "" = by extension
-	KeepClear bool              // list the domains no rule flagged too, with the reasons (--all)
+	KeepClear bool              // list the indicators no rule flagged too, with the reasons (--all)
+	// Kinds are the detections to run (detect.Kinds); none = every
+	// detection the events feed.
+	Kinds []string
 }
 
-// Detect runs the detection over events files and the configured store:
-// opt.Events (read with the default field names, in that order) replace
-// the configuration's file source. It returns the findings and what was
-// dropped on the way.
-func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Logger) ([]detect.Finding, detect.Stats, error) {
+// DetectResult is what Detect found: the findings, what was dropped on the
+// way, and the detections that ran.
+type DetectResult struct {
+	Findings []detect.Finding
+	Stats    detect.Stats
+	Kinds    []string // the detections run, in detect.Kinds order
+}
+
+// usageError is a problem with the flags or the configuration, found
+// before anything was done (exit code ExitUsage).
+type usageError struct{ error }
+
+// Detect runs the detections over events files and the configured store:
+// opt.Events (read with the default field names of every kind, in that
+// order) replace the configuration's file source, which is read with its
+// own field names, for the kinds it names. It returns the findings and
+// what was dropped on the way.
+func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Logger) (DetectResult, error) {
 	// Another events file than the configured one has its own field names:
-	// it is read with the default ones.
-	fields := filesource.Fields{}
+	// it is read with the default ones, of every kind.
+	fields := filesource.Fields{AllKinds: true}
 	paths, format := opt.Events, opt.Format
+	run := map[string]bool{}
+	for _, k := range detect.Kinds {
+		run[k] = len(opt.Kinds) == 0 || slices.Contains(opt.Kinds, k)
+	}
 	switch {
 	case len(paths) > 0:
 	case cfg.Source.Type == SourceFile && cfg.Source.File.Format != filesource.Domains:
 		paths, fields = []string{cfg.Source.File.Path}, cfg.Source.File.Fields
-		// The detection here is the domain one: the file's IP addresses
-		// and hashes are the sync's business, not its.
-		fields.IP, fields.Hash = "", ""
 		if format == "" {
 			format = cfg.Source.File.Format
 		}
+		// The configured file is read for the kinds it is configured for.
+		for _, c := range []struct {
+			kind, key, example string
+			off                bool
+		}{
+			{detect.KindDomain, "source.file.domain_field", "", fields.NoDomain},
+			{detect.KindIP, "source.file.ip_field", "DestinationIp", fields.IP == ""},
+			{detect.KindFile, "source.file.hash_field", "Hashes", fields.Hash == ""},
+		} {
+			switch {
+			case !c.off || !run[c.kind]:
+			case len(opt.Kinds) > 0 && c.kind == detect.KindDomain:
+				return DetectResult{}, usageError{cfg.errorAt(c.key, "is empty, so %s gives no domains to the domain detection (--kind domain); unset it, or pass --events FILE", cfg.Source.File.Path)}
+			case len(opt.Kinds) > 0:
+				return DetectResult{}, usageError{cfg.errorAt(c.key, "is not set, so %s gives nothing to the %s detection (--kind %s); set it to the field that holds them, such as %s, or pass --events FILE", cfg.Source.File.Path, kindWords[c.kind], c.kind, c.example)}
+			default:
+				run[c.kind] = false
+				log.Debugf("the %s detection is not run: %s is not set", kindWords[c.kind], c.key)
+			}
+		}
 	default:
-		return nil, detect.Stats{}, errors.New("detect needs network events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")
+		return DetectResult{}, usageError{errors.New("detect needs events (hosts, processes, times): pass --events FILE, an NDJSON or CSV export; the configured source gives domains only")}
 	}
 	d := detect.New(cfg.Rules)
 	d.KeepClear = opt.KeepClear
 	for _, path := range paths {
 		read, err := filesource.Read(ctx, path, format, fields, func(e filesource.Event) error {
-			d.Add(e)
+			if run[cmp.Or(e.Kind, detect.KindDomain)] {
+				d.Add(e)
+			}
 			return nil
 		})
 		if err != nil {
-			return nil, detect.Stats{}, err
+			return DetectResult{}, err
 		}
 		if w := read.Warning(path); w != "" {
 			log.Warnf("%s", w)
@@ -122,22 +166,67 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 	}
 	store, closer, err := cfg.OpenStore(ctx, log, true)
 	if err != nil {
-		return nil, detect.Stats{}, err
+		return DetectResult{}, err
 	}
 	if closer != nil {
 		defer closer.Close()
 	}
-	// Stores bound their own requests (the KV store asks 1000 keys at a time).
-	recs, err := store.Get(ctx, domainkind.Kind{}, d.Candidates())
-	if err != nil {
-		return nil, detect.Stats{}, fmt.Errorf("reading records: %w", err)
+	// Stores bound their own requests (the KV store asks 1000 keys at a
+	// time). A detection not run asks for nothing: its lookup stays nil.
+	// A KV store without the IP address or file collection (a Splunk
+	// without the app's collections.conf) skips that detection, unless
+	// --kind asked for it.
+	var l detect.Lookups
+	get := func(k kind.Kind, keys []string) (map[string]kind.Record, bool, error) {
+		recs, err := store.Get(ctx, k, keys)
+		switch {
+		case err != nil && k.Name() != detect.KindDomain && len(opt.Kinds) == 0 && splunkd.IsNotFound(err):
+			log.Warnf("the %s detection is skipped: %v", kindWords[k.Name()], err)
+			run[k.Name()] = false
+			return nil, false, nil
+		case err != nil:
+			return nil, false, fmt.Errorf("reading the %s records: %w", k.Name(), err)
+		}
+		return recs, true, nil
 	}
-	findings := d.Findings(func(dom string) (record.Record, bool) {
-		r, ok := recs[dom].(record.Record)
-		return r, ok
-	})
-	return findings, d.Stats(), nil
+	if run[detect.KindDomain] {
+		recs, ok, err := get(domainkind.Kind{}, d.DomainCandidates())
+		if err != nil {
+			return DetectResult{}, err
+		}
+		if ok {
+			l.Domain = func(dom string) (record.Record, bool) { r, ok := recs[dom].(record.Record); return r, ok }
+		}
+	}
+	if run[detect.KindIP] {
+		recs, ok, err := get(ipkind.Kind{}, d.IPCandidates())
+		if err != nil {
+			return DetectResult{}, err
+		}
+		if ok {
+			l.IP = func(ip string) (ipkind.Record, bool) { r, ok := recs[ip].(ipkind.Record); return r, ok }
+		}
+	}
+	if run[detect.KindFile] {
+		recs, ok, err := get(filekind.Kind{}, d.FileCandidates())
+		if err != nil {
+			return DetectResult{}, err
+		}
+		if ok {
+			l.File = func(h string) (filekind.Record, bool) { r, ok := recs[h].(filekind.Record); return r, ok }
+		}
+	}
+	res := DetectResult{Findings: d.Findings(l), Stats: d.Stats()}
+	for _, k := range detect.Kinds {
+		if run[k] {
+			res.Kinds = append(res.Kinds, k)
+		}
+	}
+	return res, nil
 }
+
+// kindWords names each detection in messages.
+var kindWords = map[string]string{detect.KindDomain: "domain", detect.KindIP: "IP address", detect.KindFile: "process image"}
 
 // Export formats.
 const (

@@ -1,0 +1,192 @@
+package detect
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+
+	"github.com/vtsync/vtsync/internal/filesource"
+	filekind "github.com/vtsync/vtsync/internal/kind/file"
+	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
+)
+
+// The Sysmon event codes the IP address and process image detections read
+// (vtsync_ip_candidates_sysmon, vtsync_file_candidates_sysmon). An event
+// without a code (a CIM export, a plain list) is read whatever it is.
+const (
+	sysmonNetworkConnect = "3" // DestinationIp, Image
+	sysmonProcessCreate  = "1" // Hashes, Image
+)
+
+// addIP counts a destination IP address: events of other Sysmon codes,
+// browser processes and addresses vtsync never looks up (private,
+// loopback, documentation, ...: vtsync_ip_not_public) are dropped; the
+// rest count towards their canonical address (the collection's key).
+func (d *Detector) addIP(e filesource.Event) {
+	st := &d.stats.IP
+	st.Events++
+	switch {
+	case e.Code != "" && e.Code != sysmonNetworkConnect:
+		st.Other++
+		return
+	case d.rules.IsBrowser(e.Process):
+		st.Browser++
+		return
+	}
+	ip, why := ipkind.Normalize(e.Dest)
+	if why != "" {
+		st.Rejected++
+		return
+	}
+	s := d.ips[ip]
+	if s == nil {
+		s = &seen{hosts: map[string]struct{}{}}
+		d.ips[ip] = s
+	}
+	s.add(e)
+}
+
+// addFile counts a process image's Hashes: events of other Sysmon codes
+// (an image load's Hashes name a DLL, not the process) and values without
+// an MD5, SHA-1 or SHA-256 are dropped; the rest count towards the image's
+// strongest hash, the one vtsync looks up. Browsers are not left out.
+func (d *Detector) addFile(e filesource.Event) {
+	st := &d.stats.File
+	st.Events++
+	if e.Code != "" && e.Code != sysmonProcessCreate {
+		st.Other++
+		return
+	}
+	h := filekind.Parts(e.Dest)
+	key := cmp.Or(h.SHA256, h.SHA1, h.MD5)
+	if key == "" {
+		st.Rejected++
+		return
+	}
+	s := d.files[key]
+	if s == nil {
+		s = &seenFile{seen: seen{hosts: map[string]struct{}{}}, images: map[string]struct{}{}}
+		d.files[key] = s
+	}
+	s.add(e)
+	s.hashes.SHA256 = cmp.Or(s.hashes.SHA256, h.SHA256)
+	s.hashes.SHA1 = cmp.Or(s.hashes.SHA1, h.SHA1)
+	s.hashes.MD5 = cmp.Or(s.hashes.MD5, h.MD5)
+	if image := cmp.Or(e.Image, e.Process); image != "" {
+		s.images[image] = struct{}{}
+	}
+}
+
+// IPCandidates returns, sorted, the IP addresses whose records Findings
+// will ask for. The IP detection has no host-count filter.
+func (d *Detector) IPCandidates() []string {
+	return slices.Sorted(maps.Keys(d.ips))
+}
+
+// FileCandidates returns, sorted, every hash of the images seen: Findings
+// asks for each image's record by its SHA-256, SHA-1 and MD5.
+func (d *Detector) FileCandidates() []string {
+	var out []string
+	for _, s := range d.files {
+		out = append(out, s.lookupOrder()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// lookupOrder is the hashes a record of the image is read by, in order.
+func (s *seenFile) lookupOrder() []string {
+	var out []string
+	for _, h := range []string{s.hashes.SHA256, s.hashes.SHA1, s.hashes.MD5} {
+		if h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// ipFindings judges each IP address against its record.
+func (d *Detector) ipFindings(lookup func(string) (ipkind.Record, bool)) []Finding {
+	if lookup == nil {
+		return nil
+	}
+	st := &d.stats.IP
+	st.Distinct, st.Quiet, st.Flagged, st.Pending = len(d.ips), 0, 0, 0
+	var flagged, pending, clear []Finding
+	for ip, s := range d.ips {
+		f := s.finding(KindIP, ip)
+		rec, ok := lookup(ip)
+		if ok {
+			f.Positives, f.ASOwner, f.Country = rec.LastAnalysisPositive, rec.ASOwner, rec.Country
+		}
+		switch d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, "") {
+		case StatusFlagged:
+			flagged = append(flagged, f)
+		case StatusPending:
+			pending = append(pending, f)
+		case StatusClear:
+			clear = append(clear, f)
+		}
+	}
+	return order(flagged, pending, clear)
+}
+
+// fileFindings judges each process image against the record read by its
+// SHA-256, else its SHA-1, else its MD5.
+func (d *Detector) fileFindings(lookup func(string) (filekind.Record, bool)) []Finding {
+	if lookup == nil {
+		return nil
+	}
+	st := &d.stats.File
+	st.Distinct, st.Quiet, st.Flagged, st.Pending = len(d.files), 0, 0, 0
+	var flagged, pending, clear []Finding
+	for key, s := range d.files {
+		f := s.finding(KindFile, key)
+		f.Images = slices.Sorted(maps.Keys(s.images))
+		var rec filekind.Record
+		ok := false
+		for _, h := range s.lookupOrder() {
+			if rec, ok = lookup(h); ok {
+				break
+			}
+		}
+		f.SHA256, f.SHA1, f.MD5 = s.hashes.SHA256, s.hashes.SHA1, s.hashes.MD5
+		if ok {
+			f.Positives, f.ThreatLabel = rec.LastAnalysisPositive, rec.PopularThreatLabel
+			f.SHA256, f.SHA1, f.MD5 = cmp.Or(f.SHA256, rec.SHA256), cmp.Or(f.SHA1, rec.SHA1), cmp.Or(f.MD5, rec.MD5)
+		}
+		switch d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, rec.PopularThreatLabel) {
+		case StatusFlagged:
+			flagged = append(flagged, f)
+		case StatusPending:
+			pending = append(pending, f)
+		case StatusClear:
+			clear = append(clear, f)
+		}
+	}
+	return order(flagged, pending, clear)
+}
+
+// judge sets an IP address's or image's status, rules and reasons from its
+// record (ok = there is one) and counts it; it returns the status, or ""
+// for a clear finding not kept.
+func (d *Detector) judge(f *Finding, st *KindStats, ok, found bool, positives *int64, label string) string {
+	if !ok {
+		f.Status, f.Alert = StatusPending, d.rules.AlertPending
+		f.Rules, f.Reasons = []string{}, []string{ReasonPending}
+		st.Pending++
+		return StatusPending
+	}
+	f.Rules, f.Reasons = d.rules.judgeVerdict([]string{}, []string{}, found, positives, label)
+	if len(f.Rules) == 0 {
+		st.Quiet++
+		if !d.KeepClear {
+			return ""
+		}
+		f.Status, f.Reasons = StatusClear, d.rules.explainVerdict(found, positives)
+		return StatusClear
+	}
+	f.Status, f.Alert = StatusFlagged, true
+	st.Flagged++
+	return StatusFlagged
+}

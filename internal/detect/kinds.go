@@ -10,14 +10,6 @@ import (
 	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 )
 
-// The Sysmon event codes the IP address and process image detections read
-// (vtsync_ip_candidates_sysmon, vtsync_file_candidates_sysmon). An event
-// without a code (a CIM export, a plain list) is read whatever it is.
-const (
-	sysmonNetworkConnect = "3" // DestinationIp, Image
-	sysmonProcessCreate  = "1" // Hashes, Image
-)
-
 // addIP counts a destination IP address: events of other Sysmon codes,
 // browser processes and addresses vtsync never looks up (private,
 // loopback, documentation, ...: vtsync_ip_not_public) are dropped; the
@@ -26,7 +18,7 @@ func (d *Detector) addIP(e filesource.Event) {
 	st := &d.stats.IP
 	st.Events++
 	switch {
-	case e.Code != "" && e.Code != sysmonNetworkConnect:
+	case !filesource.KindCode(e):
 		st.Other++
 		return
 	case d.rules.IsBrowser(e.Process):
@@ -53,7 +45,7 @@ func (d *Detector) addIP(e filesource.Event) {
 func (d *Detector) addFile(e filesource.Event) {
 	st := &d.stats.File
 	st.Events++
-	if e.Code != "" && e.Code != sysmonProcessCreate {
+	if !filesource.KindCode(e) {
 		st.Other++
 		return
 	}

@@ -111,6 +111,31 @@ const (
 	KindFile   = "file"   // a file hash (or Sysmon's Hashes)
 )
 
+// The Sysmon event codes whose IP addresses and hashes are candidates, as
+// the app's candidate searches read them (vtsync_ip_candidates_sysmon,
+// vtsync_file_candidates_sysmon): a record of another code (an image
+// load's Hashes name a DLL, not the process) gives neither. A record
+// without a code (a CIM export) gives both.
+const (
+	SysmonNetworkConnect = "3" // DestinationIp
+	SysmonProcessCreate  = "1" // Hashes of the process image
+)
+
+// KindCode reports whether e is read by its kind's detection: an IP
+// address or hash from a record without a Sysmon event code, or with the
+// code the kind's candidate search reads; any host name.
+func KindCode(e Event) bool {
+	switch {
+	case e.Code == "":
+		return true
+	case e.Kind == KindIP:
+		return e.Code == SysmonNetworkConnect
+	case e.Kind == KindFile:
+		return e.Code == SysmonProcessCreate
+	}
+	return true
+}
+
 // Event is one value of a record: a network contact with a destination
 // host name or IP address, or a process image's hash.
 type Event struct {
@@ -124,8 +149,10 @@ type Event struct {
 }
 
 // Source is a pipeline.Source over a file: it emits every event's value
-// (or every listed domain) as a candidate of its kind, except for network
-// events that Exclude reports true for. Standalone mode sets Exclude to
+// (or every listed domain) as a candidate of its kind, except for IP
+// addresses and hashes of Sysmon records of another event code than their
+// detection reads (KindCode) and network events that Exclude reports true
+// for. Standalone mode sets Exclude to
 // the detections' browser filter, so the sync looks up what the
 // detections will ask about and no more, as the modular input's default
 // candidate searches do: the domain and IP detections leave browsers out,
@@ -154,7 +181,7 @@ func (s *Source) Candidates(ctx context.Context, emit func(kind.Kind, string) er
 	}
 	kinds := map[string]kind.Kind{KindDomain: s.Domain, KindIP: s.IP, KindFile: s.File}
 	return ReadEvents(ctx, s.Path, format, s.Fields, func(e Event) error {
-		if e.Kind != KindFile && s.Exclude != nil && s.Exclude(e) {
+		if !KindCode(e) || e.Kind != KindFile && s.Exclude != nil && s.Exclude(e) {
 			return nil
 		}
 		k := kinds[e.Kind]

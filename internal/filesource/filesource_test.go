@@ -611,3 +611,29 @@ func TestReadAllKinds(t *testing.T) {
 		}
 	}
 }
+
+// The sync reads what the detections ask about: an IP address only from a
+// network connection (Sysmon EventCode 3) and a hash only from a process
+// creation (EventCode 1), as the app's candidate searches do; an image
+// load's Hashes (EventCode 7) name a DLL and are not looked up. Records
+// without an event code give both.
+func TestCandidatesSysmonCodes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sysmon.ndjson")
+	os.WriteFile(path, []byte(`{"EventID":3,"Image":"a.exe","DestinationHostname":"evil.example","DestinationIp":"45.141.215.19"}
+{"EventID":1,"Image":"a.exe","Hashes":"MD5=0123456789abcdef0123456789abcdef"}
+{"EventID":7,"Image":"a.exe","ImageLoaded":"x.dll","Hashes":"MD5=fedcba9876543210fedcba9876543210"}
+{"EventCode":"22","Image":"a.exe","QueryName":"q.example","DestinationIp":"8.8.4.4"}
+{"Image":"b.exe","DestinationIp":"8.8.8.8","Hashes":"MD5=00112233445566778899aabbccddeeff"}
+`), 0o600)
+	src := Source{Path: path, Fields: Fields{IP: "DestinationIp", Hash: "Hashes"},
+		Domain: namedKind{name: "domain"}, IP: namedKind{name: "ip"}, File: namedKind{name: "file"}}
+	var got []string
+	if err := src.Candidates(context.Background(), func(k kind.Kind, v string) error { got = append(got, k.Name()+":"+v); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"domain:evil.example", "ip:45.141.215.19", "file:MD5=0123456789abcdef0123456789abcdef",
+		"domain:q.example", "ip:8.8.8.8", "file:MD5=00112233445566778899aabbccddeeff"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}

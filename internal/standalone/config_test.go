@@ -372,3 +372,58 @@ func TestLoadReportsEveryParamError(t *testing.T) {
 		}
 	}
 }
+
+// One Load reports every error of a file at once, in line order, each at
+// its key and line: values of the wrong type (decoding), values Validate
+// refuses (the modular input's rules), and settings only the YAML has.
+func TestLoadReportsEveryErrorAtItsLine(t *testing.T) {
+	yml := `name: a b
+refresh_days: x
+source:
+  splunk:
+    url: https://127.0.0.1:8089
+    token_env: T
+    search: '` + "`m`" + `'
+    earliest_time: rt
+enrich:
+  virustotal:
+    requests_per_minute: lots
+    allow_insecure_vt_url: perhaps
+    api_key_env: 1bad
+    vt_api_url: http://vt.example.org/api/v3
+store:
+  kvstore:
+    collection: a-b
+detect:
+  min_positives: -1
+`
+	_, err := parse("bad.yaml", []byte(yml))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		`bad.yaml:1: name: "a b" is not a name`,
+		`bad.yaml:2: refresh_days: "x" must be a whole number from 1 to 3650`,
+		"bad.yaml:7: source.splunk.search: starts with a macro",
+		`bad.yaml:8: source.splunk.earliest_time: "rt" is not a Splunk time`,
+		`bad.yaml:11: enrich.virustotal.requests_per_minute: "lots" must be a whole number from 1 to 1000000`,
+		`bad.yaml:12: enrich.virustotal.allow_insecure_vt_url: "perhaps" must be true or false`,
+		`bad.yaml:13: enrich.virustotal.api_key_env: "1bad" is not an environment variable name`,
+		`bad.yaml:17: store.kvstore.collection: "a-b" is not a collection name`,
+		`bad.yaml:19: detect.min_positives: "-1" must be a whole number`,
+	}
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w) {
+			t.Errorf("error %d = %q, want %q...", i+1, got[i], w)
+		}
+	}
+	// Each parameter's error is found as the modular input's would be.
+	var pe *params.Error
+	if !errors.As(err, &pe) || pe.Param != "refresh_days" {
+		t.Errorf("errors.As finds %v, want refresh_days' *params.Error", pe)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -50,7 +51,12 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	log := logging.New(stderr, logging.Info)
+	// The process's one registry of secrets: the Handler redacts them from
+	// every line, and whatever learns one (the session key, a VirusTotal
+	// key) adds it. The standalone commands make their own, with the
+	// verbosity of their flags.
+	secrets := logging.NewSecrets()
+	log := slog.New(logging.NewHandler(stderr, slog.LevelInfo, secrets))
 	if len(args) == 0 {
 		// splunkd hands the input definition on a pipe; a person who typed
 		// a bare vtsync at a terminal wants to know what it does.
@@ -61,17 +67,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return modrun.Run(ctx, stdin, stdout, log)
+		return modrun.Run(ctx, stdin, stdout, log, secrets)
 	}
 	switch strings.ToLower(args[0]) {
 	case "--scheme":
 		if err := modinput.WriteScheme(stdout); err != nil {
-			log.Fatalf("Cannot write the scheme: %v", err)
+			log.Log(context.Background(), logging.LevelFatal, "cannot write the scheme", "err", err)
 			return standalone.ExitFailed
 		}
 		return standalone.ExitOK
 	case "--validate-arguments":
-		return modinput.ValidateArguments(stdin, stdout, log.Slog(), log.Secrets())
+		return modinput.ValidateArguments(stdin, stdout, log, secrets)
 	case "run", "export", "detect":
 		return standalone.Main(args, stdin, stdout, stderr)
 	case "version", "--version":
@@ -85,6 +91,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, usage, version.Version)
 		return standalone.ExitOK
 	}
-	log.Errorf("unknown command %q: the commands are run, export, detect, version and help; run 'vtsync help' for usage", termtext.Clean(args[0]))
+	fmt.Fprintf(stderr, "ERROR unknown command %q: the commands are run, export, detect, version and help; run 'vtsync help' for usage\n", termtext.Clean(args[0]))
 	return standalone.ExitUsage
 }

@@ -3,9 +3,9 @@ package modrun
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
@@ -63,10 +63,10 @@ func (w adviceWords) advice(s *pipeline.Stop) string {
 
 // advise logs one WARN line of advice per cause of the run's trouble, and adds
 // to a failed run's errors what to do about its error.
-func (w adviceWords) advise(log *logging.Logger, sum *pipeline.Summary, runErr error) {
+func (w adviceWords) advise(log *slog.Logger, sum *pipeline.Summary, runErr error) {
 	for _, s := range sum.Stops {
 		if a := w.advice(s); a != "" {
-			log.Warnf("Input %s: %s.", w.input, a)
+			log.Warn(fmt.Sprintf("Input %s: %s.", w.input, a))
 		}
 	}
 	var stop *pipeline.Stop

@@ -3,6 +3,7 @@ package modrun
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -48,7 +49,7 @@ func TestAdviceNamesWhatToChange(t *testing.T) {
 	var logs bytes.Buffer
 	stop := &pipeline.Stop{Reason: pipeline.StopKeyRejected, Err: errors.New("VirusTotal rejected the API key (401)")}
 	sum := pipeline.Summary{Errors: []string{stop.Error()}, Stops: []*pipeline.Stop{stop, {Reason: pipeline.StopCancelled}}}
-	w.advise(logging.New(&logs, logging.Info), &sum, stop)
+	w.advise(slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil)), &sum, stop)
 	if n := strings.Count(logs.String(), "\n"); n != 1 || !strings.HasPrefix(logs.String(), "WARN Input web: VirusTotal rejected the API key: enter a valid api_key") {
 		t.Errorf("want one WARN line of advice:\n%s", logs.String())
 	}

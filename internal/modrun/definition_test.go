@@ -2,6 +2,7 @@ package modrun
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -34,7 +35,7 @@ func TestDefinitionWithoutStanzaFails(t *testing.T) {
 		"<input><configuration><stanza name=\"other://x\"><param name=\"a\">b</param></stanza></configuration></input>",
 	} {
 		var out, errb strings.Builder
-		code := Run(context.Background(), strings.NewReader(doc), &out, logging.New(&errb, logging.Info))
+		code := Run(context.Background(), strings.NewReader(doc), &out, slog.New(logging.NewHandler(&errb, slog.LevelInfo, nil)), nil)
 		if code == 0 || !strings.Contains(errb.String(), "ERROR ") || !strings.Contains(errb.String(), "no vtsync:// stanza") {
 			t.Errorf("%s: code %d, stderr:\n%s", doc, code, errb.String())
 		}

@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -341,7 +342,7 @@ func (e *env) runWithin(ctx context.Context, limit time.Duration) result {
 	}
 	done := make(chan ended, 1)
 	go func() {
-		code := Run(ctx, strings.NewReader(e.input()), &out, logging.New(&errb, logging.Info))
+		code := Run(ctx, strings.NewReader(e.input()), &out, slog.New(logging.NewHandler(&errb, slog.LevelInfo, nil)), nil)
 		done <- ended{code, ctx.Err() != nil}
 	}()
 	var end ended

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
@@ -73,13 +74,25 @@ var vtTimeout time.Duration
 
 // Run reads the input definition from stdin, syncs every stanza, and
 // writes the summary events to stdout. It returns the process exit code.
-func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Logger) int {
+// log writes the process's log lines; secrets is its one registry of
+// values never written (nil: log's Handler's), which the session key and
+// every key a stanza uses join.
+func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *slog.Logger, secrets *logging.Secrets) int {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if secrets == nil {
+		secrets = logging.SecretsOf(log)
+	}
+	if secrets == nil {
+		secrets = logging.NewSecrets()
+	}
 	def, err := modinput.ReadDefinition(stdin)
 	if err != nil {
-		log.Log(logging.Fatal, "cannot read the input definition on stdin", "error", err)
+		log.Log(ctx, logging.LevelFatal, "cannot read the input definition on stdin", "err", err)
 		return 1
 	}
-	log.Redact(def.SessionKey)
+	secrets.Add(def.SessionKey)
 	events := modinput.NewEventWriter(stdout)
 	defer events.Close()
 	code := 0
@@ -90,10 +103,10 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 			continue
 		}
 		ran++
-		sum := runStanza(ctx, def, st, log.With("input="+st.InputName()))
+		sum := runStanza(ctx, def, st, logging.WithPrefix(log, "input="+st.InputName()), secrets)
 		data, _ := json.Marshal(sum)
 		if err := events.Write(modinput.Event{Stanza: st.Name, Time: time.Unix(sum.StartTime, 0), Sourcetype: Sourcetype, Data: string(data)}); err != nil {
-			log.Error("cannot write the summary event", "error", err)
+			log.Error("cannot write the summary event", "err", err)
 			code = 1
 		}
 		if sum.Status == "failed" {
@@ -110,27 +123,25 @@ func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *logging.Lo
 }
 
 // runStanza runs one input and always returns a summary, failed or not.
-func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza, log *logging.Logger) (sum pipeline.Summary) {
+func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza, log *slog.Logger, secrets *logging.Secrets) (sum pipeline.Summary) {
 	start := time.Now()
 	name := st.InputName()
 	// A key typed into the stanza is a secret before it is validated (it
 	// may sit in the wrong parameter and be quoted by an error), and no
 	// error in the summary event may carry a secret.
-	secrets := []string{def.SessionKey}
 	if k := st.Params["api_key"]; strings.TrimSpace(k) != params.Mask {
-		secrets = append(secrets, k, strings.TrimSpace(k))
+		secrets.Add(k)
 	}
-	log.Redact(secrets...)
 	defer func() {
 		for i, e := range sum.Errors {
-			sum.Errors[i] = logging.Scrub(e, secrets...)
+			sum.Errors[i] = secrets.Scrub(e)
 		}
 	}()
 	// fail logs a failed run briefly and returns its summary, whose
 	// error says what to do.
 	fail := func(format string, args ...any) pipeline.Summary {
 		msg := fmt.Sprintf(format, args...)
-		log.Error("run failed", "error", msg)
+		log.Error("run failed", "err", msg)
 		return pipeline.Summary{Input: name, ServerHost: def.ServerHost, Status: "failed", StartTime: start.Unix(),
 			Rejected: map[string]int{}, QuotaState: "ok", Errors: []string{msg},
 			Duration: time.Since(start).Seconds()}
@@ -147,16 +158,15 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.MaxRunSeconds)*time.Second)
 	defer cancel()
 
-	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: cfg.Source.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
+	client, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: App, CAFile: cfg.Source.CAFile, Logger: log, Secrets: secrets, HTTPClient: httpClientFor(def.ServerURI)})
 	if err != nil {
 		return fail("Cannot set up the splunkd client for %s: %v", def.ServerURI, err)
 	}
-	key, err := apiKey(ctx, client, def, st, cfg, log)
+	key, err := apiKey(ctx, client, def, st, cfg, log, secrets)
 	if err != nil {
 		return fail("%v", err)
 	}
-	secrets = append(secrets, key)
-	log.Redact(key)
+	secrets.Add(key)
 
 	lookups := true
 	role := "standalone"
@@ -165,15 +175,15 @@ func runStanza(ctx context.Context, def *modinput.Definition, st modinput.Stanza
 		// Fail closed: a cluster member that cannot tell whether it is the
 		// captain must not spend quota the captain may be spending too.
 		role, lookups = "unknown", false
-		log.Warn("cannot read server roles; not looking up this run", "shc_lookup", cfg.SHCLookup, "error", err)
+		log.Warn("cannot read server roles; not looking up this run", "shc_lookup", cfg.SHCLookup, "err", err)
 	case err != nil:
-		log.Warn("cannot read server roles; looking up anyway", "shc_lookup", cfg.SHCLookup, "error", err)
+		log.Warn("cannot read server roles; looking up anyway", "shc_lookup", cfg.SHCLookup, "err", err)
 	default:
 		role, lookups = decideRole(roles, cfg.SHCLookup)
 		log.Info("search head role", "role", role, "shc_lookup", cfg.SHCLookup, "lookups", lookups)
 	}
 
-	run, err := wire.Build(ctx, cfg, wire.Deps{Logger: log, APIKey: key, Search: client, KVStore: client,
+	run, err := wire.Build(ctx, cfg, wire.Deps{Logger: log, Secrets: secrets, APIKey: key, Search: client, KVStore: client,
 		VTTransport: vtTransport(cfg.Enrich.VTAPIURL), VTTimeout: vtTimeout, NoLookups: !lookups})
 	if err != nil {
 		return fail("Cannot set up the run of %s://%s: %v", Scheme, name, err)
@@ -199,7 +209,7 @@ func Config(name, dir string, raw map[string]string) (*config.Config, error) {
 // apiKey returns the stanza's VirusTotal key. A key typed into the stanza is
 // moved to storage/passwords and the stanza value masked; a masked or empty
 // stanza reads it back from storage/passwords.
-func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st modinput.Stanza, cfg *config.Config, log *logging.Logger) (string, error) {
+func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st modinput.Stanza, cfg *config.Config, log *slog.Logger, secrets *logging.Secrets) (string, error) {
 	name := st.InputName()
 	if k := cfg.Enrich.APIKey; k != "" && k != params.Mask {
 		if err := c.SetPassword(ctx, Realm, name, k); err != nil {
@@ -209,12 +219,12 @@ func apiKey(ctx context.Context, c *splunkd.Client, def *modinput.Definition, st
 		if app == "" {
 			app = App
 		}
-		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: cfg.Source.CAFile, Logger: log.Slog(), Secrets: log.Secrets(), HTTPClient: httpClientFor(def.ServerURI)})
+		mc, err := splunkd.New(splunkd.Config{BaseURL: def.ServerURI, SessionKey: def.SessionKey, App: app, CAFile: cfg.Source.CAFile, Logger: log, Secrets: secrets, HTTPClient: httpClientFor(def.ServerURI)})
 		if err == nil {
 			err = mc.MaskInputParam(ctx, Scheme, name, "api_key")
 		}
 		if err != nil {
-			log.Warn("key stored in storage/passwords, but api_key not masked in inputs.conf; retrying next run", "error", err)
+			log.Warn("key stored in storage/passwords, but api_key not masked in inputs.conf; retrying next run", "err", err)
 		} else {
 			log.Info("moved the VirusTotal key to storage/passwords and masked api_key", "realm", Realm, "user", name)
 		}

@@ -3,11 +3,11 @@ package standalone
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/vtsync/vtsync/internal/filesource"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
@@ -79,10 +79,10 @@ func (c *Config) advice(s *pipeline.Stop) string {
 
 // advise logs one WARN line of advice per cause of the run's trouble, and adds
 // to a failed run's errors what to do about its error.
-func (c *Config) advise(log *logging.Logger, sum *pipeline.Summary, runErr error) {
+func (c *Config) advise(log *slog.Logger, sum *pipeline.Summary, runErr error) {
 	for _, s := range sum.Stops {
 		if a := c.advice(s); a != "" {
-			log.Warnf("%s.", a)
+			log.Warn(a + ".")
 		}
 	}
 	var stop *pipeline.Stop

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"runtime"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // the key file), registers them with log for redaction, builds the splunkd
 // clients, and builds the run through the composition root (wire.Build),
 // as the modular input does. No network request is sent.
-func (c *Config) Build(ctx context.Context, log *logging.Logger) (*wire.Run, error) {
+func (c *Config) Build(ctx context.Context, log *slog.Logger) (*wire.Run, error) {
 	deps, err := c.deps(log, true)
 	if err != nil {
 		return nil, err
@@ -35,8 +36,8 @@ func (c *Config) Build(ctx context.Context, log *logging.Logger) (*wire.Run, err
 // deps returns what a run of c takes from standalone mode: the splunkd
 // clients its source and store use, the browsers of its rules, and, when
 // key is true and it enriches at VirusTotal, the API key.
-func (c *Config) deps(log *logging.Logger, key bool) (wire.Deps, error) {
-	d := wire.Deps{Logger: log, IsBrowser: c.Rules.IsBrowser}
+func (c *Config) deps(log *slog.Logger, key bool) (wire.Deps, error) {
+	d := wire.Deps{Logger: log, Secrets: logging.SecretsOf(log), IsBrowser: c.Rules.IsBrowser}
 	var err error
 	if c.Source.Type == SourceSplunk {
 		if d.Search, err = c.splunkClient(c.Search, log); err != nil {
@@ -47,7 +48,7 @@ func (c *Config) deps(log *logging.Logger, key bool) (wire.Deps, error) {
 		if d.APIKey, err = c.apiKey(); err != nil {
 			return d, err
 		}
-		log.Redact(d.APIKey)
+		d.Secrets.Add(d.APIKey)
 	}
 	if c.Store.Type == StoreKVStore {
 		if d.KVStore, err = c.splunkClient(c.KVStore, log); err != nil {
@@ -60,12 +61,12 @@ func (c *Config) deps(log *logging.Logger, key bool) (wire.Deps, error) {
 // Options returns the pipeline options of a run. Advice about what goes
 // wrong speaks of this configuration (advise), never of Splunk's settings
 // where no Splunk is involved.
-func (c *Config) Options(log *logging.Logger) pipeline.Options {
+func (c *Config) Options(log *slog.Logger) pipeline.Options {
 	return wire.Options(&c.Config, wire.Deps{Logger: log})
 }
 
 // NewSource returns the candidate source.
-func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
+func (c *Config) NewSource(log *slog.Logger) (pipeline.Source, error) {
 	d := wire.Deps{Logger: log, IsBrowser: c.Rules.IsBrowser}
 	if c.Source.Type == SourceSplunk {
 		var err error
@@ -80,7 +81,7 @@ func (c *Config) NewSource(log *logging.Logger) (pipeline.Source, error) {
 // (localstore.Shared) locks the file only during each Get and Save;
 // readOnly opens it shared with other readers, waiting for a run's
 // transaction if need be, and fails if it does not exist yet.
-func (c *Config) OpenStore(ctx context.Context, log *logging.Logger, readOnly bool) (pipeline.Store, io.Closer, error) {
+func (c *Config) OpenStore(ctx context.Context, log *slog.Logger, readOnly bool) (pipeline.Store, io.Closer, error) {
 	d := wire.Deps{Logger: log}
 	if c.Store.Type == StoreKVStore {
 		var err error
@@ -91,8 +92,8 @@ func (c *Config) OpenStore(ctx context.Context, log *logging.Logger, readOnly bo
 	return wire.OpenStore(ctx, &c.Config, d, readOnly)
 }
 
-func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Client, error) {
-	cfg := splunkd.Config{BaseURL: sc.URL, Username: sc.Username, CAFile: sc.CAFile, App: sc.App, Logger: log.Slog(), Secrets: log.Secrets()}
+func (c *Config) splunkClient(sc SplunkConn, log *slog.Logger) (*splunkd.Client, error) {
+	cfg := splunkd.Config{BaseURL: sc.URL, Username: sc.Username, CAFile: sc.CAFile, App: sc.App, Logger: log, Secrets: logging.SecretsOf(log)}
 	var err error
 	if sc.TokenEnv != "" {
 		cfg.Token, err = c.secretEnv(sc.key+".token_env", sc.TokenEnv, "a Splunk authentication token")
@@ -102,7 +103,7 @@ func (c *Config) splunkClient(sc SplunkConn, log *logging.Logger) (*splunkd.Clie
 	if err != nil {
 		return nil, err
 	}
-	log.Redact(cfg.Token, cfg.Password)
+	cfg.Secrets.Add(cfg.Token, cfg.Password)
 	if sc.CAFile != "" {
 		if err := checkCAFile(sc.CAFile); err != nil {
 			return nil, c.errorAt(sc.caKey, "%v", err)

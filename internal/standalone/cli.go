@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -149,11 +150,15 @@ func (v *interval) Set(s string) error {
 	return nil
 }
 
-func newLogger(w io.Writer, verbose bool) *logging.Logger {
+// newLogger returns the command's logger, writing to w through the
+// program's Handler with the process's one registry of secrets, every
+// line prefixed with the input's name.
+func newLogger(w io.Writer, verbose bool, name string) *slog.Logger {
+	level := slog.LevelInfo
 	if verbose {
-		return logging.New(w, logging.Debug)
+		level = slog.LevelDebug
 	}
-	return logging.New(w, logging.Info)
+	return logging.WithPrefix(slog.New(logging.NewHandler(w, level, logging.NewSecrets())), name)
 }
 
 // RunMain is `vtsync run`: sync once (--once, the default) or every
@@ -193,7 +198,7 @@ once a signal (Ctrl-C) stops the schedule.`)
 		logw = bar.Writer()
 		onProgress = bar.Update
 	}
-	log := newLogger(logw, *verbose).With(cfg.Name)
+	log := newLogger(logw, *verbose, cfg.Name)
 	human := progress.IsTerminal(stdout)
 	code = ExitOK
 	// The run has logged its errors; report writes the summary only.
@@ -214,12 +219,12 @@ once a signal (Ctrl-C) stops the schedule.`)
 		report(RunOnce(ctx, cfg, log, onProgress))
 		return code
 	}
-	log.Infof("running every %s; stop with Ctrl-C", time.Duration(every))
+	log.Info("running on a schedule; stop with Ctrl-C", "every", time.Duration(every))
 	if err := RunEvery(ctx, cfg, time.Duration(every), log, onProgress, report); err != nil {
-		log.Errorf("%v", err)
+		log.Error("schedule failed", "err", err)
 		return ExitFailed
 	}
-	log.Infof("stopped")
+	log.Info("stopped")
 	return ExitOK
 }
 
@@ -280,11 +285,10 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	if cfg == nil {
 		return code
 	}
-	log := newLogger(stderr, *verbose).With(cfg.Name)
 	if *format != ExportCSV && *format != ExportJSON {
-		log.Errorf("--format %q: use csv or json", *format)
-		return ExitUsage
+		return fs.usageError(stderr, "--format %q: use csv or json", termtext.Clean(*format))
 	}
+	log := newLogger(stderr, *verbose, cfg.Name)
 	k, ok := kind.Lookup(strings.ToLower(strings.TrimSpace(*kindName)))
 	if !ok {
 		return fs.usageError(stderr, "--kind %q: use %s", termtext.Clean(*kindName), strings.Join(kindNames(), ", "))
@@ -308,11 +312,11 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		n, err = exportFile(ctx, cfg, k, *out, *format, log)
 	}
 	if err != nil {
-		log.Errorf("export: %v", err)
+		log.Error("export failed", "err", err)
 		return ExitFailed
 	}
 	if *out != "" {
-		log.Infof("exported %d records to %s", n, *out)
+		log.Info("exported", "records", n, "file", *out)
 	}
 	return ExitOK
 }
@@ -347,7 +351,7 @@ func checkOut(path, format string) error {
 
 // exportFile writes the export next to path and renames it into place, so
 // that a reader (Splunk's lookup) never sees half a file.
-func exportFile(ctx context.Context, cfg *Config, k kind.Kind, path, format string, log *logging.Logger) (int, error) {
+func exportFile(ctx context.Context, cfg *Config, k kind.Kind, path, format string, log *slog.Logger) (int, error) {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return 0, fmt.Errorf("--out %s: cannot write in %s (the file is written beside its place, then renamed): %v", path, filepath.Dir(path), errors.Unwrap(err))
@@ -403,10 +407,8 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	if cfg == nil {
 		return code
 	}
-	log := newLogger(stderr, *verbose).With(cfg.Name)
 	if !slices.Contains(detect.Formats, *format) {
-		log.Errorf("--format %q: use table, json or csv", *format)
-		return ExitUsage
+		return fs.usageError(stderr, "--format %q: use table, json or csv", termtext.Clean(*format))
 	}
 	var kinds []string
 	switch k := strings.ToLower(strings.TrimSpace(*kindName)); {
@@ -420,49 +422,42 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 	if *eventsFormat != "" {
 		f, err := filesource.ParseFormat(*eventsFormat, "")
 		if err != nil {
-			log.Errorf("--events-format: %v", err)
-			return ExitUsage
+			return fs.usageError(stderr, "--events-format: %s", termtext.Clean(err.Error()))
 		}
 		ef = f
 	}
+	log := newLogger(stderr, *verbose, cfg.Name)
 	res, err := Detect(ctx, cfg, DetectOptions{Events: events, Format: ef, KeepClear: *all, Kinds: kinds}, log)
 	var usage usageError
 	switch {
 	case errors.As(err, &usage):
-		log.Errorf("detect: %v", err)
+		log.Error("detect failed", "err", err)
 		return ExitUsage
 	case err != nil:
-		log.Errorf("detect: %v", err)
+		log.Error("detect failed", "err", err)
 		return ExitFailed
 	}
 	if err = detect.Write(stdout, *format, res.Findings); err != nil {
-		log.Errorf("writing findings: %v", err)
+		log.Error("writing findings failed", "err", err)
 		return ExitFailed
 	}
 	st := res.Stats
 	for _, k := range res.Kinds {
 		switch k {
 		case detect.KindDomain:
-			log.Infof("domains: %d flagged, %d pending; %d events: %d browser, %d without a public domain; %d domains: %d over %d hosts, %d not flagged (%d young but popular)",
-				st.Flagged, st.Pending, st.Events, st.Browser, st.Rejected, st.Domains, st.TooManyHosts, cfg.Rules.MaxDistinctHosts, st.Quiet, st.PopularYoung)
+			log.Info("domain detection", "flagged", st.Flagged, "pending", st.Pending, "events", st.Events, "browser_events", st.Browser,
+				"events_without_public_domain", st.Rejected, "domains", st.Domains, "domains_over_max_hosts", st.TooManyHosts,
+				"max_distinct_hosts", cfg.Rules.MaxDistinctHosts, "not_flagged", st.Quiet, "young_but_popular", st.PopularYoung)
 		case detect.KindIP:
 			ip := st.IP
-			log.Infof("IP addresses: %d flagged, %d pending; %d events: %s%d browser, %d not a public address; %d addresses: %d not flagged",
-				ip.Flagged, ip.Pending, ip.Events, other(ip.Other, "network connection", 3), ip.Browser, ip.Rejected, ip.Distinct, ip.Quiet)
+			log.Info("ip detection", "flagged", ip.Flagged, "pending", ip.Pending, "events", ip.Events,
+				"events_not_network_connection", ip.Other, "browser_events", ip.Browser, "events_without_public_address", ip.Rejected,
+				"addresses", ip.Distinct, "not_flagged", ip.Quiet)
 		case detect.KindFile:
 			f := st.File
-			log.Infof("process images: %d flagged, %d pending; %d events: %s%d without an MD5, SHA-1 or SHA-256; %d images: %d not flagged",
-				f.Flagged, f.Pending, f.Events, other(f.Other, "process creation", 1), f.Rejected, f.Distinct, f.Quiet)
+			log.Info("file detection", "flagged", f.Flagged, "pending", f.Pending, "events", f.Events,
+				"events_not_process_creation", f.Other, "events_without_hash", f.Rejected, "images", f.Distinct, "not_flagged", f.Quiet)
 		}
 	}
 	return ExitOK
-}
-
-// other counts, for detect's stats, the events of another Sysmon event
-// code than a detection reads; "" when there are none.
-func other(n int, what string, code int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("%d not a %s (Sysmon EventCode %d), ", n, what, code)
 }

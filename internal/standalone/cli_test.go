@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +20,6 @@ import (
 	"github.com/vtsync/vtsync/internal/kind"
 	filekind "github.com/vtsync/vtsync/internal/kind/file"
 	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/splunktest"
@@ -193,7 +193,7 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("table line %d is %d columns: %q", i, n, line)
 		}
 	}
-	for _, s := range []string{"domains: 4 flagged, 0 pending", "IP addresses: 1 flagged, 0 pending", "process images: 2 flagged, 0 pending"} {
+	for _, s := range []string{"domain detection flagged=4 pending=0", "ip detection flagged=1 pending=0", "file detection flagged=2 pending=0"} {
 		if !strings.Contains(r.stderr, s) {
 			t.Errorf("detect stats lack %q: %s", s, r.stderr)
 		}
@@ -266,7 +266,7 @@ func checkStored(t *testing.T, dir string, k kind.Kind, want map[string]bool, ab
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, closer, err := cfg.OpenStore(context.Background(), logging.Discard(), true)
+	store, closer, err := cfg.OpenStore(context.Background(), slog.New(slog.DiscardHandler), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +296,7 @@ func records(t *testing.T, dir string) map[string]record.Record {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	if _, err := Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard()); err != nil {
+	if _, err := Export(context.Background(), cfg, &buf, ExportJSON, slog.New(slog.DiscardHandler)); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]record.Record{}
@@ -418,7 +418,7 @@ func TestDetectKind(t *testing.T) {
 			t.Errorf("--kind %s: %v, want %v", kind, got, want)
 		}
 	}
-	if r := run(t, DetectMain, "--config", cfg, "--kind", "ip"); strings.Contains(r.stderr, "domains:") || !strings.Contains(r.stderr, "IP addresses: 1 flagged") {
+	if r := run(t, DetectMain, "--config", cfg, "--kind", "ip"); strings.Contains(r.stderr, "domain detection") || !strings.Contains(r.stderr, "ip detection flagged=1") {
 		t.Errorf("--kind ip logs the stats of another detection:\n%s", r.stderr)
 	}
 
@@ -646,7 +646,7 @@ func TestRunEvery(t *testing.T) {
 	var mu sync.Mutex
 	var sums []pipeline.Summary
 	progress := map[int]int{} // run → progress calls
-	err = RunEvery(ctx, cfg, 20*time.Millisecond, logging.Discard(), func(done, total int) {
+	err = RunEvery(ctx, cfg, 20*time.Millisecond, slog.New(slog.DiscardHandler), func(done, total int) {
 		mu.Lock()
 		defer mu.Unlock()
 		progress[len(sums)]++
@@ -674,7 +674,7 @@ func TestRunEvery(t *testing.T) {
 		t.Errorf("progress calls per run: %v; want some in the first run, none when nothing is looked up", progress)
 	}
 	// Between runs the store is closed: a reader can open it.
-	if _, closer, err := cfg.OpenStore(context.Background(), logging.Discard(), true); err != nil {
+	if _, closer, err := cfg.OpenStore(context.Background(), slog.New(slog.DiscardHandler), true); err != nil {
 		t.Fatalf("store after RunEvery: %v", err)
 	} else {
 		closer.Close()
@@ -689,7 +689,7 @@ func TestRunEveryStopsWhenCancelled(t *testing.T) {
 	n := 0
 	done := make(chan error)
 	go func() {
-		done <- RunEvery(ctx, cfg, time.Hour, logging.Discard(), nil, func(pipeline.Summary, error) { n++ })
+		done <- RunEvery(ctx, cfg, time.Hour, slog.New(slog.DiscardHandler), nil, func(pipeline.Summary, error) { n++ })
 	}()
 	select {
 	case err := <-done:
@@ -719,7 +719,7 @@ func TestRunOnceCancelledKeepsLookups(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sum, _ := RunOnce(ctx, cfg, logging.Discard(), func(done, total int) {
+	sum, _ := RunOnce(ctx, cfg, slog.New(slog.DiscardHandler), func(done, total int) {
 		if done >= 3 {
 			cancel()
 		}
@@ -728,7 +728,7 @@ func TestRunOnceCancelledKeepsLookups(t *testing.T) {
 		t.Fatalf("cancelled run: %+v", sum)
 	}
 	var buf bytes.Buffer
-	n, err := Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard())
+	n, err := Export(context.Background(), cfg, &buf, ExportJSON, slog.New(slog.DiscardHandler))
 	if err != nil || n != sum.KVWrites {
 		t.Fatalf("stored %d records (%v), summary says %d written", n, err, sum.KVWrites)
 	}
@@ -746,13 +746,13 @@ func TestDetectAndExportDuringRun(t *testing.T) {
 	var once sync.Once
 	var exported, detected result
 	var exportErr error
-	sum, err := RunOnce(context.Background(), cfg, logging.Discard(), func(done, total int) {
+	sum, err := RunOnce(context.Background(), cfg, slog.New(slog.DiscardHandler), func(done, total int) {
 		if done < total/2 {
 			return
 		}
 		once.Do(func() {
 			var buf bytes.Buffer
-			_, exportErr = Export(context.Background(), cfg, &buf, ExportJSON, logging.Discard())
+			_, exportErr = Export(context.Background(), cfg, &buf, ExportJSON, slog.New(slog.DiscardHandler))
 			exported = run(t, ExportMain, "--config", path)
 			detected = run(t, DetectMain, "--config", path, "--format", "json")
 		})

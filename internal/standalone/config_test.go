@@ -3,7 +3,7 @@ package standalone
 import (
 	"context"
 	"errors"
-	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,7 +14,6 @@ import (
 	"github.com/vtsync/vtsync/internal/detect"
 	"github.com/vtsync/vtsync/internal/filesource"
 	"github.com/vtsync/vtsync/internal/kind"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/params"
 )
 
@@ -275,9 +274,9 @@ func TestCAFileErrorNamesKey(t *testing.T) {
 			t.Fatalf("%q: %v", c.yaml, err)
 		}
 		if cfg.Store.Type == StoreKVStore {
-			_, _, err = cfg.OpenStore(context.Background(), logging.Discard(), false)
+			_, _, err = cfg.OpenStore(context.Background(), slog.New(slog.DiscardHandler), false)
 		} else {
-			_, err = cfg.NewSource(logging.Discard())
+			_, err = cfg.NewSource(slog.New(slog.DiscardHandler))
 		}
 		if err == nil || !strings.Contains(err.Error(), path+c.want) {
 			t.Errorf("%q: err = %v, want %q", c.yaml, err, path+c.want)
@@ -328,7 +327,7 @@ func TestLoadFileSourceNoDomains(t *testing.T) {
 	if f := c.Source.File.Fields; !f.NoDomain || f.IP != "DestinationIp" || f.Hash != "Hashes" {
 		t.Errorf("domain_field set empty: fields %+v", f)
 	}
-	src, err := c.NewSource(logging.New(io.Discard, logging.Info))
+	src, err := c.NewSource(slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -20,7 +21,6 @@ import (
 	filekind "github.com/vtsync/vtsync/internal/kind/file"
 	ipkind "github.com/vtsync/vtsync/internal/kind/ip"
 	"github.com/vtsync/vtsync/internal/localstore"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/record"
 	"github.com/vtsync/vtsync/internal/splunkd"
@@ -32,13 +32,13 @@ import (
 // ctx is cancelled (SIGINT, SIGTERM) the run stops looking up, stores what
 // it fetched and returns. progress, if not nil, is called as lookups
 // finish. The error is non-nil when the run failed; it has been logged.
-func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress func(done, total int)) (pipeline.Summary, error) {
+func RunOnce(ctx context.Context, cfg *Config, log *slog.Logger, progress func(done, total int)) (pipeline.Summary, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(cfg.MaxRunSeconds)*time.Second)
 	defer cancel()
 	rt, err := cfg.Build(ctx, log)
 	if err != nil {
-		log.Errorf("%v", err)
+		log.Error("run failed", "err", err)
 		return pipeline.Summary{
 			Input: cfg.Name, Status: "failed", StartTime: start.Unix(), Rejected: map[string]int{},
 			QuotaState: "ok", Errors: []string{err.Error()}, Duration: time.Since(start).Seconds(),
@@ -57,7 +57,7 @@ func RunOnce(ctx context.Context, cfg *Config, log *logging.Logger, progress fun
 // that detect and export can read the embedded store between runs.
 // onSummary, if not nil, receives each run's summary and error; a failed
 // run does not stop the schedule.
-func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *logging.Logger, progress func(done, total int), onSummary func(pipeline.Summary, error)) error {
+func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *slog.Logger, progress func(done, total int), onSummary func(pipeline.Summary, error)) error {
 	if interval <= 0 {
 		return fmt.Errorf("run interval %v: must be positive, such as 15m", interval)
 	}
@@ -71,7 +71,7 @@ func RunEvery(ctx context.Context, cfg *Config, interval time.Duration, log *log
 		if ctx.Err() != nil {
 			return nil
 		}
-		log.Infof("next run in %s", max(wait, 0).Round(time.Second))
+		log.Info("next run", "in", max(wait, 0).Round(time.Second))
 		t := time.NewTimer(max(wait, 0))
 		select {
 		case <-ctx.Done():
@@ -109,7 +109,7 @@ type usageError struct{ error }
 // order) replace the configuration's file source, which is read with its
 // own field names, for the kinds it names. It returns the findings and
 // what was dropped on the way.
-func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Logger) (DetectResult, error) {
+func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *slog.Logger) (DetectResult, error) {
 	// Another events file than the configured one has its own field names:
 	// it is read with the default ones, of every kind.
 	fields := filesource.Fields{AllKinds: true}
@@ -142,7 +142,7 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 				return DetectResult{}, usageError{cfg.errorAt(c.key, "is not set, so %s gives nothing to the %s detection (--kind %s); set it to the field that holds them, such as %s, or pass --events FILE", cfg.Source.File.Path, kindWords[c.kind], c.kind, c.example)}
 			default:
 				run[c.kind] = false
-				log.Debugf("the %s detection is not run: %s is not set", kindWords[c.kind], c.key)
+				log.Debug("detection not run", "detection", kindWords[c.kind], "unset", c.key)
 			}
 		}
 	default:
@@ -161,7 +161,7 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 			return DetectResult{}, err
 		}
 		if w := read.Warning(path); w != "" {
-			log.Warnf("%s", w)
+			log.Warn(w)
 		}
 	}
 	store, closer, err := cfg.OpenStore(ctx, log, true)
@@ -181,7 +181,7 @@ func Detect(ctx context.Context, cfg *Config, opt DetectOptions, log *logging.Lo
 		recs, err := store.Get(ctx, k, keys)
 		switch {
 		case err != nil && k.Name() != detect.KindDomain && len(opt.Kinds) == 0 && splunkd.IsNotFound(err):
-			log.Warnf("the %s detection is skipped: %v", kindWords[k.Name()], err)
+			log.Warn("detection skipped", "detection", kindWords[k.Name()], "err", err)
 			run[k.Name()] = false
 			return nil, false, nil
 		case err != nil:
@@ -236,13 +236,13 @@ const (
 
 // Export writes every domain record of the embedded store to w and
 // returns how many it wrote.
-func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *logging.Logger) (int, error) {
+func Export(ctx context.Context, cfg *Config, w io.Writer, format string, log *slog.Logger) (int, error) {
 	return ExportKind(ctx, cfg, domainkind.Kind{}, w, format, log)
 }
 
 // ExportKind writes every record of kind k of the embedded store to w, as
 // the lookup table of k's collection, and returns how many it wrote.
-func ExportKind(ctx context.Context, cfg *Config, k kind.Kind, w io.Writer, format string, log *logging.Logger) (int, error) {
+func ExportKind(ctx context.Context, cfg *Config, k kind.Kind, w io.Writer, format string, log *slog.Logger) (int, error) {
 	if format != ExportCSV && format != ExportJSON {
 		return 0, fmt.Errorf("export format %q: use csv or json", format)
 	}

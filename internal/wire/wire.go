@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"time"
@@ -32,7 +33,11 @@ import (
 // Deps are what a run takes from where it runs, never from its
 // configuration or its context.
 type Deps struct {
-	Logger *logging.Logger
+	// Logger writes the run's log lines (nil: none); Secrets is the
+	// process's one registry of values never written (nil: the logger's
+	// Handler's, or one of the run's own). The resolved key joins it.
+	Logger  *slog.Logger
+	Secrets *logging.Secrets
 	// APIKey is the VirusTotal key (EnrichVirusTotal), already resolved:
 	// from storage/passwords, or from an environment variable or key file.
 	APIKey string
@@ -76,6 +81,7 @@ func (r *Run) Close() error {
 // sends no network request; it creates the state directory and opens the
 // embedded store. Errors name the setting at fault, placed by cfg.Origin.
 func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
+	deps = deps.defaults()
 	log := deps.Logger
 	src, err := Source(cfg, deps)
 	if err != nil {
@@ -104,10 +110,25 @@ func Build(ctx context.Context, cfg *config.Config, deps Deps) (*Run, error) {
 	return &Run{Source: src, Enricher: enr, Store: store, Options: opt, closer: closer}, nil
 }
 
+// defaults fills in a logger that writes nothing and the secrets registry.
+func (d Deps) defaults() Deps {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Secrets == nil {
+		d.Secrets = logging.SecretsOf(d.Logger)
+	}
+	if d.Secrets == nil {
+		d.Secrets = logging.NewSecrets()
+	}
+	return d
+}
+
 // Options returns the pipeline options of a run of cfg: the refresh and
 // retention policy, concurrency, budget, state directory. The run's
 // messages give no advice: the edge that runs it advises from its Stops.
 func Options(cfg *config.Config, deps Deps) pipeline.Options {
+	deps = deps.defaults()
 	opt := pipeline.Options{
 		Input:                cfg.Name,
 		RefreshDays:          cfg.RefreshDays,
@@ -119,7 +140,7 @@ func Options(cfg *config.Config, deps Deps) pipeline.Options {
 		MaxConcurrency:       cfg.Enrich.MaxConcurrency,
 		Lookups:              !deps.NoLookups,
 		StateDir:             cfg.StateDir,
-		Logger:               deps.Logger.Slog(),
+		Logger:               deps.Logger,
 	}
 	if cfg.Enrich.Type == config.EnrichVirusTotal {
 		opt.DailyLookupBudget = cfg.Enrich.DailyLookupBudget
@@ -129,6 +150,7 @@ func Options(cfg *config.Config, deps Deps) pipeline.Options {
 
 // Source returns the candidate source of cfg.
 func Source(cfg *config.Config, deps Deps) (pipeline.Source, error) {
+	deps = deps.defaults()
 	switch s := cfg.Source; s.Type {
 	case config.SourceFile:
 		if _, err := os.Stat(s.File.Path); err != nil {
@@ -201,6 +223,7 @@ func Collections(cfg *config.Config) map[string]string {
 // budget it spends, counted in the key's quota file in the state
 // directory, which every process using the key shares.
 func Enricher(cfg *config.Config, deps Deps) (enrich.Enricher, *budget.Daily, error) {
+	deps = deps.defaults()
 	switch e := cfg.Enrich; e.Type {
 	case config.EnrichOffline:
 		if fi, err := os.Stat(e.OfflineDir); err != nil || !fi.IsDir() {
@@ -211,7 +234,7 @@ func Enricher(cfg *config.Config, deps Deps) (enrich.Enricher, *budget.Daily, er
 		if deps.APIKey == "" {
 			return nil, nil, cfg.Errorf("api_key", "no VirusTotal key")
 		}
-		deps.Logger.Redact(deps.APIKey)
+		deps.Secrets.Add(deps.APIKey)
 		// One pace and one daily count for the key, whichever inputs use it.
 		quota, err := KeyQuota(cfg.StateDir, deps.APIKey, cfg)
 		if err != nil {
@@ -219,7 +242,7 @@ func Enricher(cfg *config.Config, deps Deps) (enrich.Enricher, *budget.Daily, er
 		}
 		vc := vt.Config{APIKey: deps.APIKey, BaseURL: e.VTAPIURL, RequestsPerMinute: e.RequestsPerMinute,
 			MaxConns: e.MaxConcurrency, Timeout: deps.VTTimeout, Transport: deps.VTTransport, ProxyURL: e.ProxyURL,
-			Agent: "vtsync/" + version.Version, Logger: deps.Logger.Slog(), Secrets: deps.Logger.Secrets()}
+			Agent: "vtsync/" + version.Version, Logger: deps.Logger, Secrets: deps.Secrets}
 		if quota != nil {
 			vc.Pacer = quota
 		}
@@ -228,7 +251,7 @@ func Enricher(cfg *config.Config, deps Deps) (enrich.Enricher, *budget.Daily, er
 		vc.Hold = QuotaHold(deps.APIKey, quota)
 		enr, err := vt.New(vc)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cannot set up the VirusTotal client: %s", logging.Scrub(err.Error(), deps.APIKey))
+			return nil, nil, fmt.Errorf("cannot set up the VirusTotal client: %w", deps.Secrets.ScrubError(err))
 		}
 		return enr, daily, nil
 	}
@@ -261,7 +284,7 @@ func Budget(cfg *config.Config, quota *keyquota.Key) *budget.Daily {
 // readOnly opens it shared with other readers, waiting for a run's
 // transaction if need be, and fails if it does not exist yet.
 func OpenStore(_ context.Context, cfg *config.Config, deps Deps, readOnly bool) (pipeline.Store, io.Closer, error) {
-	log := deps.Logger
+	log := deps.defaults().Logger
 	switch cfg.Store.Type {
 	case config.StoreEmbedded:
 		if readOnly {

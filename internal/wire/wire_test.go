@@ -2,6 +2,7 @@ package wire_test
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/vtsync/vtsync/internal/budget"
 	"github.com/vtsync/vtsync/internal/config"
-	"github.com/vtsync/vtsync/internal/logging"
 	"github.com/vtsync/vtsync/internal/modrun"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
@@ -88,7 +88,7 @@ store:
 		t.Fatalf("the decoders disagree:\ninputs.conf %+v\nYAML        %+v", a, b)
 	}
 
-	log := logging.Discard()
+	log := slog.New(slog.DiscardHandler)
 	client, err := splunkd.New(splunkd.Config{BaseURL: "https://127.0.0.1:8089", SessionKey: "session-key-0123456789"})
 	if err != nil {
 		t.Fatal(err)
@@ -104,12 +104,9 @@ store:
 	}
 	defer cli.Close()
 
-	// The options: the same policy, budget and state; the words of the
-	// messages are each edge's own.
+	// The options: the same policy, budget and state.
 	strip := func(o pipeline.Options) pipeline.Options {
 		o.Logger, o.Budget = nil, nil
-		o.SourceName, o.SourceHint, o.StoreName, o.StoreHint, o.StateName = "", "", "", "", ""
-		o.KeyHint, o.DeadlineHint, o.OverlapHint = "", "", ""
 		return o
 	}
 	if mo, co := strip(mod.Options), strip(cli.Options); !reflect.DeepEqual(mo, co) {
@@ -170,14 +167,14 @@ func TestBuildErrorsNameTheSetting(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Origin = config.Origin{File: "c.yaml", Lines: map[string]int{"source": 3, "source.file": 4, "source.file.path": 5}}
-	_, err := wire.Build(context.Background(), cfg, wire.Deps{Logger: logging.Discard()})
+	_, err := wire.Build(context.Background(), cfg, wire.Deps{})
 	if want := "c.yaml:5: source.file.path: " + filepath.Join(dir, "missing.ndjson") + ": no such file or directory"; err == nil || err.Error() != want {
 		t.Errorf("err = %v, want %q", err, want)
 	}
 	// A search without a splunkd client is a wiring mistake, not the
 	// user's: it says which dependency is missing.
 	cfg = config.Default()
-	if _, err := wire.Build(context.Background(), cfg, wire.Deps{Logger: logging.Discard()}); err == nil {
+	if _, err := wire.Build(context.Background(), cfg, wire.Deps{}); err == nil {
 		t.Error("a search source built without a splunkd client")
 	}
 }

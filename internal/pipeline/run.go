@@ -634,11 +634,16 @@ func (r *runner) lookup(ctx context.Context, work <-chan item, results chan<- re
 		}
 		// A lookup the budget refused mid-retry, or one cut short because
 		// the run stopped, failed because the run is ending, not by itself.
-		var stopped *Stop
-		gated := errors.As(err, &stopped) || errors.Is(err, enrich.ErrBudgetSpent) || errors.Is(err, enrich.ErrBudgetUnrecorded)
-		results <- result{item: it, ks: ks, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated),
-			notSent: errors.Is(err, enrich.ErrNotSent)}
+		results <- result{item: it, ks: ks, rec: rec, err: err, stopped: err != nil && (ctx.Err() != nil || gated(err)),
+			notSent: err != nil && errors.Is(err, enrich.ErrNotSent)}
 	}
+}
+
+// gated reports whether a lookup's error came from the run ending rather
+// than from the lookup itself: a Stop, or the budget refusing it.
+func gated(err error) bool {
+	var stop *Stop
+	return errors.As(err, &stop) || errors.Is(err, enrich.ErrBudgetSpent) || errors.Is(err, enrich.ErrBudgetUnrecorded)
 }
 
 // streakOf returns the quota stops in a row of a held lookup's error.

@@ -1,7 +1,9 @@
 // Package modrun is the modular input's normal run: it reads splunkd's
-// input definition, prepares each vtsync stanza (key in storage/passwords,
-// search head cluster role) and runs one sync per stanza, writing one
-// vtsync:run summary event each.
+// input definition, decodes each vtsync stanza's parameters into the run's
+// typed settings (package config), prepares what the run takes from
+// Splunk (key in storage/passwords, splunkd client, search head cluster
+// role), builds the run through the composition root (wire.Build) and runs
+// one sync per stanza, writing one vtsync:run summary event each.
 package modrun
 
 import (

@@ -1,6 +1,9 @@
-// Package standalone runs vtsync outside Splunk: it reads a YAML
-// configuration, builds the pipeline's source, enricher and store from it,
-// and provides the run, export and detect commands of the vtsync binary.
+// Package standalone runs vtsync outside Splunk: it decodes a YAML
+// configuration into the run's typed settings (package config), resolves
+// what a run takes from its environment (the VirusTotal key from an
+// environment variable or key file, splunkd clients), builds the run
+// through the composition root (wire.Build), and provides the run, export
+// and detect commands of the vtsync binary.
 //
 // # Configuration
 //

@@ -144,7 +144,7 @@ func runAtTerminal(t *testing.T, args ...string) (shown, stderr string) {
 }
 
 // Text a domain's owner chooses (its certificate issuer, its registrar)
-// reaches a terminal escaped, in export and in logs, never raw.
+// reaches a terminal escaped, in export, detect and logs, never raw.
 func TestDataReachesTheTerminalEscaped(t *testing.T) {
 	dir := copyDemo(t)
 	cfg := filepath.Join(dir, "vtsync.yaml")
@@ -177,6 +177,17 @@ func TestDataReachesTheTerminalEscaped(t *testing.T) {
 		}
 		if !strings.Contains(shown, escaped) {
 			t.Errorf("export --format %s at a terminal lost the escaped value:\n%s", format, shown)
+		}
+	}
+	// detect's findings carry the certificate issuer: escaped in every
+	// format at a terminal.
+	for _, format := range []string{"table", "json", "csv"} {
+		shown, stderr := runAtTerminal(t, "detect", "--config", cfg, "--format", format)
+		if strings.ContainsAny(shown, "\x1b\x07\r\u202e") || strings.ContainsAny(stderr, "\x1b\x07\r\u202e") {
+			t.Errorf("detect --format %s at a terminal shows raw control characters:\n%q", format, shown)
+		}
+		if !strings.Contains(shown, "cdn-telemetry-sync.com") || format != "table" && !strings.Contains(shown, `\u202egro`) {
+			t.Errorf("detect --format %s at a terminal lost the finding or its escaped issuer:\n%s", format, shown)
 		}
 	}
 	// Redirected, the export is the data as it is.

@@ -437,7 +437,17 @@ Exit codes: 0 ok; 1 failed; 2 bad flags or configuration.`)
 		log.Error("detect failed", "err", err)
 		return ExitFailed
 	}
-	if err = detect.Write(stdout, *format, res.Findings); err != nil {
+	// The table escapes data itself; JSON and CSV are escaped as export's
+	// are when they go to a terminal, and left as they are otherwise.
+	if *format != detect.FormatTable && progress.IsTerminal(stdout) {
+		var buf bytes.Buffer
+		if err = detect.Write(&buf, *format, res.Findings); err == nil {
+			err = writeForTerminal(stdout, buf.Bytes(), *format)
+		}
+	} else {
+		err = detect.Write(stdout, *format, res.Findings)
+	}
+	if err != nil {
 		log.Error("writing findings failed", "err", err)
 		return ExitFailed
 	}

@@ -304,3 +304,28 @@ func TestSetReplacesRefusal(t *testing.T) {
 		t.Errorf("refresh_days %d, %v", c.RefreshDays, err)
 	}
 }
+
+// FuzzFromInputs checks that no parameter value crashes the decoder or
+// Validate, and that every error it reports names a parameter on one line.
+func FuzzFromInputs(f *testing.F) {
+	f.Add("refresh_days", "x", "retention_days", "3")
+	f.Add("vt_api_url", "http://user@h/api/v3", "allow_insecure_vt_url", "maybe")
+	f.Add("search", "`m`", "earliest_time", "rt-5m")
+	f.Add("domain_field", "", "ip_field", "")
+	f.Fuzz(func(t *testing.T, p1, v1, p2, v2 string) {
+		raw := map[string]string{p1: v1, p2: v2}
+		_, err := parse(raw)
+		if err == nil {
+			return
+		}
+		var es Errors
+		if !errors.As(err, &es) || len(es) == 0 {
+			t.Fatalf("%v: err %v is not Errors", raw, err)
+		}
+		for _, e := range es {
+			if !isParam(e.Setting) || !strings.HasPrefix(e.Error(), "parameter "+e.Setting+": ") {
+				t.Fatalf("%v: error %q names no parameter", raw, e.Error())
+			}
+		}
+	})
+}

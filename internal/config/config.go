@@ -126,11 +126,13 @@ func Default() *Config {
 		Store:  Store{Type: StoreKVStore},
 	}
 	for _, a := range params.Args {
-		if a.Default != "" || a.Name == "ip_field" || a.Name == "hash_field" {
+		if a.Default != "" {
 			c.Set(a.Name, a.Default)
 		}
 	}
-	c.refused, c.bad = nil, nil
+	if c.refused != nil {
+		panic("config: a documented default does not read: " + Errors(c.refused).Error())
+	}
 	return c
 }
 

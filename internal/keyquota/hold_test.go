@@ -102,7 +102,7 @@ func TestHoldIsTheKeys(t *testing.T) {
 	if until, streak := open(t, dir, 4).Held(now.Add(time.Minute)); streak != 0 || !until.IsZero() {
 		t.Errorf("after an answer: until %v streak %d", until, streak)
 	}
-	if InMemory(testKey) != InMemory(testKey) || InMemory(testKey) == InMemory("another key") {
+	if first, again := InMemory(testKey), InMemory(testKey); first != again || first == InMemory("another key") {
 		t.Error("InMemory is not one hold per key")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -203,20 +204,21 @@ func runScaleChild(arg string) int {
 		pprof.StartCPUProfile(f)
 		defer pprof.StopCPUProfile()
 	}
-	log := logging.New(os.Stderr, logging.Warn)
-	client, err := splunkd.New(splunkd.Config{BaseURL: cfg.Splunkd, SessionKey: benchSessionKey, Logger: log.Slog(), Secrets: log.Secrets()})
+	secrets := logging.NewSecrets()
+	log := slog.New(logging.NewHandler(os.Stderr, slog.LevelWarn, secrets))
+	client, err := splunkd.New(splunkd.Config{BaseURL: cfg.Splunkd, SessionKey: benchSessionKey, Logger: log, Secrets: secrets})
 	if err != nil {
 		rep.Error = err.Error()
 		return 1
 	}
-	enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: cfg.VT, RequestsPerMinute: 1 << 30, Logger: log.Slog(), Secrets: log.Secrets()})
+	enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: cfg.VT, RequestsPerMinute: 1 << 30, Logger: log, Secrets: secrets})
 	if err != nil {
 		rep.Error = err.Error()
 		return 1
 	}
 	src := &splunkd.SearchSource{Client: client, Search: "search index=dns sourcetype=sysmon", EarliestTime: "-20m", LatestTime: "now", Fields: []splunkd.Field{{Name: "query", Param: "domain_field", Kind: domainkind.Kind{}}}}
 	sum, err := pipeline.Run(context.Background(), pipeline.Options{
-		Input: "scale", MaxConcurrency: 8, Lookups: true, StateDir: filepath.Join(cfg.StateDir, "state"), Logger: log.Slog(),
+		Input: "scale", MaxConcurrency: 8, Lookups: true, StateDir: filepath.Join(cfg.StateDir, "state"), Logger: log,
 	}, src, client.Collections(nil), enr)
 	rep.Summary = sum
 	if err != nil {

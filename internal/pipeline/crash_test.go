@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,7 +135,7 @@ func TestDamagedStateFileIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	store := newStore()
 	s, err := run(t, opt, &rows{values: domains(5, "dmg%d.com")}, store, newVT(t0.Unix()))
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"github.com/vtsync/vtsync/internal/budget"
 	"github.com/vtsync/vtsync/internal/keyquota"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -291,7 +292,7 @@ func TestQuotaExceededKeepsWhatWasFetched(t *testing.T) {
 			opt := opts(t)
 			opt.MaxConcurrency = conc
 			var logs bytes.Buffer
-			opt.Logger = logging.New(&logs, logging.Info).Slog()
+			opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 			s, err := run(t, opt, &rows{values: domains(500, "q%d.com")}, store, vt)
 			if n := strings.Count(logs.String(), "WARN"); n != 1 || !strings.Contains(logs.String(), "quota is exceeded") {
 				t.Errorf("want one WARN line about the quota:\n%s", logs.String())
@@ -350,7 +351,7 @@ func TestUnauthorizedStopsAtOnce(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
 	opt.MaxConcurrency = 1 // the five successes come first
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	s, err := run(t, opt, &rows{values: domains(100, "u%d.com")}, store, vt2)
 	var stop *Stop
 	if !errors.Is(err, enrich.ErrUnauthorized) || !errors.As(err, &stop) || stop.Reason != StopKeyRejected || !strings.Contains(err.Error(), "401") {
@@ -410,7 +411,7 @@ func TestTransientFailuresAreNotStored(t *testing.T) {
 	vals := append(domains(30, "ok%d.com"), domains(5, "flaky%d.com")...)
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	s, err := run(t, opt, &rows{values: vals}, store, vt)
 	if err != nil {
 		t.Fatal(err)
@@ -553,7 +554,7 @@ func TestSaveFailureIsReplayedNextRun(t *testing.T) {
 	opt.MaxConcurrency = 1
 	src := &rows{values: domains(60, "s%d.com")}
 	var logs bytes.Buffer
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	s, err := run(t, opt, src, store, vt)
 	if err != nil {
 		t.Fatal(err)
@@ -792,7 +793,7 @@ func TestReplayDoesNotOverwriteNewerRecords(t *testing.T) {
 func TestAllCandidatesRejectedIsNotSilent(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	s, err := run(t, opt, &rows{values: []string{"10.0.0.1", "10.0.0.2", "", "wpad"}}, newStore(), newVT(t0.Unix()))
 	if err != nil {
 		t.Fatal(err)
@@ -825,7 +826,7 @@ func (emptySource) NothingToLookUp() bool { return true }
 func TestSourceWithNothingToLookUpWarns(t *testing.T) {
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	s, err := run(t, opt, &rows{fail: fmt.Errorf("reading: %w", emptySource{})}, newStore(), newVT(t0.Unix()))
 	if err != nil || s.Status != StatusPartial || len(s.Errors) != 1 ||
 		!strings.Contains(s.Errors[0], "the source yields nothing to look up: reading: no row has the field ut_domain; set domain_field") {
@@ -849,7 +850,7 @@ func TestMessagesAreFactsWithTypedCauses(t *testing.T) {
 		t.Helper()
 		var logs bytes.Buffer
 		opt := opts(t)
-		opt.Logger = logging.New(&logs, logging.Debug).Slog()
+		opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelDebug, nil))
 		s, _ := Run(ctx, opt, src, store, enr)
 		checkSummary(t, s)
 		out := logs.String() + strings.Join(s.Errors, "\n")

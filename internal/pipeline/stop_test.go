@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/vtsync/vtsync/internal/budget"
+	"log/slog"
 	"runtime"
 	"strings"
 	"sync"
@@ -136,7 +137,7 @@ func TestQuotaHoldDefersEveryLookup(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	opt := opts(t)
-	opt.Logger = logging.New(&logs, logging.Info).Slog()
+	opt.Logger = slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 	store := newStore()
 	fresh := newVT(t0.Unix())
 	for _, d := range domains(2, "h%d.com") {

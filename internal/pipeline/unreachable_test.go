@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -28,15 +29,15 @@ func TestUnreachableVirusTotalEndsTheRun(t *testing.T) {
 		base := "http://" + ln.Addr().String() + "/api/v3"
 		ln.Close() // connections are refused
 		var logs bytes.Buffer
-		log := logging.New(&logs, logging.Info)
+		log := slog.New(logging.NewHandler(&logs, slog.LevelInfo, nil))
 		opt := opts(t)
 		opt.Now = time.Now
-		opt.Logger = log.Slog()
+		opt.Logger = log
 		opt.StateDir = t.TempDir()
 		opt.DailyLookupBudget = 100
 		daily := testBudget(t, opt)
 		opt.Budget = daily
-		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log.Slog(), Budget: daily})
+		enr, err := vt.New(vt.Config{APIKey: vttest.APIKey, BaseURL: base, RequestsPerMinute: 4, MaxConns: 4, Logger: log, Budget: daily})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -20,10 +21,9 @@ func FuzzHandlerOneLineNoSecret(f *testing.F) {
 	const secret = "S3CRET-KEY-0123abcd"
 	f.Fuzz(func(t *testing.T, msg, key, value, prefix string) {
 		var buf bytes.Buffer
-		l := New(&buf, Debug).With(prefix)
-		l.Redact(secret)
+		l := WithPrefix(slog.New(NewHandler(&buf, slog.LevelDebug, NewSecrets(secret))), prefix)
 		l.Warn(msg+secret, key, value, key+secret, value+secret+value, "err", errors.New(value+secret))
-		l.WithAttrs("bound", secret+value).Slog().WithGroup(key).Error(msg, "v", value)
+		l.With("bound", secret+value).WithGroup(key).Error(msg, "v", value)
 		out := buf.String()
 		if strings.Count(out, "\n") != 2 || !strings.HasSuffix(out, "\n") {
 			t.Fatalf("two records did not make two lines: %q", out)

@@ -29,7 +29,7 @@ type Handler struct {
 	w      io.Writer
 	min    slog.Leveler
 	shared *shared
-	prefix string      // text before the message, from Logger.With
+	prefix string      // text before the message, from WithPrefix
 	attrs  []boundAttr // from WithAttrs, formatted at Handle time
 	group  string      // open groups, "a.b." (keys are qualified with it)
 }

@@ -37,7 +37,7 @@ func TestHandlerLevelFilter(t *testing.T) {
 	if buf.String() != "WARN kept\nERROR kept too\n" {
 		t.Errorf("got %q", buf.String())
 	}
-	if New(&buf, Warn).Slog().Enabled(context.Background(), slog.LevelInfo) {
+	if slog.New(NewHandler(&buf, slog.LevelWarn, nil)).Enabled(context.Background(), slog.LevelInfo) {
 		t.Error("a WARN logger is enabled for INFO")
 	}
 }
@@ -97,15 +97,16 @@ func TestHandlerRedactsEverywhere(t *testing.T) {
 
 func TestHandlerConcurrentRecordsAndSecrets(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(&buf, Debug)
+	secrets := NewSecrets()
+	l := slog.New(NewHandler(&buf, slog.LevelDebug, secrets))
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			sub := l.WithAttrs("worker", i)
+			sub := l.With("worker", i)
 			for j := range 100 {
-				sub.Redact(fmt.Sprintf("secret-%d-%d-xyz", i, j))
+				secrets.Add(fmt.Sprintf("secret-%d-%d-xyz", i, j))
 				sub.Info("lookup", "n", j, "key", fmt.Sprintf("secret-%d-%d-xyz", i, j))
 			}
 		}()
@@ -120,23 +121,6 @@ func TestHandlerConcurrentRecordsAndSecrets(t *testing.T) {
 			t.Fatalf("garbled or unredacted line %q", line)
 		}
 	}
-}
-
-func TestLoggerKeyValueCallsAndSlog(t *testing.T) {
-	var buf bytes.Buffer
-	l := New(&buf, Info).With("input=default")
-	l.Redact("s3cr3t-value")
-	l.Info("run started", "kinds", "domain,ip")
-	l.Slog().Warn("slow", "took", "s3cr3t-value")
-	l.Debug("hidden")
-	want := "INFO input=default run started kinds=domain,ip\nWARN input=default slow took=****\n"
-	if buf.String() != want {
-		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
-	}
-	var nilLogger *Logger
-	nilLogger.Info("nothing", "k", "v")
-	nilLogger.Slog().Info("nothing")
-	nilLogger.WithAttrs("k", "v").Error("nothing")
 }
 
 func TestWithPrefix(t *testing.T) {

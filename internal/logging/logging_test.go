@@ -2,6 +2,7 @@ package logging
 
 import (
 	"bytes"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -9,16 +10,17 @@ import (
 
 func TestLinesAreLeveledSingleAndRedacted(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(&buf, Info)
 	key := "0123456789abcdef0123456789abcdef"
-	l.Redact(key, "")
-	l.Debugf("hidden")
-	l.Infof("start %s", "run")
-	l.With("input=default").Warnf("key %s rejected\nsecond line\r\nthird", key)
-	l.Errorf("short words stay")
+	l := slog.New(NewHandler(&buf, slog.LevelInfo, NewSecrets(key, "")))
+	l.Debug("hidden")
+	l.Info("start run")
+	WithPrefix(l, "input=default").Warn("key " + key + " rejected\nsecond line\r\nthird")
+	l.Error("short words stay")
+	l.Log(t.Context(), LevelFatal, "cannot go on")
 	want := "INFO start run\n" +
 		"WARN input=default key **** rejected second line third\n" +
-		"ERROR short words stay\n"
+		"ERROR short words stay\n" +
+		"FATAL cannot go on\n"
 	if buf.String() != want {
 		t.Errorf("got:\n%q\nwant:\n%q", buf.String(), want)
 	}
@@ -26,28 +28,31 @@ func TestLinesAreLeveledSingleAndRedacted(t *testing.T) {
 
 // A value from data (a certificate issuer, an event's field, a file name)
 // never carries a raw control character into a log line: no ESC to clear
-// a terminal or set its title, no CR to overwrite the line, no tab.
+// a terminal or set its title, no CR to overwrite the line, no tab; in the
+// message, in the prefix and in an attribute's value alike.
 func TestDataControlCharactersAreEscaped(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(&buf, Info).With("input=\x1b[2Jx")
+	l := WithPrefix(slog.New(NewHandler(&buf, slog.LevelInfo, nil)), "input=\x1b[2Jx")
 	issuer := "CN=R10\x1b]0;owned\x07\rERROR forged\t\u202egro.evil\u009b31m\xff"
-	l.Warnf("lookup of example.com: issuer %s", issuer)
-	want := `WARN input=\x1b[2Jx lookup of example.com: issuer CN=R10\x1b]0;owned\a ERROR forged\t\u202egro.evil\u009b31m\xff` + "\n"
+	l.Warn("lookup of example.com: issuer " + issuer)
+	l.Warn("lookup", "issuer", issuer)
+	want := `WARN input=\x1b[2Jx lookup of example.com: issuer CN=R10\x1b]0;owned\a ERROR forged\t\u202egro.evil\u009b31m\xff` + "\n" +
+		`WARN input=\x1b[2Jx lookup issuer="CN=R10\x1b]0;owned\a\rERROR forged\t\u202egro.evil\u009b31m\xff"` + "\n"
 	if buf.String() != want {
-		t.Errorf("got:\n%q\nwant:\n%q", buf.String(), want)
+		t.Errorf("got:\n%s\nwant:\n%s", buf.String(), want)
 	}
 }
 
 func TestConcurrentLinesDoNotInterleave(t *testing.T) {
 	var buf bytes.Buffer
-	l := New(&buf, Debug)
+	l := slog.New(NewHandler(&buf, slog.LevelDebug, nil))
 	var wg sync.WaitGroup
-	for i := 0; i < 8; i++ {
+	for range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for j := 0; j < 100; j++ {
-				l.Infof("%s", strings.Repeat("x", 100))
+			for range 100 {
+				l.Info(strings.Repeat("x", 100))
 			}
 		}()
 	}
@@ -63,31 +68,10 @@ func TestConcurrentLinesDoNotInterleave(t *testing.T) {
 	}
 }
 
-func TestZeroAndNilLoggersDiscard(t *testing.T) {
-	var l *Logger
-	l.Errorf("nothing")
-	Discard().Fatalf("nothing")
-}
-
-func TestSecretsAreSharedWithDerivedLoggers(t *testing.T) {
-	var buf bytes.Buffer
-	root := New(&buf, Info)
-	a, b := root.With("a"), root.With("b")
-	a.Redact("secret-one-1234")
-	b.Redact("secret-two-1234")
-	root.Infof("secret-one-1234 secret-two-1234")
-	a.Infof("secret-two-1234")
-	if strings.Contains(buf.String(), "secret-") {
-		t.Errorf("a secret registered on one logger leaked through another:\n%s", buf.String())
+func TestNilWriterDiscards(t *testing.T) {
+	l := slog.New(NewHandler(nil, slog.LevelDebug, nil))
+	if l.Enabled(t.Context(), LevelFatal) {
+		t.Error("a Handler with no writer is enabled")
 	}
-	var zero Logger
-	zero.Redact("secret-three-123")
-	zero.With("x").Infof("nothing")
-}
-
-func TestScrubLongestFirst(t *testing.T) {
-	key := "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-	if got := Scrub("key "+key+" pw cdef0", "cdef0", key); got != "key **** pw ****" {
-		t.Errorf("Scrub = %q: a secret inside another leaked pieces", got)
-	}
+	l.Error("nothing")
 }

@@ -51,8 +51,8 @@ const (
 	// of the process, a new TLS handshake where the previous request
 	// reused a connection (every process starts cold), a SYN retransmit
 	// (1 s): more than a second apart, two requests Q grants apart fall in
-	// one minute, VirusTotal answers QuotaExceededError and the input
-	// holds its lookups for 15 minutes. Up to one request a second the
+	// one minute, VirusTotal answers QuotaExceededError and the
+	// key's lookups are held for 15 minutes. Up to one request a second the
 	// wider guard costs 6% of the rate (3.7 instead of 3.9 a minute at
 	// Q = 4), which a public key never misses: its 500 requests a day take
 	// over two hours either way, and a 429 costs it 15 minutes.

@@ -1,5 +1,5 @@
-// Command vtsync keeps a Splunk KV store collection of VirusTotal domain
-// records up to date. splunkd runs it as the modular input "vtsync"; it
+// Command vtsync keeps Splunk KV store collections of VirusTotal records of
+// domains, IP addresses and file hashes up to date. splunkd runs it as the modular input "vtsync"; it
 // also runs standalone (vtsync run --config FILE).
 package main
 
@@ -22,7 +22,7 @@ import (
 	"github.com/vtsync/vtsync/internal/version"
 )
 
-const usage = `vtsync %s — VirusTotal domain enrichment for Splunk
+const usage = `vtsync %s — VirusTotal enrichment of domains, IP addresses and file hashes for Splunk
 
 Run by splunkd as the modular input vtsync:
   vtsync                        one sync per stanza (input definition XML on stdin)
@@ -31,8 +31,8 @@ Run by splunkd as the modular input vtsync:
 
 Standalone:
   vtsync run --config FILE [--once | --every 15m]
-  vtsync export --config FILE [--format csv|json] [--out FILE]
-  vtsync detect --config FILE [--events FILE] [--format table|json]
+  vtsync export --config FILE [--kind domain|ip|file] [--format csv|json] [--out FILE]
+  vtsync detect --config FILE [--events FILE] [--kind domain|ip|file|all] [--format table|json|csv]
   vtsync version
   vtsync help COMMAND           the flags of run, export or detect (also: vtsync COMMAND --help)
 

@@ -236,7 +236,7 @@ func TestBrokenApps(t *testing.T) {
 			edit(t, d, "default/props.conf", "KV_MODE = json", "KV_MODE = auto")
 		}, "KV_MODE"},
 		{"label too short", func(t *testing.T, d string) {
-			edit(t, d, "default/app.conf", "label = vtsync - VirusTotal domain enrichment", "label = vt")
+			edit(t, d, "default/app.conf", "label = vtsync - VirusTotal indicator enrichment", "label = vt")
 		}, "[ui] label"},
 		{"local settings shipped", func(t *testing.T, d string) {
 			if err := os.MkdirAll(filepath.Join(d, "local"), 0o755); err != nil {

@@ -9,8 +9,8 @@ import (
 
 // Scheme texts shown in Splunk Web (Settings > Data inputs).
 const (
-	SchemeTitle       = "VirusTotal domain enrichment"
-	SchemeDescription = "Runs a Splunk search for candidate domains, looks up the registered domains that have no fresh record in VirusTotal (paced to the API key's quota) and keeps the results in a KV store collection."
+	SchemeTitle       = "VirusTotal indicator enrichment"
+	SchemeDescription = "Runs a Splunk search for candidate domains, IP addresses and file hashes, looks up in VirusTotal those that have no fresh record (paced to the API key's quota) and keeps the results in KV store collections (vtsync_domains, vtsync_ips, vtsync_files)."
 )
 
 // WriteScheme writes the --scheme document: external validation, one

@@ -319,25 +319,16 @@ func Load(path string) (*Config, error) {
 }
 
 func parse(file string, data []byte) (*Config, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
-	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
-		return nil, &Error{File: file, Msg: "the file is empty; see the commented example in examples/demo/vtsync.yaml"}
-	}
-	lines := map[string]int{}
-	if err := check(doc.Content[0], reflect.TypeFor[rawConfig](), "", lines); err != nil {
-		err.File = file
-		return nil, err
-	}
-	// The tree has only known keys of the right kinds; decoding with
-	// KnownFields as well keeps the struct tags and the check in step.
-	var raw rawConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&raw); err != nil {
+	var doc yaml.Node
+	switch err := dec.Decode(&doc); {
+	case errors.Is(err, io.EOF):
+		return nil, &Error{File: file, Msg: "the file is empty; see the commented example in examples/demo/vtsync.yaml"}
+	case err != nil:
 		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
+	}
+	if len(doc.Content) == 0 {
+		return nil, &Error{File: file, Msg: "the file is empty; see the commented example in examples/demo/vtsync.yaml"}
 	}
 	// A second document would be ignored, and its settings with it.
 	var next yaml.Node
@@ -347,12 +338,76 @@ func parse(file string, data []byte) (*Config, error) {
 	case !errors.Is(err, io.EOF):
 		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
 	}
-	return resolve(file, &raw, lines)
+	root := doc.Content[0]
+	for root.Kind == yaml.AliasNode {
+		root = root.Alias
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, &Error{File: file, Line: root.Line, Msg: "the file must be a mapping of keys to values; see the commented example in examples/demo/vtsync.yaml"}
+	}
+	// check reports every unknown, repeated or misshapen key and drops it
+	// from the tree, so that the rest is still decoded and validated: one
+	// run of vtsync shows every problem of the file.
+	sc := &shapeCheck{lines: map[string]int{}, section: map[string]bool{}}
+	sc.check(root, reflect.TypeFor[rawConfig](), "")
+	lines := sc.lines
+	var raw rawConfig
+	if err := root.Decode(&raw); err != nil {
+		return nil, &Error{File: file, Line: yamlLine(err), Msg: yamlMsg(err)}
+	}
+	c, err := resolve(file, &raw, lines)
+	if len(sc.errs) == 0 {
+		return c, err
+	}
+	all := config.Errors(sc.errs)
+	var rest config.Errors
+	if errors.As(err, &rest) {
+		for _, e := range rest {
+			if !sc.follows(e) {
+				all = append(all, e)
+			}
+		}
+	}
+	for _, e := range all {
+		e.File = file
+	}
+	slices.SortStableFunc(all, func(a, b *Error) int { return a.Line - b.Line })
+	return nil, all
 }
 
-// check walks the YAML tree along the raw structs: every key must be a
-// field, every value of the field's kind. It records each key's line.
-func check(n *yaml.Node, t reflect.Type, path string, lines map[string]int) *Error {
+// shapeCheck walks the YAML tree along the raw structs: every key must be
+// a field, every value of the field's kind. It records each key's line,
+// and for each key that is unknown, repeated or of the wrong kind it adds
+// a problem and removes the key from the tree, so that the rest can be
+// decoded.
+type shapeCheck struct {
+	lines   map[string]int
+	errs    []*Error
+	dropped []string        // keys removed for their value's kind
+	section map[string]bool // sections that lost a key (unknown, a secret): a misspelt setting
+}
+
+// follows reports whether a problem Validate found in the pruned tree only
+// follows from one check already reported: the setting was removed, or is
+// missing from a section where a key was refused (most likely the same
+// setting, misspelt).
+func (sc *shapeCheck) follows(e *Error) bool {
+	for _, d := range sc.dropped {
+		if e.Key == d || strings.HasPrefix(e.Key, d+".") {
+			return true
+		}
+	}
+	section := ""
+	if i := strings.LastIndexByte(e.Key, '.'); i >= 0 {
+		section = e.Key[:i]
+	}
+	_, written := sc.lines[e.Key]
+	return sc.section[section] && !written
+}
+
+// check checks n against t at path; it reports whether n is of t's kind.
+func (sc *shapeCheck) check(n *yaml.Node, t reflect.Type, path string) bool {
+	lines := sc.lines
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
@@ -360,63 +415,68 @@ func check(n *yaml.Node, t reflect.Type, path string, lines map[string]int) *Err
 		t = t.Elem()
 	}
 	isNull := n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-	where := func(msg string) *Error {
+	fail := func(msg string) bool {
 		key := strings.TrimSuffix(path, ".")
-		if key == "" {
-			return &Error{Line: n.Line, Msg: "the file " + msg}
-		}
-		return &Error{Line: lines[key], Key: key, Msg: msg}
+		sc.errs = append(sc.errs, &Error{Line: lines[key], Key: key, Msg: msg})
+		sc.dropped = append(sc.dropped, key)
+		return false
 	}
 	switch t.Kind() {
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
-			return where("must be a single value, not a list or a mapping")
+			return fail("must be a single value, not a list or a mapping")
 		}
 	case reflect.Slice:
 		if isNull {
-			return nil
+			return true
 		}
 		if n.Kind != yaml.SequenceNode {
-			return where("must be a list, such as [a, b]")
+			return fail("must be a list, such as [a, b]")
 		}
 		for _, item := range n.Content {
 			if item.Kind != yaml.ScalarNode {
-				return where("must be a list of single values")
+				return fail("must be a list of single values")
 			}
 		}
 	case reflect.Struct:
 		if isNull {
-			return nil
+			return true
 		}
 		if n.Kind != yaml.MappingNode {
-			return where("must be a mapping of keys to values")
+			return fail("must be a mapping of keys to values")
 		}
 		fields := yamlFields(t)
+		kept := n.Content[:0:0]
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			key := path + keyName(k.Value)
-			if _, dup := lines[key]; dup {
-				return &Error{Line: k.Line, Key: key, Msg: fmt.Sprintf("is set twice (first on line %d)", lines[key])}
+			if first, dup := lines[key]; dup {
+				sc.errs = append(sc.errs, &Error{Line: k.Line, Key: key, Msg: fmt.Sprintf("is set twice (first on line %d)", first)})
+				continue
 			}
 			lines[key] = k.Line
 			ft, ok := fields[k.Value]
 			if !ok {
+				sc.section[strings.TrimSuffix(path, ".")] = true
 				if hint, secret := plainSecrets[strings.ToLower(k.Value)]; secret {
-					return &Error{Line: k.Line, Key: key, Msg: "secrets are not accepted in the configuration file; use " + hint}
+					sc.errs = append(sc.errs, &Error{Line: k.Line, Key: key, Msg: "secrets are not accepted in the configuration file; use " + hint})
+					continue
 				}
 				known := make([]string, 0, len(fields))
 				for name := range fields {
 					known = append(known, name)
 				}
 				slices.Sort(known)
-				return &Error{Line: k.Line, Key: key, Msg: "unknown key; the keys here are " + strings.Join(known, ", ")}
+				sc.errs = append(sc.errs, &Error{Line: k.Line, Key: key, Msg: "unknown key; the keys here are " + strings.Join(known, ", ")})
+				continue
 			}
-			if err := check(v, ft, key+".", lines); err != nil {
-				return err
+			if sc.check(v, ft, key+".") {
+				kept = append(kept, k, v)
 			}
 		}
+		n.Content = kept
 	}
-	return nil
+	return true
 }
 
 // keyName returns a key as it appears in messages: quoted when it holds

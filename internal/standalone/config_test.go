@@ -426,3 +426,45 @@ detect:
 		t.Errorf("errors.As finds %v, want refresh_days' *params.Error", pe)
 	}
 }
+
+// Unknown, repeated and misshapen keys are reported with the values that
+// do not validate, in one run, each at its line; a setting missing only
+// because its key was misspelt or misshapen is not reported again.
+func TestLoadReportsKeyMistakesWithTheRest(t *testing.T) {
+	yml := `refresh_days: x
+refresh_dayz: 3
+source:
+  file:
+    path: events.ndjson
+    domain_feld: QueryName
+enrich:
+  offline: [a]
+store:
+  embedded:
+    path: x.db
+    path: y.db
+detect:
+  min_positives: -1
+`
+	_, err := parse("bad.yaml", []byte(yml))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := []string{
+		`bad.yaml:1: refresh_days: "x" must be a whole number from 1 to 3650`,
+		"bad.yaml:2: refresh_dayz: unknown key; the keys here are detect, enrich,",
+		"bad.yaml:6: source.file.domain_feld: unknown key; the keys here are ",
+		"bad.yaml:8: enrich.offline: must be a mapping of keys to values",
+		"bad.yaml:12: store.embedded.path: is set twice (first on line 11)",
+		`bad.yaml:14: detect.min_positives: "-1" must be a whole number`,
+	}
+	got := strings.Split(err.Error(), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("%d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i], w) {
+			t.Errorf("error %d = %q, want %q...", i+1, got[i], w)
+		}
+	}
+}

@@ -511,7 +511,7 @@ func (e *Enricher) Enrich(ctx context.Context, k kind.Kind, key string) (kind.Re
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err())
+			return nil, notSent(sentAny, fmt.Errorf("VirusTotal lookup of %s: %w", what, ctx.Err()))
 		case <-t.C:
 		}
 	}

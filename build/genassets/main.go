@@ -35,7 +35,7 @@ func main() {
 }
 
 func run(app string) error {
-	if err := write(filepath.Join(app, "README", "inputs.conf.spec"), appcheck.InputsSpec(appcheck.Scheme, params.Args)); err != nil {
+	if err := write(filepath.Join(app, "README", "inputs.conf.spec"), appcheck.InputsSpec(appcheck.Scheme, params.Args())); err != nil {
 		return err
 	}
 	if err := write(filepath.Join(app, "default", "collections.conf"), collectionsConf(kind.All())); err != nil {

@@ -252,7 +252,7 @@ var implicitInputKeys = []string{"interval", "index", "sourcetype", "source", "h
 func (c *checker) inputs() {
 	const sf = "README/inputs.conf.spec"
 	spec := c.conf(sf)
-	want := string(InputsSpec(Scheme, params.Args))
+	want := string(InputsSpec(Scheme, params.Args()))
 	if got, err := os.ReadFile(filepath.Join(c.dir, filepath.FromSlash(sf))); err == nil && string(got) != want {
 		c.addf(sf, "differs from the parameter table in internal/params; run: go run ./build/genassets")
 	}
@@ -268,19 +268,19 @@ func (c *checker) inputs() {
 			c.addf(sf, "stanza [%s] lists no properties", st.Name)
 		}
 		var names []string
-		for _, a := range params.Args {
+		for _, a := range params.Args() {
 			names = append(names, a.Name)
 		}
 		if !slices.Equal(st.Keys, names) {
-			c.addf(sf, "[%s] properties %v; params.Args has %v", st.Name, st.Keys, names)
+			c.addf(sf, "[%s] properties %v; params.Args() has %v", st.Name, st.Keys, names)
 		}
-		for _, a := range params.Args {
+		for _, a := range params.Args() {
 			d := a.Default
 			if d == "" {
 				d = noDefault
 			}
 			if docs := st.Docs[a.Name]; !slices.Contains(docs, "Default: "+d) || !slices.Contains(docs, a.Description) {
-				c.addf(sf, "%s: description or default differs from params.Args", a.Name)
+				c.addf(sf, "%s: description or default differs from params.Args()", a.Name)
 			}
 		}
 	}
@@ -291,7 +291,7 @@ func (c *checker) inputs() {
 	for _, k := range implicitInputKeys {
 		known[k] = true
 	}
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		known[a.Name] = true
 	}
 	if in.Stanza(Scheme) == nil {

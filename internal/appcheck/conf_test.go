@@ -75,15 +75,15 @@ func TestParseConfErrors(t *testing.T) {
 }
 
 func TestParseSpecDocs(t *testing.T) {
-	c, err := ParseSpec(InputsSpec("vtsync", params.Args))
+	c, err := ParseSpec(InputsSpec("vtsync", params.Args()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	st := c.Stanza("vtsync://<name>")
-	if st == nil || len(st.Keys) != len(params.Args) {
+	if st == nil || len(st.Keys) != len(params.Args()) {
 		t.Fatalf("spec stanza %+v", st)
 	}
-	for i, a := range params.Args {
+	for i, a := range params.Args() {
 		if st.Keys[i] != a.Name || st.Values[a.Name] != "<value>" {
 			t.Errorf("key %d = %s = %q; want %s = <value>", i, st.Keys[i], st.Values[a.Name], a.Name)
 		}

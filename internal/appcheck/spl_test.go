@@ -135,7 +135,7 @@ func TestEveryCandidateSource(t *testing.T) {
 		t.Error("the raw Sysmon source uses tstats, which cannot see search-time fields")
 	}
 	domainField := ""
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		if a.Name == "domain_field" {
 			domainField = a.Default
 		}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vtsync/vtsync/internal/checkpoint"
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/kind"
 	"github.com/vtsync/vtsync/internal/params"
 )
 
@@ -74,13 +75,13 @@ type Config struct {
 type Source struct {
 	Type SourceType
 	// A Splunk search (SourceSearch): search, earliest_time, latest_time,
-	// and the result field of each kind ("" collects none of that kind).
+	// and Fields, the result field of each kind by kind name, set by the
+	// kind's field parameter (kind.Param; "" or absent collects none of
+	// that kind).
 	Search       string
 	EarliestTime string
 	LatestTime   string
-	DomainField  string
-	IPField      string
-	HashField    string
+	Fields       map[string]string
 	CAFile       string // ca_file: PEM CA of splunkd's certificate ("": system roots)
 	// An events file or a list of domains (SourceFile).
 	File FileSource
@@ -121,11 +122,11 @@ type Store struct {
 // every parameter at its documented default (params.Args).
 func Default() *Config {
 	c := &Config{
-		Source: Source{Type: SourceSearch},
+		Source: Source{Type: SourceSearch, Fields: map[string]string{}},
 		Enrich: Enrich{Type: EnrichVirusTotal},
 		Store:  Store{Type: StoreKVStore},
 	}
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		if a.Default != "" {
 			c.Set(a.Name, a.Default)
 		}
@@ -159,9 +160,6 @@ var strParams = map[string]func(*Config) *string{
 	"search":        func(c *Config) *string { return &c.Source.Search },
 	"earliest_time": func(c *Config) *string { return &c.Source.EarliestTime },
 	"latest_time":   func(c *Config) *string { return &c.Source.LatestTime },
-	"domain_field":  func(c *Config) *string { return &c.Source.DomainField },
-	"ip_field":      func(c *Config) *string { return &c.Source.IPField },
-	"hash_field":    func(c *Config) *string { return &c.Source.HashField },
 	"collection":    func(c *Config) *string { return &c.Store.Collection },
 	"api_key":       func(c *Config) *string { return &c.Enrich.APIKey },
 	"vt_api_url":    func(c *Config) *string { return &c.Enrich.VTAPIURL },
@@ -178,6 +176,14 @@ var strParams = map[string]func(*Config) *string{
 // is not a parameter: that is a programming error.
 func (c *Config) Set(param, text string) {
 	text = strings.TrimSpace(text)
+	if k, ok := kind.OfParam(param); ok {
+		if c.Source.Fields == nil {
+			c.Source.Fields = map[string]string{}
+		}
+		c.Source.Fields[k.Name()] = text
+		c.clear(param)
+		return
+	}
 	if f, ok := strParams[param]; ok {
 		*f(c) = text
 		c.clear(param)
@@ -241,12 +247,12 @@ func (c *Config) clear(setting string) {
 func FromInputs(name, stateDir string, raw map[string]string) (*Config, error) {
 	c := Default()
 	c.Name, c.StateDir = name, stateDir
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		s, ok := raw[a.Name]
 		switch {
 		case !ok:
-		case a.Name == "domain_field" || a.Name == "api_key":
-			c.Set(a.Name, s) // set empty: no domains; no key typed in
+		case a.Name == "api_key" || isFieldParam(a.Name):
+			c.Set(a.Name, s) // set empty: none of the kind (domain_field's default is not); no key typed in
 		case strings.TrimSpace(s) != "":
 			c.Set(a.Name, s)
 		}
@@ -294,15 +300,20 @@ func (c *Config) Validate() error {
 				addErr(params.ValidTime(t.name, t.v))
 			}
 		}
-		for _, f := range []struct{ name, val, example string }{
-			{"domain_field", c.Source.DomainField, "ut_domain"}, {"ip_field", c.Source.IPField, "dest_ip"}, {"hash_field", c.Source.HashField, "Hashes"},
-		} {
-			if f.val != "" && !params.ValidName(f.val) {
-				add(f.name, "%q is not a field name: %s (for example %s)", f.val, params.NameRule, f.example)
+		var names []string
+		set := false
+		for _, k := range kind.ByParam() {
+			p := k.Param()
+			names = append(names, p.Name)
+			if v := c.Source.Fields[k.Name()]; v != "" {
+				set = true
+				if !params.ValidName(v) {
+					add(p.Name, "%q is not a field name: %s (for example %s)", v, params.NameRule, p.Example)
+				}
 			}
 		}
-		if c.Source.DomainField == "" && c.Source.IPField == "" && c.Source.HashField == "" {
-			add("domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up; name the result field of at least one kind")
+		if !set && len(names) > 0 {
+			add(names[0], "is empty and %s: nothing would be looked up; name the result field of at least one kind", params.NoneSet(names[1:]))
 		}
 	case SourceFile:
 		f := c.Source.File
@@ -402,6 +413,12 @@ func (c *Config) Validate() error {
 	return Errors(errs)
 }
 
+// isFieldParam reports whether param is a kind's field parameter.
+func isFieldParam(param string) bool {
+	_, ok := kind.OfParam(param)
+	return ok
+}
+
 func mark(m map[string]bool, s string) map[string]bool {
 	if m == nil {
 		m = map[string]bool{}
@@ -413,7 +430,7 @@ func mark(m map[string]bool, s string) map[string]bool {
 // order is a setting's place in parameter order; settings that are not
 // parameters come first, as the YAML's sections do.
 func order(setting string) int {
-	for i, a := range params.Args {
+	for i, a := range params.Args() {
 		if a.Name == setting {
 			return i + 1
 		}
@@ -422,7 +439,7 @@ func order(setting string) int {
 }
 
 func defaultOf(param string) string {
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		if a.Name == param {
 			return a.Default
 		}

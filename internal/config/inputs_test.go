@@ -19,7 +19,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Config{Name: "t", StateDir: "/state",
-		Source: Source{Type: SourceSearch, Search: params.DefaultSearch, EarliestTime: "-20m", LatestTime: "now", DomainField: "ut_domain"},
+		Source: Source{Type: SourceSearch, Search: params.DefaultSearch, EarliestTime: "-20m", LatestTime: "now", Fields: map[string]string{"domain": "ut_domain"}},
 		Enrich: Enrich{Type: EnrichVirusTotal, VTAPIURL: "https://www.virustotal.com/api/v3", RequestsPerMinute: 4,
 			DailyLookupBudget: 500, MaxConcurrency: 4},
 		Store:       Store{Type: StoreKVStore, Collection: "vtsync_domains"},
@@ -32,7 +32,7 @@ func TestDefaults(t *testing.T) {
 
 func TestEveryArgHasAValidDefault(t *testing.T) {
 	raw := map[string]string{}
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		raw[a.Name] = a.Default
 	}
 	if _, err := parse(raw); err != nil {

@@ -57,7 +57,7 @@ func values(st *appcheck.Stanza) map[string]string {
 func fakeSplunk(t *testing.T, typedKey string) *splunktest.Server {
 	conf := shippedInputs(t)
 	var args []string
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		args = append(args, a.Name)
 	}
 	legacy := map[string]string{"disabled": "0", "interval": "900", "api_key": typedKey}
@@ -268,7 +268,7 @@ func TestConfigurationPage(t *testing.T) {
 	// Defaults every input inherits: the [vtsync] stanza of inputs.conf.
 	want := map[string]string{"requests_per_minute": "8", "daily_lookup_budget": "1000", "refresh_days": "3", "proxy_url": "http://proxy.example.com:3128"}
 	var argNames []string
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		argNames = append(argNames, a.Name)
 	}
 	if slices.Contains(argNames, "retention_days") {

@@ -63,6 +63,34 @@ type Kind interface {
 	Decode(doc []byte) (Record, error)
 	// Fields is the record contract, in order, _key first.
 	Fields() []Field
+	// Param is the input parameter that names the field the kind's
+	// candidates are read from.
+	Param() Param
+}
+
+// Param is a kind's field parameter: the inputs.conf parameter (and YAML
+// key, under source.splunk and source.file) naming the field that holds
+// the kind's candidates. Configuration, the scheme and the spec list every
+// registered kind's Param; nothing else names them.
+type Param struct {
+	// Name is the parameter's name: "domain_field", "ip_field".
+	Name        string
+	Title       string
+	Description string
+	// Default is the inputs.conf default: a field name, or "" to collect
+	// none of the kind unless the parameter is set.
+	Default string
+	// Example is a typical field name, for messages.
+	Example string
+	// Holds says what the field's values are, for messages: "host names",
+	// "IP addresses".
+	Holds string
+	// EventFields are the field names an events file is read under when
+	// the parameter names none, in order (the first with a value counts).
+	EventFields []string
+	// Order places the parameter among the kinds' parameters (lowest
+	// first), so that the parameter table keeps its order.
+	Order int
 }
 
 var (
@@ -78,6 +106,11 @@ func Register(k Kind) {
 	if _, dup := kinds[k.Name()]; dup {
 		panic(fmt.Sprintf("kind: %q registered twice", k.Name()))
 	}
+	for _, o := range kinds {
+		if p := k.Param().Name; p != "" && o.Param().Name == p {
+			panic(fmt.Sprintf("kind: %q and %q both read parameter %s", o.Name(), k.Name(), p))
+		}
+	}
 	kinds[k.Name()] = k
 }
 
@@ -87,6 +120,24 @@ func Lookup(name string) (Kind, bool) {
 	defer mu.RUnlock()
 	k, ok := kinds[name]
 	return k, ok
+}
+
+// ByParam returns every registered kind in the order of their field
+// parameters (Param.Order, then name).
+func ByParam() []Kind {
+	out := All()
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Param().Order < out[j].Param().Order })
+	return out
+}
+
+// OfParam returns the registered kind whose field parameter is name.
+func OfParam(name string) (Kind, bool) {
+	for _, k := range All() {
+		if k.Param().Name == name {
+			return k, true
+		}
+	}
+	return nil, false
 }
 
 // All returns every registered kind, sorted by name.

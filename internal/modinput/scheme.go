@@ -33,7 +33,7 @@ func WriteScheme(w io.Writer) error {
 	elem("    ", "streaming_mode", "xml")
 	b.WriteString("    <endpoint>\n        <args>\n")
 	const in = "                "
-	for _, a := range params.Args {
+	for _, a := range params.Args() {
 		b.WriteString("            <arg name=\"")
 		escapeAttr(&b, a.Name)
 		b.WriteString("\">\n")

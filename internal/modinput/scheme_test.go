@@ -44,10 +44,10 @@ func TestWriteScheme(t *testing.T) {
 	if args == nil {
 		t.Fatal("no <endpoint><args>")
 	}
-	if len(args.Children) != len(params.Args) {
-		t.Errorf("%d <arg> elements, want %d (one per params.Args entry)", len(args.Children), len(params.Args))
+	if len(args.Children) != len(params.Args()) {
+		t.Errorf("%d <arg> elements, want %d (one per params.Args() entry)", len(args.Children), len(params.Args()))
 	}
-	for i, a := range params.Args {
+	for i, a := range params.Args() {
 		if i >= len(args.Children) {
 			break
 		}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
@@ -52,7 +53,7 @@ func (w adviceWords) advice(s *pipeline.Stop) string {
 		if s.Rejected == "" {
 			return "" // the source's error says which fields to set
 		}
-		return "no candidate value is an indicator (rejected: " + s.Rejected + "): check that domain_field, ip_field and hash_field name the search's fields holding host names, IP addresses and file hashes, and the search parameter"
+		return "no candidate value is an indicator (rejected: " + s.Rejected + "): check that " + params.List(params.FieldParams(), "and") + " name the search's fields holding " + params.List(params.FieldHolds(), "and") + ", and the search parameter"
 	case pipeline.StopOverlap:
 		return "another run of this input is still running: if this happens often, raise the input's interval or lower max_run_seconds"
 	case pipeline.StopDeadline:

@@ -9,6 +9,9 @@ package params
 import (
 	"fmt"
 	"strings"
+
+	"github.com/vtsync/vtsync/internal/kind"
+	_ "github.com/vtsync/vtsync/internal/kind/all" // the kinds whose field parameters are parameters
 )
 
 // Mask is the value that replaces api_key in inputs.conf once the key is
@@ -33,20 +36,80 @@ type Arg struct {
 	Required    bool
 }
 
-// Args is the ordered parameter table.
-var Args = []Arg{
+// Args returns the ordered parameter table: the search and its window,
+// the field parameter of every registered kind (kind.Param, in their
+// order), then the rest.
+func Args() []Arg {
+	kinds := kind.ByParam()
+	out := make([]Arg, 0, len(before)+len(kinds)+len(after))
+	for _, a := range before {
+		if a.Name == "search" {
+			a.Description = fmt.Sprintf(a.Description, List(FieldParams(), "and"))
+		}
+		out = append(out, a)
+	}
+	for _, k := range kinds {
+		p := k.Param()
+		out = append(out, Arg{Name: p.Name, Title: p.Title, Description: p.Description, DataType: "string", Default: p.Default})
+	}
+	return append(out, after...)
+}
+
+// FieldParams returns the field parameter names of the registered kinds,
+// in their order: domain_field, ip_field, hash_field.
+func FieldParams() []string {
+	var out []string
+	for _, k := range kind.ByParam() {
+		out = append(out, k.Param().Name)
+	}
+	return out
+}
+
+// FieldHolds returns what the registered kinds' fields hold (kind.Param's
+// Holds), in parameter order: host names, IP addresses, file hashes.
+func FieldHolds() []string {
+	var out []string
+	for _, k := range kind.ByParam() {
+		out = append(out, k.Param().Holds)
+	}
+	return out
+}
+
+// List joins words for a message: "a", "a and b", "a, b and c" (with
+// conj "and"; "or" for alternatives).
+func List(words []string, conj string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " " + conj + " " + words[len(words)-1]
+}
+
+// NoneSet says that none of names is set: "x is not set", "neither x nor
+// y is set", "none of x, y or z is set".
+func NoneSet(names []string) string {
+	switch len(names) {
+	case 0:
+		return "no other field parameter exists"
+	case 1:
+		return names[0] + " is not set"
+	case 2:
+		return "neither " + names[0] + " nor " + names[1] + " is set"
+	}
+	return "none of " + List(names, "or") + " is set"
+}
+
+// before are the parameters ahead of the kinds' field parameters.
+var before = []Arg{
 	{Name: "search", Title: "Candidate search", DataType: "string", Default: DefaultSearch,
-		Description: "SPL whose result rows carry the candidate indicators, in the fields named by domain_field, ip_field and hash_field. It must start with 'search ' or '|'; a bare query such as 'index=main ...' is sent as 'search index=main ...'. Start a macro with '| ' when it expands to a generating command such as tstats."},
+		Description: "SPL whose result rows carry the candidate indicators, in the fields named by %s. It must start with 'search ' or '|'; a bare query such as 'index=main ...' is sent as 'search index=main ...'. Start a macro with '| ' when it expands to a generating command such as tstats."},
 	{Name: "earliest_time", Title: "Earliest time", DataType: "string", Default: "-20m",
 		Description: "Start of the search window, as a Splunk time: relative such as -20m or -1d@d, now, epoch seconds, or 05/01/2024:00:00:00. Real-time (rt) times are refused."},
 	{Name: "latest_time", Title: "Latest time", DataType: "string", Default: "now",
 		Description: "End of the search window, as a Splunk time such as now or -5m@m (see earliest_time)."},
-	{Name: "domain_field", Title: "Domain field", DataType: "string", Default: "ut_domain",
-		Description: "Result field holding the domain or host name; always reduced to the registered domain. Set it empty to collect no domains."},
-	{Name: "ip_field", Title: "IP address field", DataType: "string", Default: "",
-		Description: "Result field holding IP addresses (stored in vtsync_ips); private, loopback, link-local, multicast, reserved, documentation and CGNAT addresses never reach VirusTotal. Empty: no IP addresses are collected."},
-	{Name: "hash_field", Title: "File hash field", DataType: "string", Default: "",
-		Description: "Result field holding file hashes, MD5, SHA-1 or SHA-256, or Sysmon Hashes (SHA256=...,MD5=...) whose strongest part is used (stored in vtsync_files); other values never reach VirusTotal. Empty: no file hashes are collected."},
+}
+
+// after are the parameters after the kinds' field parameters.
+var after = []Arg{
 	{Name: "collection", Title: "KV store collection", DataType: "string", Default: "vtsync_domains",
 		Description: "KV store collection that receives one record per registered domain: " + CollectionRule + " (IP addresses go to vtsync_ips, file hashes to vtsync_files)."},
 	{Name: "api_key", Title: "VirusTotal API key", DataType: "string", Default: "",
@@ -94,7 +157,7 @@ func (e *Error) Error() string { return fmt.Sprintf("parameter %s: %s", e.Param,
 // Default returns the documented default of parameter name ("" for an
 // unknown name).
 func Default(name string) string {
-	for _, a := range Args {
+	for _, a := range Args() {
 		if a.Name == name {
 			return a.Default
 		}

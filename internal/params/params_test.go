@@ -5,7 +5,7 @@ import "testing"
 // Every parameter is documented; config's tests check that the defaults
 // validate.
 func TestEveryArgHasDocs(t *testing.T) {
-	for _, a := range Args {
+	for _, a := range Args() {
 		if a.Title == "" || a.Description == "" || (a.DataType != "string" && a.DataType != "number" && a.DataType != "boolean") {
 			t.Errorf("parameter %s lacks a title, description or data type", a.Name)
 		}

@@ -42,6 +42,7 @@ func (domainKind) Decode(doc []byte) (kind.Record, error) {
 	return r, err
 }
 func (domainKind) Fields() []kind.Field { return nil }
+func (domainKind) Param() kind.Param    { return kind.Param{Name: "domain_field"} }
 
 // numKind is a second kind: keys are decimal numbers, and numbers below
 // 100 never reach the enricher ("reserved").
@@ -82,6 +83,7 @@ func (numKind) Decode(doc []byte) (kind.Record, error) {
 	return r, err
 }
 func (numKind) Fields() []kind.Field { return nil }
+func (numKind) Param() kind.Param    { return kind.Param{Name: "num_field"} }
 
 func init() {
 	kind.Register(domainKind{})

@@ -21,8 +21,8 @@ type SearchSource struct {
 }
 
 // Field is a result field whose values are candidates of Kind; Param is
-// the parameter that names it (domain_field, ip_field, hash_field), for
-// messages.
+// the parameter that names it (the kind's field parameter, such as
+// ip_field), for messages.
 type Field struct {
 	Name  string
 	Param string
@@ -36,7 +36,7 @@ type Field struct {
 // mistake, not an empty result, and the run warns of it.
 func (s *SearchSource) Candidates(ctx context.Context, emit func(kind.Kind, string) error) error {
 	if len(s.Fields) == 0 {
-		return &params.Error{Param: "domain_field", Msg: "is empty and no ip_field or hash_field is set; name the result field that holds the domains, IP addresses or file hashes"}
+		return noFields()
 	}
 	rows, withField := 0, 0
 	err := s.Client.Export(ctx, s.Search, s.EarliestTime, s.LatestTime, func(row map[string][]string) error {
@@ -94,3 +94,17 @@ func (e *NothingToLookUpError) Unwrap() error { return e.Err }
 // NothingToLookUp reports that the search was read but yields nothing to
 // look up.
 func (*NothingToLookUpError) NothingToLookUp() bool { return true }
+
+// noFields is the error for a source configured with no field: it names
+// the registered kinds' field parameters.
+func noFields() error {
+	var names, holds []string
+	for _, k := range kind.ByParam() {
+		names = append(names, k.Param().Name)
+		holds = append(holds, k.Param().Holds)
+	}
+	if len(names) == 0 {
+		return &params.Error{Param: "search", Msg: "this build of vtsync has no indicator kind"}
+	}
+	return &params.Error{Param: names[0], Msg: "is empty and " + params.NoneSet(names[1:]) + "; name the result field that holds the " + params.List(holds, "or")}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/vtsync/vtsync/internal/filesource"
+	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/pipeline"
 )
 
@@ -64,7 +65,7 @@ func (c *Config) advice(s *pipeline.Stop) string {
 		if c.Source.Type == SourceSplunk {
 			section = "source.splunk"
 		}
-		return "no candidate value is an indicator (rejected: " + s.Rejected + "): check that " + section + ".domain_field, ip_field and hash_field" + in + " name the fields holding host names, IP addresses and file hashes"
+		return "no candidate value is an indicator (rejected: " + s.Rejected + "): check that " + section + "." + params.List(params.FieldParams(), "and") + in + " name the fields holding " + params.List(params.FieldHolds(), "and")
 	case pipeline.StopOverlap:
 		return "another run of this configuration is still running: if this happens often, run less often (--every) or lower max_run_seconds" + in
 	case pipeline.StopDeadline:

@@ -100,7 +100,7 @@ detect:
 		t.Fatal(err)
 	}
 	s, e := c.Source, c.Enrich
-	if s.Search != "search index=sysmon EventCode=3" || s.EarliestTime != "-1h" || s.DomainField != "dest_host" ||
+	if s.Search != "search index=sysmon EventCode=3" || s.EarliestTime != "-1h" || s.Fields["domain"] != "dest_host" ||
 		c.RefreshDays != 3 || c.NotFoundRefreshHours != 12 || c.MaxRunSeconds != 600 || e.RequestsPerMinute != 1000 ||
 		e.DailyLookupBudget != 0 || e.MaxConcurrency != 16 || e.VTAPIURL != "https://vt.example.org/api/v3" ||
 		e.ProxyURL != "http://proxy:3128" || c.Store.Collection != "my_domains" || s.CAFile != filepath.Join(dir, "ca.pem") {
@@ -295,15 +295,15 @@ func TestLoadKindFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.Source; p.DomainField != "ut_domain" || p.IPField != "dest_ip" || p.HashField != "Hashes" {
-		t.Errorf("fields %q %q %q", p.DomainField, p.IPField, p.HashField)
+	if p := c.Source.Fields; p["domain"] != "ut_domain" || p["ip"] != "dest_ip" || p["file"] != "Hashes" {
+		t.Errorf("fields %q", p)
 	}
 	c, err = Load(write(t, dir, "nodomains.yaml", base+"    domain_field: \"\"\n    ip_field: dest_ip\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p := c.Source; p.DomainField != "" || p.IPField != "dest_ip" || p.HashField != "" {
-		t.Errorf("domain_field set empty: fields %q %q %q", p.DomainField, p.IPField, p.HashField)
+	if p := c.Source.Fields; p["domain"] != "" || p["ip"] != "dest_ip" || p["file"] != "" {
+		t.Errorf("domain_field set empty: fields %q", p)
 	}
 	_, err = Load(write(t, dir, "none.yaml", base+"    domain_field: \"\"\n"))
 	if err == nil || !strings.Contains(err.Error(), "none.yaml:5: source.splunk.domain_field") || !strings.Contains(err.Error(), "ip_field") {

@@ -24,6 +24,7 @@ import (
 	_ "github.com/vtsync/vtsync/internal/kind/all" // registers every kind
 	"github.com/vtsync/vtsync/internal/localstore"
 	"github.com/vtsync/vtsync/internal/logging"
+	"github.com/vtsync/vtsync/internal/params"
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/version"
@@ -185,29 +186,23 @@ func kinds() map[string]kind.Kind {
 	return out
 }
 
-// kindParams names, per kind, the parameter of the field it is read from.
-var kindParams = []struct{ kind, param string }{
-	{"domain", "domain_field"}, {"ip", "ip_field"}, {"file", "hash_field"},
-}
-
 // SearchFields returns the result fields a search feeds, one per kind
 // whose field parameter is set, in parameter order.
 func SearchFields(cfg *config.Config) ([]splunkd.Field, error) {
-	names := map[string]string{"domain_field": cfg.Source.DomainField, "ip_field": cfg.Source.IPField, "hash_field": cfg.Source.HashField}
 	var out []splunkd.Field
-	for _, kp := range kindParams {
-		field := names[kp.param]
-		if field == "" {
-			continue
+	var names []string
+	for _, k := range kind.ByParam() {
+		p := k.Param().Name
+		names = append(names, p)
+		if field := cfg.Source.Fields[k.Name()]; field != "" {
+			out = append(out, splunkd.Field{Name: field, Param: p, Kind: k})
 		}
-		k, ok := kind.Lookup(kp.kind)
-		if !ok {
-			return nil, cfg.Errorf(kp.param, "this build of vtsync cannot look up the %s kind; unset %s", kp.kind, kp.param)
-		}
-		out = append(out, splunkd.Field{Name: field, Param: kp.param, Kind: k})
 	}
 	if len(out) == 0 {
-		return nil, cfg.Errorf("domain_field", "is empty and neither ip_field nor hash_field is set: nothing would be looked up")
+		if len(names) == 0 {
+			return nil, errors.New("wire: this build of vtsync has no indicator kind")
+		}
+		return nil, cfg.Errorf(names[0], "is empty and %s: nothing would be looked up", params.NoneSet(names[1:]))
 	}
 	return out, nil
 }

@@ -30,6 +30,14 @@ func init() { kind.Register(Kind{}) }
 func (Kind) Name() string       { return Name }
 func (Kind) Collection() string { return Collection }
 
+// Param is domain_field; an events file is read for host names under the
+// names of CIM web and DNS events and Sysmon network and DNS events.
+func (Kind) Param() kind.Param { return param }
+
+var param = kind.Param{Name: "domain_field", Title: "Domain field", Default: "ut_domain", Example: "ut_domain", Holds: "host names", Order: 1,
+	Description: "Result field holding the domain or host name; always reduced to the registered domain. Set it empty to collect no domains.",
+	EventFields: []string{"http_host", "DestinationHostname", "query", "QueryName", "dest_host", "ut_domain", "domain"}}
+
 // Normalize returns the registered domain of raw (see internal/domain), or
 // the reason it has none.
 func (Kind) Normalize(raw string) (key, reason string) {

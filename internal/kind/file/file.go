@@ -204,6 +204,14 @@ func init() { kind.Register(Kind{}) }
 func (Kind) Name() string       { return Name }
 func (Kind) Collection() string { return Collection }
 
+// Param is hash_field; an events file is read for hashes under Sysmon
+// EventCode 1's Hashes and CIM's process_hash.
+func (Kind) Param() kind.Param { return param }
+
+var param = kind.Param{Name: "hash_field", Title: "File hash field", Example: "Hashes", Holds: "file hashes", Order: 3,
+	Description: "Result field holding file hashes, MD5, SHA-1 or SHA-256, or Sysmon Hashes (SHA256=...,MD5=...) whose strongest part is used (stored in vtsync_files); other values never reach VirusTotal. Empty: no file hashes are collected.",
+	EventFields: []string{"Hashes", "process_hash"}}
+
 // Normalize is the package's Normalize.
 func (Kind) Normalize(raw string) (key, reason string) { return Normalize(raw) }
 

@@ -189,6 +189,14 @@ func init() { kind.Register(Kind{}) }
 func (Kind) Name() string       { return Name }
 func (Kind) Collection() string { return Collection }
 
+// Param is ip_field; an events file is read for addresses under Sysmon
+// EventCode 3's DestinationIp and CIM's dest_ip.
+func (Kind) Param() kind.Param { return param }
+
+var param = kind.Param{Name: "ip_field", Title: "IP address field", Example: "dest_ip", Holds: "IP addresses", Order: 2,
+	Description: "Result field holding IP addresses (stored in vtsync_ips); private, loopback, link-local, multicast, reserved, documentation and CGNAT addresses never reach VirusTotal. Empty: no IP addresses are collected.",
+	EventFields: []string{"DestinationIp", "dest_ip"}}
+
 // Normalize is the package's Normalize.
 func (Kind) Normalize(raw string) (key, reason string) { return Normalize(raw) }
 

@@ -95,6 +95,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -215,11 +216,10 @@ type rawSplunk struct {
 	Search       string `yaml:"search"`
 	EarliestTime string `yaml:"earliest_time"`
 	LatestTime   string `yaml:"latest_time"`
-	// DomainField is nil when absent (the default field) and "" when set
-	// empty (no domains).
-	DomainField *string `yaml:"domain_field"`
-	IPField     string  `yaml:"ip_field"`
-	HashField   string  `yaml:"hash_field"`
+	// Kinds holds the field parameter of each registered kind
+	// (kind.Param: domain_field, ip_field, ...) by name: absent or null is
+	// the parameter's default, "" collects none of that kind.
+	Kinds map[string]*string `yaml:",inline"`
 }
 
 type rawEnrich struct {
@@ -286,9 +286,6 @@ var paramKeys = map[string]string{
 	"search":                  "source.splunk.search",
 	"earliest_time":           "source.splunk.earliest_time",
 	"latest_time":             "source.splunk.latest_time",
-	"domain_field":            "source.splunk.domain_field",
-	"ip_field":                "source.splunk.ip_field",
-	"hash_field":              "source.splunk.hash_field",
 	"ca_file":                 "source.splunk.ca_file",
 	"collection":              "store.kvstore.collection",
 	"vt_api_url":              "enrich.virustotal.vt_api_url",
@@ -304,6 +301,16 @@ var paramKeys = map[string]string{
 	"refresh_jitter_percent":  "refresh_jitter_percent",
 	"retention_days":          "retention_days",
 	"max_run_seconds":         "max_run_seconds",
+}
+
+// yamlKeys is paramKeys with each registered kind's field parameter
+// under source.splunk.
+func yamlKeys() map[string]string {
+	keys := maps.Clone(paramKeys)
+	for _, p := range params.FieldParams() {
+		keys[p] = "source.splunk." + p
+	}
+	return keys
 }
 
 // Load reads, checks and resolves the configuration file at path. It reads
@@ -497,6 +504,13 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for f := range t.Fields() {
 		tag := f.Tag.Get("yaml")
+		if tag == ",inline" && f.Type.Kind() == reflect.Map {
+			// The registered kinds' field parameters.
+			for _, p := range params.FieldParams() {
+				out[p] = f.Type.Elem()
+			}
+			continue
+		}
 		if tag == ",inline" {
 			for k, v := range yamlFields(f.Type) {
 				out[k] = v
@@ -550,7 +564,7 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		return filepath.Join(dir, p)
 	}
 	c := &Config{Config: *config.Default(), File: file}
-	c.Origin = config.Origin{File: file, Keys: paramKeys, Lines: lines}
+	c.Origin = config.Origin{File: file, Keys: yamlKeys(), Lines: lines}
 	// set reads the scalars of sync parameters into their typed fields;
 	// a key left empty keeps the default.
 	set := func(param, text string) {
@@ -612,10 +626,10 @@ func resolve(file string, raw *rawConfig, lines map[string]int) (*Config, error)
 		set("search", s.Search)
 		set("earliest_time", s.EarliestTime)
 		set("latest_time", s.LatestTime)
-		set("ip_field", s.IPField)
-		set("hash_field", s.HashField)
-		if s.DomainField != nil {
-			c.Set("domain_field", *s.DomainField) // set empty: no domains
+		for _, p := range params.FieldParams() {
+			if v := s.Kinds[p]; v != nil {
+				c.Set(p, *v) // set empty: none of the kind
+			}
 		}
 		c.Source.CAFile = c.Search.CAFile
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/vtsync/vtsync/internal/pipeline"
 	"github.com/vtsync/vtsync/internal/splunkd"
 	"github.com/vtsync/vtsync/internal/splunktest"
+	"github.com/vtsync/vtsync/internal/standalone"
 	"github.com/vtsync/vtsync/internal/wire"
 )
 
@@ -240,5 +241,34 @@ func TestANewKindRunsEndToEnd(t *testing.T) {
 	}
 	if u.Candidates != 5 || u.Distinct != 2 || u.Rejected["not_a_url"] != 1 || u.Found != 1 || u.NotFound != 1 || u.KVWrites != 2 {
 		t.Errorf("url summary %+v", *u)
+	}
+}
+
+// The standalone YAML reads the fourth kind's parameter under
+// source.splunk, and places its errors at the key and line.
+func TestANewKindsYAMLKey(t *testing.T) {
+	dir := t.TempDir()
+	base := "source:\n  splunk:\n    url: https://127.0.0.1:8089\n    token_env: T\n"
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	c, err := standalone.Load(write("urls.yaml", base+"    domain_field: \"\"\n    url_field: request_url\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.Source.Fields; f["url"] != "request_url" || f["domain"] != "" {
+		t.Errorf("fields %v", f)
+	}
+	_, err = standalone.Load(write("bad.yaml", base+"    url_field: \"two words\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "bad.yaml:5: source.splunk.url_field: \"two words\" is not a field name") {
+		t.Errorf("a bad url_field: %v", err)
+	}
+	_, err = standalone.Load(write("typo.yaml", base+"    urls_field: x\n"))
+	if err == nil || !strings.Contains(err.Error(), "typo.yaml:5: source.splunk.urls_field: unknown key") || !strings.Contains(err.Error(), "url_field") {
+		t.Errorf("a misspelt key: %v", err)
 	}
 }

@@ -25,7 +25,7 @@ func (c *Config) advice(s *pipeline.Stop) string {
 		}
 		return "VirusTotal rejected the API key: " + fix
 	case pipeline.StopQuotaExceeded:
-		fit := "lower enrich.virustotal.requests_per_minute or daily_lookup_budget" + in + " to fit the key's quota (every tool using the key shares it), or use a key with a larger quota"
+		fit := "lower enrich.virustotal.requests_per_minute or enrich.virustotal.daily_lookup_budget" + in + " to fit the key's quota (every tool using the key shares it), or use a key with a larger quota"
 		if !s.Until.IsZero() {
 			return fmt.Sprintf("VirusTotal said the API key's quota was exceeded: no lookups until %s; the wait doubles while the quota stays exceeded, up to the next 00:00 UTC. To avoid it, %s",
 				s.Until.UTC().Format(time.DateTime+" MST"), fit)

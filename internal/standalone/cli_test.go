@@ -974,7 +974,7 @@ func TestStandaloneWords(t *testing.T) {
 	}
 	for _, want := range []string{"the embedded store " + cfg.Store.Path, "store.embedded.path in " + cfg.File,
 		"state_dir in " + cfg.File, "max_run_seconds in " + cfg.File, "the events file " + cfg.Source.File.Path,
-		"source.file.domain_field", "daily_lookup_budget in " + cfg.File} {
+		"source.file.domain_field", "enrich.virustotal.daily_lookup_budget in " + cfg.File} {
 		if !strings.Contains(all, want) {
 			t.Errorf("standalone advice lacks %q:\n%s", want, all)
 		}

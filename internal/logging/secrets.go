@@ -166,3 +166,19 @@ func SecretsOf(l *slog.Logger) *Secrets {
 	}
 	return nil
 }
+
+// OrDefaults returns log and secrets with what is missing filled in: a
+// nil logger discards, and nil secrets are log's registry or, without
+// one, a new registry.
+func OrDefaults(log *slog.Logger, secrets *Secrets) (*slog.Logger, *Secrets) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if secrets == nil {
+		secrets = SecretsOf(log)
+	}
+	if secrets == nil {
+		secrets = NewSecrets()
+	}
+	return log, secrets
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"strings"
@@ -133,4 +134,21 @@ func FuzzSecretsScrub(f *testing.F) {
 			t.Fatalf("Scrub changed %q, which holds no secret, to %q", text, got)
 		}
 	})
+}
+
+func TestOrDefaults(t *testing.T) {
+	reg := NewSecrets()
+	log := slog.New(NewHandler(io.Discard, slog.LevelInfo, reg))
+	if _, s := OrDefaults(log, nil); s != reg {
+		t.Error("nil secrets: not the logger's registry")
+	}
+	other := NewSecrets()
+	if _, s := OrDefaults(log, other); s != other {
+		t.Error("given secrets replaced")
+	}
+	l, s := OrDefaults(nil, nil)
+	if l == nil || s == nil {
+		t.Fatal("nil logger or registry left nil")
+	}
+	l.Info("discarded") // must not panic
 }

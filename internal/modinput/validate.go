@@ -32,15 +32,7 @@ func WriteValidationError(w io.Writer, msg string) error {
 // registry of log's logging.Handler, or one of its own) and are never
 // written.
 func ValidateArguments(stdin io.Reader, stdout io.Writer, log *slog.Logger, secrets *logging.Secrets) int {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if secrets == nil {
-		secrets = logging.SecretsOf(log)
-	}
-	if secrets == nil {
-		secrets = logging.NewSecrets()
-	}
+	log, secrets = logging.OrDefaults(log, secrets)
 	v, err := ReadValidation(stdin)
 	if err != nil {
 		msg := "vtsync could not read the validation request from splunkd: " + err.Error()

@@ -80,15 +80,7 @@ var vtTimeout time.Duration
 // values never written (nil: log's Handler's), which the session key and
 // every key a stanza uses join.
 func Run(ctx context.Context, stdin io.Reader, stdout io.Writer, log *slog.Logger, secrets *logging.Secrets) int {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if secrets == nil {
-		secrets = logging.SecretsOf(log)
-	}
-	if secrets == nil {
-		secrets = logging.NewSecrets()
-	}
+	log, secrets = logging.OrDefaults(log, secrets)
 	def, err := modinput.ReadDefinition(stdin)
 	if err != nil {
 		log.Log(ctx, logging.LevelFatal, "cannot read the input definition on stdin", "err", err)

@@ -1,12 +1,11 @@
 package localstore
 
 import (
-	"encoding/csv"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
+	domainkind "github.com/vtsync/vtsync/internal/kind/domain"
 	"github.com/vtsync/vtsync/internal/record"
 )
 
@@ -23,25 +22,7 @@ import (
 //
 // It returns the number of records written.
 func (s *Store) ExportCSV(w io.Writer) (int, error) {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(record.Fields); err != nil {
-		return 0, err
-	}
-	n := 0
-	row := make([]string, len(record.Fields))
-	err := s.All(func(r record.Record) error {
-		CSVRow(r, row)
-		n++
-		return cw.Write(row)
-	})
-	if err != nil {
-		return n, err
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
-		return n, fmt.Errorf("writing CSV: %w", err)
-	}
-	return n, nil
+	return s.ExportKindCSV(w, domainkind.Kind{})
 }
 
 // CSVRow fills row (len(record.Fields) cells) with r's values in

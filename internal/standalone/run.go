@@ -307,24 +307,12 @@ func writeForTerminal(w io.Writer, data []byte, format string) error {
 }
 
 func exportTo(w io.Writer, ls *localstore.Store, k kind.Kind, format string) (int, error) {
-	if k.Name() != (domainkind.Kind{}).Name() {
-		if format == ExportCSV {
-			return ls.ExportKindCSV(w, k)
-		}
-		n := 0
-		enc := json.NewEncoder(w)
-		err := ls.Each(k, func(r kind.Record) error {
-			n++
-			return enc.Encode(r)
-		})
-		return n, err
-	}
 	if format == ExportCSV {
-		return ls.ExportCSV(w)
+		return ls.ExportKindCSV(w, k)
 	}
 	n := 0
 	enc := json.NewEncoder(w)
-	err := ls.All(func(r record.Record) error {
+	err := ls.Each(k, func(r kind.Record) error {
 		n++
 		return enc.Encode(r)
 	})

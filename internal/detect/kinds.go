@@ -104,23 +104,16 @@ func (d *Detector) ipFindings(lookup func(string) (ipkind.Record, bool)) []Findi
 	}
 	st := &d.stats.IP
 	st.Distinct, st.Quiet, st.Flagged, st.Pending = len(d.ips), 0, 0, 0
-	var flagged, pending, clear []Finding
+	var out byStatus
 	for ip, s := range d.ips {
 		f := s.finding(KindIP, ip)
 		rec, ok := lookup(ip)
 		if ok {
 			f.Positives, f.ASOwner, f.Country = rec.LastAnalysisPositive, rec.ASOwner, rec.Country
 		}
-		switch d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, "") {
-		case StatusFlagged:
-			flagged = append(flagged, f)
-		case StatusPending:
-			pending = append(pending, f)
-		case StatusClear:
-			clear = append(clear, f)
-		}
+		out.add(d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, ""), f)
 	}
-	return order(flagged, pending, clear)
+	return out.ordered()
 }
 
 // fileFindings judges each process image against the record read by its
@@ -131,7 +124,7 @@ func (d *Detector) fileFindings(lookup func(string) (filekind.Record, bool)) []F
 	}
 	st := &d.stats.File
 	st.Distinct, st.Quiet, st.Flagged, st.Pending = len(d.files), 0, 0, 0
-	var flagged, pending, clear []Finding
+	var out byStatus
 	for key, s := range d.files {
 		f := s.finding(KindFile, key)
 		f.Images = slices.Sorted(maps.Keys(s.images))
@@ -147,16 +140,9 @@ func (d *Detector) fileFindings(lookup func(string) (filekind.Record, bool)) []F
 			f.Positives, f.ThreatLabel = rec.LastAnalysisPositive, rec.PopularThreatLabel
 			f.SHA256, f.SHA1, f.MD5 = cmp.Or(f.SHA256, rec.SHA256), cmp.Or(f.SHA1, rec.SHA1), cmp.Or(f.MD5, rec.MD5)
 		}
-		switch d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, rec.PopularThreatLabel) {
-		case StatusFlagged:
-			flagged = append(flagged, f)
-		case StatusPending:
-			pending = append(pending, f)
-		case StatusClear:
-			clear = append(clear, f)
-		}
+		out.add(d.judge(&f, st, ok, rec.VTFound, rec.LastAnalysisPositive, rec.PopularThreatLabel), f)
 	}
-	return order(flagged, pending, clear)
+	return out.ordered()
 }
 
 // judge sets an IP address's or image's status, rules and reasons from its
@@ -182,3 +168,20 @@ func (d *Detector) judge(f *Finding, st *KindStats, ok, found bool, positives *i
 	st.Flagged++
 	return StatusFlagged
 }
+
+// byStatus gathers findings by the status judge gave them; a finding
+// judge did not keep ("") is dropped.
+type byStatus struct{ flagged, pending, clear []Finding }
+
+func (b *byStatus) add(status string, f Finding) {
+	switch status {
+	case StatusFlagged:
+		b.flagged = append(b.flagged, f)
+	case StatusPending:
+		b.pending = append(b.pending, f)
+	case StatusClear:
+		b.clear = append(b.clear, f)
+	}
+}
+
+func (b *byStatus) ordered() []Finding { return order(b.flagged, b.pending, b.clear) }
